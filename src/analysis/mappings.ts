@@ -1,0 +1,130 @@
+/**
+ * Mapping and unmapping sites of a function, with the variable that holds each mapped address.
+ * Shared by every rule: "which variable holds kmap_local_page(p)?" is answered here and only here.
+ */
+import { addressBase, callArguments, calleeName, normalizedText, SyntaxNode, unwrap } from './syntax/ast.js';
+import type { KmapApi, MapFunction, UnmapFunction } from './kmap-api.js';
+
+/** Where a mapped address goes right after the call. */
+export type MapDestination =
+  | { kind: 'variable'; name: string; node: SyntaxNode } // vaddr = ..., char *vaddr = ..., ptrs[i] = ...
+  | { kind: 'field'; name: string; node: SyntaxNode } // obj->vaddr = ... (outlives the statement's scope)
+  | { kind: 'return' }
+  | { kind: 'argument'; call: SyntaxNode } // foo(kmap_local_page(p))
+  | { kind: 'other' };
+
+export interface MapSite {
+  call: SyntaxNode;
+  api: MapFunction;
+  /** The page/folio expression mapped, when the API takes one. */
+  page: SyntaxNode | null;
+  destination: MapDestination;
+  /** The expression statement or declaration holding the call. */
+  statement: SyntaxNode;
+}
+
+export interface UnmapSite {
+  call: SyntaxNode;
+  api: UnmapFunction;
+  arg: SyntaxNode | null;
+  /** The variable (or element/field text) the argument is rooted in: `vaddr + off` -> vaddr. */
+  argBase: string | null;
+  statement: SyntaxNode;
+}
+
+const STATEMENT_TYPES = new Set([
+  'expression_statement', 'declaration', 'return_statement', 'if_statement', 'while_statement',
+  'for_statement', 'do_statement', 'switch_statement',
+]);
+
+export function enclosingStatement(n: SyntaxNode): SyntaxNode {
+  return STATEMENT_TYPES.has(n.type) ? n : n.ancestor((a) => STATEMENT_TYPES.has(a.type)) ?? n;
+}
+
+/** Walks up through casts, parentheses and `+ offset` to what the mapped address is given to. */
+function destinationOf(call: SyntaxNode): MapDestination {
+  let cur = call;
+  for (;;) {
+    const p = cur.parent;
+    if (!p) return { kind: 'other' };
+    if (p.type === 'parenthesized_expression' || p.type === 'cast_expression') cur = p;
+    else if (p.type === 'binary_expression' && (p.child('operator')?.text === '+' || p.child('operator')?.text === '-') && p.child('left') === cur) cur = p;
+    else if (p.type === 'assignment_expression' && p.child('right') === cur && p.child('operator')?.text === '=') {
+      const left = p.child('left')!;
+      const l = unwrap(left);
+      if (l.type === 'field_expression' || (l.type === 'pointer_expression')) return { kind: 'field', name: normalizedText(l), node: l };
+      const name = addressBase(l);
+      return name ? { kind: 'variable', name, node: l } : { kind: 'other' };
+    } else if (p.type === 'init_declarator' && p.child('value') === cur) {
+      let d = p.child('declarator');
+      while (d && d.type !== 'identifier') d = d.child('declarator');
+      return d ? { kind: 'variable', name: d.text, node: d } : { kind: 'other' };
+    } else if (p.type === 'return_statement') return { kind: 'return' };
+    else if (p.type === 'argument_list') return { kind: 'argument', call: p.parent! };
+    else return { kind: 'other' };
+  }
+}
+
+export function findMapSites(root: SyntaxNode, api: KmapApi): MapSite[] {
+  const out: MapSite[] = [];
+  for (const call of root.descendants('call_expression')) {
+    const m = api.map(calleeName(call));
+    if (!m) continue;
+    const args = callArguments(call);
+    out.push({
+      call,
+      api: m,
+      page: m.pageArg !== null ? args[m.pageArg] ?? null : null,
+      destination: destinationOf(call),
+      statement: enclosingStatement(call),
+    });
+  }
+  return out;
+}
+
+export function findUnmapSites(root: SyntaxNode, api: KmapApi): UnmapSite[] {
+  const out: UnmapSite[] = [];
+  for (const call of root.descendants('call_expression')) {
+    const u = api.unmap(calleeName(call));
+    if (!u) continue;
+    const arg = callArguments(call)[0] ?? null;
+    out.push({ call, api: u, arg, argBase: arg ? addressBase(arg) : null, statement: enclosingStatement(call) });
+  }
+  return out;
+}
+
+/** The variable a map site's address lands in, or null. */
+export function mappedVariable(site: MapSite): string | null {
+  return site.destination.kind === 'variable' || site.destination.kind === 'field' ? site.destination.name : null;
+}
+
+/**
+ * Declared types of parameters and locals: identifier -> type text with pointer stars, e.g.
+ * "struct page *". Used to decide by type, not by name (`unsigned long *page = kmap_local_folio(...)`
+ * is an address, whatever its name says).
+ */
+export function declaredTypes(fn: SyntaxNode): Map<string, string> {
+  const types = new Map<string, string>();
+  const visit = (decl: SyntaxNode) => {
+    const base = decl.child('type')?.text ?? '';
+    for (const d of decl.childrenOf('declarator')) {
+      let stars = '';
+      let cur: SyntaxNode | null = d;
+      while (cur && cur.type !== 'identifier') {
+        if (cur.type === 'pointer_declarator') stars += '*';
+        if (cur.type === 'array_declarator') stars += '[]';
+        cur = cur.child('declarator');
+      }
+      if (cur) types.set(cur.text, `${base} ${stars}`.trim());
+    }
+  };
+  fn.walk((n) => {
+    if (n.type === 'parameter_declaration' || n.type === 'declaration') visit(n);
+  });
+  return types;
+}
+
+/** True when a declared type is a struct page or struct folio pointer (not an address). */
+export function isPageType(type: string | undefined): boolean {
+  return !!type && /^(?:const)?struct(?:page|folio)\*$/.test(type.replace(/\s+/g, ''));
+}

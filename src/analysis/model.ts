@@ -1,0 +1,117 @@
+/**
+ * The engine's public data model. Everything here is plain data: no GitHub types, no I/O.
+ * The CLI and the GitHub App both adapt their inputs to a ChangeSet and render a Report.
+ */
+
+export type Severity = 'error' | 'warning' | 'notice';
+export const SEVERITIES: readonly Severity[] = ['error', 'warning', 'notice'];
+
+/** One step of the evidence behind a finding: "47: vfrom = kmap_local_page(from)". */
+export interface TraceStep {
+  path: string;
+  line: number;
+  note: string;
+}
+
+/**
+ * An exact fix, as whole-line replacements in the post-image: lines startLine..endLine (1-based,
+ * inclusive) become `replacement` (which may hold several lines, or be empty to delete them).
+ */
+export interface LineEdit {
+  startLine: number;
+  endLine: number;
+  replacement: string;
+}
+
+export interface Fix {
+  description: string;
+  path: string;
+  edits: LineEdit[];
+}
+
+export interface Finding {
+  rule: string;
+  severity: Severity;
+  path: string;
+  /** 1-based line range in the post-image (the pre-image for findings on deleted files). */
+  line: number;
+  endLine: number;
+  message: string;
+  trace: TraceStep[];
+  fix: Fix | null;
+  /** The function the finding is in, when there is one. */
+  function?: string;
+  /** True when the pre-image already had the same finding: not an error of this patch. */
+  preExisting: boolean;
+  /** Stable across line shifts and re-runs: rule, path, function and the code involved. */
+  fingerprint: string;
+  /** Extra context a reviewer needs, e.g. "arm64 has no HIGHMEM: a cleanup, not a runtime bug". */
+  note?: string;
+}
+
+/** A file the patch changes, as the engine sees it. */
+export interface ChangedFile {
+  /** Path before the change; null when the patch adds the file. */
+  oldPath: string | null;
+  /** Path after the change; null when the patch deletes the file. */
+  newPath: string | null;
+  /** Full pre-image text, or the hunks' old lines at their line numbers (blank elsewhere) when !complete. */
+  oldText: string;
+  /** Full post-image text, or the hunks' new lines at their line numbers when !complete. */
+  newText: string;
+  /** Post-image line numbers (1-based) that the patch adds. */
+  addedLines: ReadonlySet<number>;
+  /** Pre-image line numbers (1-based) that the patch removes. */
+  removedLines: ReadonlySet<number>;
+  /**
+   * True when oldText/newText are whole files (from --tree, git or the GitHub API); false when they
+   * were reconstructed from the diff's hunks only, so whole-function checks may not have full code.
+   */
+  complete: boolean;
+}
+
+/** A file that was not analysed, and why (binary, not C, over a size cap, excluded by config...). */
+export interface SkippedFile {
+  path: string;
+  reason: string;
+}
+
+/** One review unit: a patch, one patch of a series, a git commit range, or a pull request. */
+export interface ChangeSet {
+  /** Human-readable name: the patch file, "3/7 mm: convert foo", a commit range, "PR #12". */
+  name: string;
+  files: ChangedFile[];
+  skipped: SkippedFile[];
+}
+
+/** What the engine could not do for a function: shown to the user, never silently dropped. */
+export interface AnalysisGap {
+  path: string;
+  function?: string;
+  reason: string;
+}
+
+export interface FileSummary {
+  path: string;
+  functionsAnalysed: number;
+}
+
+export interface Report {
+  name: string;
+  findings: Finding[];
+  files: FileSummary[];
+  skipped: SkippedFile[];
+  /** Checks that could not run (no pre-image tree, replay budget exhausted, parse failures). */
+  gaps: AnalysisGap[];
+}
+
+/** Engine configuration shared by the CLI flags, the CLI config file and .github/kmap-review.yml. */
+export interface EngineConfig {
+  /** Per-rule severity override, or 'off'. */
+  rules: Record<string, Severity | 'off'>;
+  /** Out-of-tree wrappers: name -> the kernel API it behaves like (e.g. zfs_kmap_local -> kmap_local_page). */
+  mapFunctions: Record<string, string>;
+  unmapFunctions: Record<string, string>;
+}
+
+export const DEFAULT_CONFIG: EngineConfig = { rules: {}, mapFunctions: {}, unmapFunctions: {} };

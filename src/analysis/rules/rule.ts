@@ -1,0 +1,67 @@
+/**
+ * The rule framework. One file per rule, like ESLint and Ruff: metadata, the user-facing doc that
+ * `kmap-review explain RULE` prints, and a `check` over one function. Rules report through the context;
+ * the engine adds fingerprints, decides what is pre-existing and applies configured severities.
+ */
+import type { CFunction } from '../source/functions.js';
+import type { KmapApi } from '../kmap-api.js';
+import type { Fix, Severity, TraceStep } from '../model.js';
+import type { SyntaxNode } from '../syntax/ast.js';
+
+export interface RuleMeta {
+  /** Public, stable id (part of the interface: config files and suppressions name it). */
+  id: string;
+  severity: Severity;
+  /** One line, shown in listings and check-run summaries. */
+  summary: string;
+  /**
+   * Markdown shown to users: what it finds, why it is wrong, an example, the fix. Sections are
+   * `## What it finds`, `## Why it matters`, `## Example`, `## Fix`.
+   */
+  doc: string;
+}
+
+/** What a rule reports; the engine fills in path, severity, fingerprint and pre-existing. */
+export interface RuleReport {
+  /** The node the finding is about: its lines become line/endLine, its text part of the fingerprint. */
+  node: SyntaxNode;
+  message: string;
+  trace?: Array<Omit<TraceStep, 'path'>>;
+  fix?: Omit<Fix, 'path'> | null;
+  /** Extra text for the fingerprint when several findings share a node (e.g. the other variable). */
+  key?: string;
+  note?: string;
+  /** Overrides the rule's default severity for this finding (e.g. a cleanup on a no-HIGHMEM arch). */
+  severity?: Severity;
+}
+
+export interface RuleContext {
+  fn: CFunction;
+  /** Path of the file (post-image path). */
+  path: string;
+  api: KmapApi;
+  /** Which image this run is on: rules on 'pre' help decide what the patch did not introduce. */
+  image: 'pre' | 'post';
+  /** Whole source text of the image. */
+  source: string;
+  /** True for lines the patch adds (post image); every line counts as changed in a pre-image run. */
+  isChanged(line: number): boolean;
+  /** Static functions of the same file by name, for one-level summaries across calls. */
+  fileFunctions: ReadonlyMap<string, CFunction>;
+  report(r: RuleReport): void;
+  /** Record that a check could not be completed for this function (e.g. replay budget exhausted). */
+  gap(reason: string): void;
+}
+
+export interface Rule {
+  meta: RuleMeta;
+  check(ctx: RuleContext): void;
+}
+
+/** One table-driven test case: C code of one or more functions, and the findings expected. */
+export interface RuleCase {
+  name: string;
+  code: string;
+  /** For invalid cases: expected findings as [line, substring of message]; empty for valid cases. */
+  findings?: Array<[number, string]>;
+}

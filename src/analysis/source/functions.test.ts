@@ -1,0 +1,74 @@
+import { initParser } from '../syntax/parser.js';
+import { functionsTouching, locateFunctions, locateFunctionsInSparseImage, pairFunctions } from './functions.js';
+
+beforeAll(initParser);
+
+const file = `// SPDX-License-Identifier: GPL-2.0
+#include <linux/highmem.h>
+
+static void copy_one(struct page *dst, struct page *src)
+{
+	void *vto = kmap_local_page(dst);
+
+	memcpy(vto, page_address(src), PAGE_SIZE);
+	kunmap_local(vto);
+}
+
+SYSCALL_DEFINE2(kmap_demo, int, fd, unsigned long, flags)
+{
+	list_for_each_entry(pos, &head, list) {
+		void *v = kmap_local_page(pos->page);
+		kunmap_local(v);
+	}
+	return 0;
+}
+
+void *__must_check foo_map(struct foo *f) __acquires(f)
+{
+	return kmap_local_page(f->page);
+}
+`;
+
+describe('locateFunctions', () => {
+  it('finds plain, macro-defined and attribute-laden functions', () => {
+    const fns = locateFunctions(file);
+    expect(fns.map((f) => [f.name, f.line, f.endLine])).toEqual([
+      ['copy_one', 4, 10],
+      ['kmap_demo', 12, 19],
+      ['foo_map', 21, 24],
+    ]);
+    expect(fns[0].isStatic).toBe(true);
+    expect(fns[2].returnType.replace(/\s/g, '')).toBe('void*');
+  });
+
+  it('selects the functions a set of lines touches', () => {
+    const fns = locateFunctions(file);
+    expect(functionsTouching(fns, new Set([15])).map((f) => f.name)).toEqual(['kmap_demo']);
+    expect(functionsTouching(fns, new Set([2, 11]))).toEqual([]);
+  });
+});
+
+describe('locateFunctionsInSparseImage', () => {
+  it('wraps hunk lines outside a complete function into a fragment with the right line numbers', () => {
+    const lines = Array(20).fill('');
+    lines[9] = '\tvaddr = kmap_atomic(page);';
+    lines[10] = '\tmemcpy(vaddr, buf, len);';
+    lines[11] = '\tkunmap_atomic(vaddr);';
+    lines[12] = '}';
+    const fns = locateFunctionsInSparseImage(lines.join('\n'), new Set([10, 12]));
+    expect(fns).toHaveLength(1);
+    expect(fns[0].fragment).toBe(true);
+    const call = fns[0].body.descendants('call_expression').find((c) => c.text.startsWith('kunmap_atomic'));
+    expect(call?.line).toBe(12);
+  });
+});
+
+describe('pairFunctions', () => {
+  it('pairs by name, and a renamed function by body similarity', () => {
+    const pre = locateFunctions(file);
+    const renamed = file.replace('copy_one', 'copy_single_page');
+    const post = locateFunctions(renamed);
+    const pairs = pairFunctions(pre, post, [pre[0]], [post[0]]);
+    expect(pairs.map((p) => [p.pre?.name, p.post?.name])).toEqual([['copy_one', 'copy_single_page']]);
+  });
+});

@@ -1,0 +1,244 @@
+/**
+ * Finds the C functions of a file and the ones a patch touches.
+ *
+ * Tree-sitter finds most function definitions even in kernel code. Macro-heavy ones (SYSCALL_DEFINE3,
+ * attribute soup) can come out as ERROR nodes; kernel style puts a function's `{` and `}` alone in
+ * column 0, so any such block not covered by a parsed function is re-parsed on its own.
+ */
+import { SyntaxNode } from '../syntax/ast.js';
+import { parseC } from '../syntax/parser.js';
+
+export interface CFunction {
+  name: string;
+  /** The function_definition node. */
+  node: SyntaxNode;
+  body: SyntaxNode;
+  line: number;
+  endLine: number;
+  /** True for a pseudo-function made from hunk lines whose enclosing function is not in the diff. */
+  fragment: boolean;
+  /** True when the parse of this function has ERROR or MISSING nodes (analyses must tolerate them). */
+  hasErrors: boolean;
+  isStatic: boolean;
+  /** The declared return type as written, e.g. "void *" or "int". */
+  returnType: string;
+}
+
+const FRAGMENT_NAME = '<hunk>';
+
+function declaratorName(decl: SyntaxNode | null): string | null {
+  let d = decl;
+  while (d) {
+    if (d.type === 'identifier' || d.type === 'field_identifier') return d.text;
+    const next = d.child('declarator');
+    if (!next) {
+      // SYSCALL_DEFINE3(name, ...) style: a call-like declarator; take its first identifier.
+      const id = d.namedChildren.find((c) => c.type === 'identifier');
+      return id ? id.text : null;
+    }
+    d = next;
+  }
+  return null;
+}
+
+function pointerDepth(decl: SyntaxNode | null): number {
+  let depth = 0;
+  for (let d = decl; d; d = d.child('declarator')) if (d.type === 'pointer_declarator') depth++;
+  return depth;
+}
+
+export function toCFunction(node: SyntaxNode, fragment = false): CFunction | null {
+  const body = node.child('body');
+  if (!body) return null;
+  const decl = node.child('declarator');
+  const name = fragment ? FRAGMENT_NAME : declaratorName(decl);
+  if (!name) return null;
+  const type = node.child('type')?.text ?? 'int';
+  const isStatic = node.children.some((c) => c.type === 'storage_class_specifier' && c.text === 'static');
+  return {
+    name,
+    node,
+    body,
+    line: node.line,
+    endLine: node.endLine,
+    fragment,
+    hasErrors: node.hasError(),
+    isStatic,
+    returnType: type + ' ' + '*'.repeat(pointerDepth(decl)),
+  };
+}
+
+function collectDefinitions(root: SyntaxNode): SyntaxNode[] {
+  const out: SyntaxNode[] = [];
+  root.walk((n) => {
+    if (n.type === 'function_definition') {
+      out.push(n);
+      return false;
+    }
+  });
+  return out;
+}
+
+/** Lines (1-based) of column-0 `{` ... `}` blocks: the kernel-style function bodies. */
+function kernelStyleBlocks(lines: string[]): Array<{ open: number; close: number }> {
+  const out: Array<{ open: number; close: number }> = [];
+  let open = -1;
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i];
+    if (l.startsWith('{')) open = i + 1;
+    else if (l.startsWith('}') && open > 0) {
+      out.push({ open, close: i + 1 });
+      open = -1;
+    }
+  }
+  return out;
+}
+
+/** The name a macro-made signature defines: SYSCALL_DEFINE2(kmap_demo, ...) -> kmap_demo. */
+function signatureName(signature: string): string | null {
+  const define = /\b[A-Z][A-Z0-9_]*DEFINE\w*\s*\(\s*(\w+)/.exec(signature);
+  if (define) return define[1];
+  const call = /(\w+)\s*\([^()]*\)?[^(]*$/.exec(signature);
+  return call ? call[1] : null;
+}
+
+/**
+ * Parses the lines sig..close on their own. When even that yields no function definition (a signature
+ * made by a macro), the signature is replaced by `void NAME(void)` on its last line so the body still
+ * gets analysed with the right line numbers.
+ */
+function parseBlockAsFunction(lines: string[], sig: number, open: number, close: number): CFunction | null {
+  const snippet = lines.slice(sig - 1, close).join('\n');
+  const def = collectDefinitions(parseC(snippet, sig - 1))[0];
+  const f = def && toCFunction(def);
+  if (f) return f;
+  const name = signatureName(lines.slice(sig - 1, open - 1).join(' '));
+  if (!name) return null;
+  const stub = lines.slice(sig - 1, open - 1).map(() => '');
+  stub[stub.length - 1] = `void ${name}(void)`;
+  const text = [...stub, ...lines.slice(open - 1, close)].join('\n');
+  const stubDef = collectDefinitions(parseC(text, sig - 1))[0];
+  return (stubDef && toCFunction(stubDef)) ?? null;
+}
+
+/** All functions of a file, ordered by line. */
+export function locateFunctions(text: string): CFunction[] {
+  const root = parseC(text);
+  const fns: CFunction[] = [];
+  for (const def of collectDefinitions(root)) {
+    const f = toCFunction(def);
+    if (f) fns.push(f);
+  }
+  const lines = text.split('\n');
+  for (const block of kernelStyleBlocks(lines)) {
+    if (fns.some((f) => f.line <= block.open && f.endLine >= block.close)) continue;
+    // The signature: the lines above the `{` back to a blank line or the end of the previous statement.
+    let sig = block.open - 1;
+    while (sig > 1 && lines[sig - 2].trim() !== '' && !/[;}]\s*$/.test(lines[sig - 2]) && !lines[sig - 2].startsWith('#')) sig--;
+    const f = parseBlockAsFunction(lines, sig, block.open, block.close);
+    if (f && !fns.some((g) => g.line === f.line)) fns.push(f);
+  }
+  return fns.sort((a, b) => a.line - b.line);
+}
+
+/**
+ * Functions for an image reconstructed from hunks only (blank lines between hunks). Functions whose
+ * whole text is in the diff are analysed as usual; the other changed lines form fragments: each run of
+ * hunk lines outside a complete function is parsed wrapped in a pseudo-function, keeping line numbers.
+ */
+export function locateFunctionsInSparseImage(text: string, touched: ReadonlySet<number>): CFunction[] {
+  const complete = locateFunctions(text).filter((f) => !f.hasErrors || f.body.text.trim().endsWith('}'));
+  const lines = text.split('\n');
+  const covered = (line: number) => complete.some((f) => f.line <= line && line <= f.endLine);
+  const fragments: CFunction[] = [];
+  let runStart = -1;
+  const flush = (end: number) => {
+    if (runStart < 0) return;
+    const body = lines.slice(runStart - 1, end).join('\n');
+    let hasTouched = false;
+    for (let l = runStart; l <= end && !hasTouched; l++) hasTouched = touched.has(l);
+    if (hasTouched) {
+      // The wrapper sits on the run's first line, so every line keeps its number.
+      const wrapped = `void ${FRAGMENT_NAME.replace(/\W/g, '_')}(void) {` + body + '\n}';
+      const def = collectDefinitions(parseC(wrapped, runStart - 1))[0];
+      const f = def && toCFunction(def, true);
+      if (f) fragments.push(f);
+    }
+    runStart = -1;
+  };
+  for (let l = 1; l <= lines.length; l++) {
+    const inDiff = lines[l - 1].trim() !== '' || (runStart > 0 && l + 1 <= lines.length && lines[l].trim() !== '');
+    if (inDiff && !covered(l)) {
+      if (runStart < 0) runStart = l;
+    } else flush(l - 1);
+  }
+  flush(lines.length);
+  return [...complete, ...fragments].sort((a, b) => a.line - b.line);
+}
+
+export function functionsTouching(fns: CFunction[], lines: ReadonlySet<number>): CFunction[] {
+  if (lines.size === 0) return [];
+  return fns.filter((f) => {
+    for (let l = f.line; l <= f.endLine; l++) if (lines.has(l)) return true;
+    return false;
+  });
+}
+
+export interface FunctionPair {
+  pre: CFunction | null;
+  post: CFunction | null;
+}
+
+/** Token-set similarity of two bodies, to pair a renamed function with its old self. */
+function similarity(a: CFunction, b: CFunction): number {
+  const tokens = (f: CFunction) => new Set(f.body.text.match(/\w+/g) ?? []);
+  const ta = tokens(a);
+  const tb = tokens(b);
+  let common = 0;
+  for (const t of ta) if (tb.has(t)) common++;
+  return (2 * common) / (ta.size + tb.size || 1);
+}
+
+/**
+ * Pairs the changed functions of the post-image with their pre-image versions: by name first (a moved
+ * function pairs up wherever it went), then a renamed one by body similarity.
+ */
+export function pairFunctions(pre: CFunction[], post: CFunction[], changedPre: CFunction[], changedPost: CFunction[]): FunctionPair[] {
+  const pairs: FunctionPair[] = [];
+  const usedPre = new Set<CFunction>();
+  const byName = (fns: CFunction[], name: string) => fns.find((f) => f.name === name && !f.fragment);
+  for (const p of changedPost) {
+    const match = p.fragment ? changedPre.find((q) => q.fragment && !usedPre.has(q) && q.line <= p.endLine && q.endLine >= p.line) : byName(pre, p.name);
+    if (match) usedPre.add(match);
+    pairs.push({ pre: match ?? null, post: p });
+  }
+  for (const q of changedPre) {
+    if (usedPre.has(q)) continue;
+    if (!q.fragment && byName(post, q.name)) {
+      // Changed only by deletions: its post version was not in changedPost.
+      const p = byName(post, q.name)!;
+      if (!pairs.some((x) => x.post === p)) pairs.push({ pre: q, post: p });
+      continue;
+    }
+    pairs.push({ pre: q, post: null });
+  }
+  // Renames: an unmatched post function and an unmatched pre function with similar bodies.
+  for (const pair of pairs) {
+    if (pair.pre || !pair.post || pair.post.fragment) continue;
+    let best: FunctionPair | null = null;
+    let bestScore = 0.6;
+    for (const other of pairs) {
+      if (other.post || !other.pre || other.pre.fragment) continue;
+      const s = similarity(other.pre, pair.post);
+      if (s > bestScore) {
+        best = other;
+        bestScore = s;
+      }
+    }
+    if (best) {
+      pair.pre = best.pre;
+      pairs.splice(pairs.indexOf(best), 1);
+    }
+  }
+  return pairs;
+}

@@ -1,0 +1,141 @@
+/**
+ * A compact, plain-object copy of a tree-sitter C syntax tree, with the few queries the rules need.
+ * Lines are 1-based; `start`/`end` are offsets into `source` (UTF-16 code units, like JS strings).
+ */
+export class SyntaxNode {
+  readonly children: SyntaxNode[] = [];
+  /** Set on `while` loops that stand for a kernel iterator macro (list_for_each_entry, for_each_sg...). */
+  iteratorMacro: string | null = null;
+
+  constructor(
+    readonly source: string,
+    readonly type: string,
+    readonly field: string | null,
+    readonly start: number,
+    readonly end: number,
+    readonly line: number,
+    readonly endLine: number,
+    readonly isNamed: boolean,
+    readonly isMissing: boolean,
+    readonly parent: SyntaxNode | null,
+  ) {}
+
+  get text(): string {
+    return this.source.slice(this.start, this.end);
+  }
+
+  get isError(): boolean {
+    return this.type === 'ERROR' || this.isMissing;
+  }
+
+  get namedChildren(): SyntaxNode[] {
+    return this.children.filter((c) => c.isNamed && c.type !== 'comment');
+  }
+
+  /** The child in grammar field `name` (e.g. 'function', 'arguments', 'condition', 'body'). */
+  child(name: string): SyntaxNode | null {
+    for (const c of this.children) if (c.field === name) return c;
+    return null;
+  }
+
+  childrenOf(name: string): SyntaxNode[] {
+    return this.children.filter((c) => c.field === name);
+  }
+
+  /** Pre-order walk; return false from `visit` to skip a node's children. */
+  walk(visit: (n: SyntaxNode) => boolean | void): void {
+    const stack: SyntaxNode[] = [this];
+    while (stack.length) {
+      const n = stack.pop()!;
+      if (visit(n) === false) continue;
+      for (let i = n.children.length - 1; i >= 0; i--) stack.push(n.children[i]);
+    }
+  }
+
+  descendants(type: string | ((n: SyntaxNode) => boolean)): SyntaxNode[] {
+    const test = typeof type === 'string' ? (n: SyntaxNode) => n.type === type : type;
+    const out: SyntaxNode[] = [];
+    this.walk((n) => {
+      if (test(n)) out.push(n);
+    });
+    return out;
+  }
+
+  hasError(): boolean {
+    let found = false;
+    this.walk((n) => {
+      if (found) return false;
+      if (n.isError) found = true;
+    });
+    return found;
+  }
+
+  /** Nearest ancestor (not this node) passing the test. */
+  ancestor(test: (n: SyntaxNode) => boolean): SyntaxNode | null {
+    for (let p = this.parent; p; p = p.parent) if (test(p)) return p;
+    return null;
+  }
+
+  contains(other: SyntaxNode): boolean {
+    return other.start >= this.start && other.end <= this.end && other.source === this.source;
+  }
+}
+
+/** Whitespace-collapsed text: what fingerprints and text comparisons use. */
+export function normalizedText(n: SyntaxNode | string): string {
+  return (typeof n === 'string' ? n : n.text).replace(/\s+/g, ' ').replace(/ ?([(),;[\]]) ?/g, '$1').trim();
+}
+
+/** Strips parentheses and casts: `((char *)kmap_local_page(p))` -> the call. */
+export function unwrap(n: SyntaxNode): SyntaxNode {
+  let cur = n;
+  for (;;) {
+    if (cur.type === 'parenthesized_expression' && cur.namedChildren.length === 1) cur = cur.namedChildren[0];
+    else if (cur.type === 'cast_expression' && cur.child('value')) cur = cur.child('value')!;
+    else return cur;
+  }
+}
+
+/** A call's callee name when it is a plain identifier (`kunmap_local(x)` -> "kunmap_local"), else null. */
+export function calleeName(call: SyntaxNode): string | null {
+  if (call.type !== 'call_expression') return null;
+  const f = call.child('function');
+  return f && f.type === 'identifier' ? f.text : null;
+}
+
+export function callArguments(call: SyntaxNode): SyntaxNode[] {
+  const args = call.child('arguments');
+  return args ? args.namedChildren : [];
+}
+
+/** Every call in `root` (root included), in source order. */
+export function callsIn(root: SyntaxNode): SyntaxNode[] {
+  return root.descendants('call_expression');
+}
+
+/** The identifiers an expression reads, e.g. `s->buf[i] + off` -> s, i, off. Field names are not identifiers. */
+export function identifiersIn(root: SyntaxNode): SyntaxNode[] {
+  return root.descendants('identifier');
+}
+
+/**
+ * The variable an lvalue or address expression is rooted in: `vaddr` -> vaddr, `vaddr + off` -> vaddr,
+ * `(char *)vaddr` -> vaddr, `ptrs[i]` -> ptrs[i] (the element, by text), `&buf[2]` -> null.
+ */
+export function addressBase(expr: SyntaxNode): string | null {
+  const e = unwrap(expr);
+  switch (e.type) {
+    case 'identifier':
+      return e.text;
+    case 'subscript_expression':
+    case 'field_expression':
+      return normalizedText(e);
+    case 'binary_expression': {
+      const op = e.child('operator')?.text;
+      if (op === '+' || op === '-') return addressBase(e.child('left')!);
+      return null;
+    }
+    default:
+      return null;
+  }
+}
