@@ -46,6 +46,8 @@ export function checkFunction(
     rules: ActiveRule[];
     fileFunctions: ReadonlyMap<string, CFunction>;
     gaps?: AnalysisGap[];
+    /** In a post-image run, the pre-image version of `fn` (see RuleContext.counterpart). */
+    counterpart?: CFunction;
   },
 ): Finding[] {
   const findings: Finding[] = [];
@@ -59,6 +61,7 @@ export function checkFunction(
       source: opts.source,
       isChanged: opts.isChanged,
       fileFunctions: opts.fileFunctions,
+      ...(opts.counterpart ? { counterpart: opts.counterpart } : {}),
       report: (r: RuleReport) => findings.push(toFinding(rule, r.severity ?? severity, r, fn, opts.path, seen)),
       gap: (reason: string) => opts.gaps?.push({ path: opts.path, function: fn.name, reason: `${rule.meta.id}: ${reason}` }),
     };
@@ -110,10 +113,10 @@ function analyseFile(file: ChangedFile, api: KmapApi, rules: ActiveRule[], gaps:
   let analysed = 0;
   for (const { pre, post } of pairs) {
     if (!post) continue;
-    if (!api.mentionsMapping(post.node.text) && !(pre && api.mentionsMapping(pre.node.text))) continue;
+    if (!api.mentionsMapping(post.text) && !(pre && api.mentionsMapping(pre.text))) continue;
     analysed++;
     if (post.fragment) gaps.push({ path, reason: `lines ${post.line}-${post.endLine} were analysed as a fragment: the enclosing function is not in the diff (give --tree for whole-function checks)` });
-    const postFindings = checkFunction(post, { path, source: file.newText, image: 'post', isChanged: (l) => file.addedLines.has(l), api, rules, fileFunctions: postByName, gaps });
+    const postFindings = checkFunction(post, { path, source: file.newText, image: 'post', isChanged: (l) => file.addedLines.has(l), api, rules, fileFunctions: postByName, gaps, ...(pre ? { counterpart: pre } : {}) });
     if (pre && postFindings.length) {
       const before = new Set(checkFunction(pre, { path, source: file.oldText, image: 'pre', isChanged: () => true, api, rules, fileFunctions: preByName }).map((f) => f.fingerprint));
       for (const f of postFindings) f.preExisting = before.has(f.fingerprint);

@@ -72,3 +72,21 @@ describe('pairFunctions', () => {
     expect(pairs.map((p) => [p.pre?.name, p.post?.name])).toEqual([['copy_one', 'copy_single_page']]);
   });
 });
+
+describe('kernel-style scan and full parse agree', () => {
+  it('finds the same functions with the same names and lines', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { locateFunctionsByParse } = await import('./functions.js');
+    const example = readFileSync(new URL('../../../examples/tree/drivers/misc/kmap_demo.c', import.meta.url), 'utf8');
+    for (const text of [file, example]) {
+      const fast = locateFunctions(text).map((f) => [f.name, f.line, f.endLine, f.body.line, f.isStatic]);
+      const full = locateFunctionsByParse(text).map((f) => [f.name, f.line, f.endLine, f.body.line, f.isStatic]);
+      expect(fast).toEqual(full);
+    }
+  });
+
+  it('falls back to a full parse for K&R-style braces', () => {
+    const fns = locateFunctions('int add(int a, int b) {\n\treturn a + b;\n}\n\nstatic void *get(void) {\n\treturn kmap_local_page(p);\n}\n');
+    expect(fns.map((f) => [f.name, f.line, f.endLine])).toEqual([['add', 1, 3], ['get', 5, 7]]);
+  });
+});

@@ -7,6 +7,7 @@
  */
 import { SyntaxNode } from '../syntax/ast.js';
 import { parseC } from '../syntax/parser.js';
+import { normalizeKernelSource } from '../syntax/kernel-idioms.js';
 
 export interface CFunction {
   name: string;
@@ -22,6 +23,8 @@ export interface CFunction {
   isStatic: boolean;
   /** The declared return type as written, e.g. "void *" or "int". */
   returnType: string;
+  /** The function's source text (signature and body), available without parsing it. */
+  text: string;
 }
 
 const FRAGMENT_NAME = '<hunk>';
@@ -65,6 +68,7 @@ export function toCFunction(node: SyntaxNode, fragment = false): CFunction | nul
     hasErrors: node.hasError(),
     isStatic,
     returnType: type + ' ' + '*'.repeat(pointerDepth(decl)),
+    text: node.text,
   };
 }
 
@@ -98,8 +102,10 @@ function kernelStyleBlocks(lines: string[]): Array<{ open: number; close: number
 function signatureName(signature: string): string | null {
   const define = /\b[A-Z][A-Z0-9_]*DEFINE\w*\s*\(\s*(\w+)/.exec(signature);
   if (define) return define[1];
-  const call = /(\w+)\s*\([^()]*\)?[^(]*$/.exec(signature);
-  return call ? call[1] : null;
+  // The first `identifier (` once attribute macros are blanked: also right for `void (*get(int))(void)`.
+  const plain = normalizeKernelSource(signature).text.replace(/__attribute__\s*\(\(.*?\)\)/g, '');
+  for (const m of plain.matchAll(/([A-Za-z_]\w*)\s*\(/g)) if (!/^(?:__attribute__|typeof|__typeof__|__declspec)$/.test(m[1])) return m[1];
+  return null;
 }
 
 /**
@@ -121,21 +127,92 @@ function parseBlockAsFunction(lines: string[], sig: number, open: number, close:
   return (stubDef && toCFunction(stubDef)) ?? null;
 }
 
+/**
+ * A function found by the kernel-style scan. Its syntax tree is parsed on first use, from its own
+ * lines only: most functions of a file are never looked at beyond their name and line range, and
+ * parsing a 10,000-line file whole costs more than reviewing the patch.
+ */
+class LazyFunction implements CFunction {
+  private parsed: CFunction | null = null;
+  readonly fragment = false;
+
+  constructor(
+    private readonly lines: string[],
+    readonly name: string,
+    readonly line: number,
+    private readonly open: number,
+    readonly endLine: number,
+  ) {}
+
+  private get p(): CFunction {
+    if (!this.parsed) {
+      this.parsed = parseBlockAsFunction(this.lines, this.line, this.open, this.endLine);
+      if (!this.parsed) {
+        // Unparseable signature: analyse the body under a stub signature with the scanned name.
+        const text = [...this.lines.slice(this.line - 1, this.open - 2).map(() => ''), `void ${this.name}(void)`, ...this.lines.slice(this.open - 1, this.endLine)].join('\n');
+        const def = collectDefinitions(parseC(text, this.line - 1))[0];
+        this.parsed = (def && toCFunction(def)) ?? null;
+        if (!this.parsed) throw new Error(`cannot parse function ${this.name} at line ${this.line}`);
+      }
+    }
+    return this.parsed;
+  }
+
+  get node(): SyntaxNode {
+    return this.p.node;
+  }
+  get body(): SyntaxNode {
+    return this.p.body;
+  }
+  get hasErrors(): boolean {
+    return this.p.hasErrors;
+  }
+  get isStatic(): boolean {
+    return /^\s*static\b/.test(this.lines.slice(this.line - 1, this.open - 1).join(' '));
+  }
+  get returnType(): string {
+    return this.p.returnType;
+  }
+  get text(): string {
+    return this.lines.slice(this.line - 1, this.endLine).join('\n');
+  }
+}
+
+/** A column-0 line ending in `) {`: a function written K&R-style, which the kernel-style scan would miss. */
+const SAME_LINE_BRACE_HEADER = /^[A-Za-z_][^;{}=#\n]*\)[ \t]*\{[ \t]*(?:\/\*.*\*\/[ \t]*)?$/m;
+
 /** All functions of a file, ordered by line. */
 export function locateFunctions(text: string): CFunction[] {
+  const lines = text.split('\n');
+  if (SAME_LINE_BRACE_HEADER.test(text)) return locateFunctionsByParse(text, lines);
+  const fns: CFunction[] = [];
+  for (const block of kernelStyleBlocks(lines)) {
+    const sig = signatureStart(lines, block.open);
+    const name = signatureName(lines.slice(sig - 1, block.open - 1).join(' '));
+    if (!name || sig >= block.open) continue; // a bare block: an initializer or stray braces, not a function
+    fns.push(new LazyFunction(lines, name, sig, block.open, block.close));
+  }
+  return fns;
+}
+
+/** The first line of the signature above a column-0 `{`: back to a blank line or the end of the previous item. */
+function signatureStart(lines: string[], open: number): number {
+  let sig = open - 1;
+  while (sig > 1 && lines[sig - 2].trim() !== '' && !/(?:[;}]|\*\/)\s*$/.test(lines[sig - 2]) && !lines[sig - 2].startsWith('#')) sig--;
+  return sig;
+}
+
+/** Functions of any C layout, by parsing the whole file (slower; for code not in kernel style). */
+export function locateFunctionsByParse(text: string, lines: string[] = text.split('\n')): CFunction[] {
   const root = parseC(text);
   const fns: CFunction[] = [];
   for (const def of collectDefinitions(root)) {
     const f = toCFunction(def);
     if (f) fns.push(f);
   }
-  const lines = text.split('\n');
   for (const block of kernelStyleBlocks(lines)) {
     if (fns.some((f) => f.line <= block.open && f.endLine >= block.close)) continue;
-    // The signature: the lines above the `{` back to a blank line or the end of the previous statement.
-    let sig = block.open - 1;
-    while (sig > 1 && lines[sig - 2].trim() !== '' && !/[;}]\s*$/.test(lines[sig - 2]) && !lines[sig - 2].startsWith('#')) sig--;
-    const f = parseBlockAsFunction(lines, sig, block.open, block.close);
+    const f = parseBlockAsFunction(lines, signatureStart(lines, block.open), block.open, block.close);
     if (f && !fns.some((g) => g.line === f.line)) fns.push(f);
   }
   return fns.sort((a, b) => a.line - b.line);
@@ -191,7 +268,7 @@ export interface FunctionPair {
 
 /** Token-set similarity of two bodies, to pair a renamed function with its old self. */
 function similarity(a: CFunction, b: CFunction): number {
-  const tokens = (f: CFunction) => new Set(f.body.text.match(/\w+/g) ?? []);
+  const tokens = (f: CFunction) => new Set(f.text.match(/\w+/g) ?? []);
   const ta = tokens(a);
   const tb = tokens(b);
   let common = 0;
