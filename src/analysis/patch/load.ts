@@ -1,0 +1,193 @@
+/**
+ * The entry point the CLI calls: user inputs (patch files, stdin, mbox series, git ranges) become
+ * ChangeSets, or an InputError says precisely what is wrong with them.
+ *
+ * Rules:
+ *  - a plain patch file is one ChangeSet, reviewed on its own against the tree; several patch files
+ *    are independent reviews;
+ *  - an mbox holding a series gives one ChangeSet per patch, each applied on top of the previous
+ *    ones in an in-memory overlay of the tree, so patch 2 sees patch 1's result (cover letters
+ *    "[PATCH 0/N]" and replies "Re: ..." are ignored);
+ *  - with `tree`, pre-images come from the tree (through the overlay) and post-images from applying
+ *    the hunks (complete: true); without it, sparse images built from the hunks (complete: false);
+ *  - `{ gitRange, cwd }` gives one ChangeSet per commit (see git.ts);
+ *  - binary diffs and files other than .c/.h are `skipped` entries; if no input changes a C file at
+ *    all, that is an InputError ("nothing to review").
+ * Nothing is ever written to disk. Everything is synchronous (the CLI has nothing to overlap it
+ * with, and sync code keeps error paths simple).
+ */
+import type { ChangeSet, ChangedFile, SkippedFile } from '../model.js';
+import { applyHunks } from './apply.js';
+import { patchPath, parsePatchLines, type FilePatch } from './diff.js';
+import { InputError, quoteLine, withContext } from './errors.js';
+import { loadGitRange } from './git.js';
+import { BINARY_REASON, isReviewedPath, NOT_C_REASON } from './kinds.js';
+import { isCoverLetter, isReply, patchName, splitMbox } from './mbox.js';
+import { TreeReader } from './paths.js';
+import { changedFileFromHunks, MAX_SPARSE_LINES, sparseSize } from './sparse.js';
+import { decodeLines, DEFAULT_MAX_BYTES, joinLines } from './text.js';
+
+/** A patch file or stdin (`name` is shown in messages), or a commit range of a local repository. */
+export type PatchInput = { name: string; content: Buffer } | { gitRange: string; cwd: string };
+
+export interface LoadOptions {
+  /** Source tree the patches apply to (--tree): gives complete pre/post images. */
+  tree?: string;
+  /** Size cap for each input and each file read (--max-bytes); default 32 MiB. */
+  maxBytes?: number;
+}
+
+/**
+ * Turns inputs into ChangeSets, in input order (and series / commit order within an input).
+ * Throws InputError for anything wrong with the inputs; the message names the input, and the line,
+ * file and hunk at fault when there is one.
+ */
+export function loadChangeSets(inputs: readonly PatchInput[], options: LoadOptions = {}): ChangeSet[] {
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
+  if (!Number.isSafeInteger(maxBytes) || maxBytes <= 0) {
+    throw new InputError(`--max-bytes: expected a positive number of bytes, got ${maxBytes}`);
+  }
+  if (inputs.length === 0) throw new InputError('no input: give patch files, - for stdin, or --git A..B');
+  const tree = options.tree !== undefined ? new TreeReader(options.tree, maxBytes) : undefined;
+
+  const budget: SparseBudget = { lines: MAX_SPARSE_LINES };
+  const sets: ChangeSet[] = [];
+  for (const input of inputs) {
+    if ('gitRange' in input) sets.push(...loadGitRange(input.gitRange, input.cwd, { maxBytes }));
+    else sets.push(...loadPatchFile(input.name, input.content, maxBytes, tree, budget));
+  }
+
+  if (sets.every((s) => s.files.length === 0)) {
+    const skipped = sets.flatMap((s) => s.skipped);
+    const list = skipped.slice(0, 10).map((s) => `${s.path} (${s.reason})`);
+    if (skipped.length > 10) list.push(`and ${skipped.length - 10} more`);
+    throw new InputError(
+      `nothing to review: no change to a .c or .h file in ${inputs.length === 1 ? 'the input' : `the ${inputs.length} inputs`}` +
+        (list.length ? `; skipped: ${list.join('; ')}` : ''),
+    );
+  }
+  return sets;
+}
+
+/** One patch file: an mbox series (one ChangeSet per patch) or a plain diff (one ChangeSet). */
+/** What is left of MAX_SPARSE_LINES for the sparse images of this load. */
+interface SparseBudget {
+  lines: number;
+}
+
+function loadPatchFile(name: string, content: Buffer, maxBytes: number, tree: TreeReader | undefined, budget: SparseBudget): ChangeSet[] {
+  const { lines } = decodeLines(name, content, maxBytes);
+  const noDiff = `${name}: no diff found (expected "diff --git", "---"/"+++" headers with "@@" hunks, or an mbox of patches)`;
+  const messages = splitMbox(name, lines);
+  if (messages === null) {
+    const patches = parsePatchLines(name, lines);
+    if (patches.length === 0) throw new InputError(noDiff);
+    return [buildChangeSet(name, name, patches, tree && new Overlay(tree), budget)];
+  }
+
+  // A series: one overlay for all its patches, so each applies on top of the previous ones.
+  const overlay = tree && new Overlay(tree);
+  const sets: ChangeSet[] = [];
+  const withoutDiff: typeof messages = [];
+  for (const msg of messages) {
+    if (isReply(msg.subject)) continue;
+    const patches = msg.decoded
+      ? parsePatchLines(`${name} (message ${msg.index}, ${msg.decoded.encoding} body decoded)`, msg.decoded.lines)
+      : parsePatchLines(name, lines, msg.bodyStart, msg.end);
+    if (patches.length === 0) {
+      if (!isCoverLetter(msg.subject)) withoutDiff.push(msg);
+      continue;
+    }
+    const csName = patchName(`${name} #${msg.index}`, msg.subject);
+    sets.push(buildChangeSet(csName, `${name} (${csName})`, patches, overlay, budget));
+  }
+  if (sets.length === 0) throw new InputError(noDiff);
+  const bad = withoutDiff[0];
+  if (bad) {
+    throw new InputError(
+      `${name}:${bad.start + 1}: message ${bad.index} ${quoteLine(bad.subject || '(no subject)')} holds no diff and is not a cover letter ([PATCH 0/N])`,
+    );
+  }
+  return sets;
+}
+
+/** An in-memory layer over the tree: files as earlier patches of a series left them (null = deleted). */
+class Overlay {
+  private readonly files = new Map<string, string | null>();
+
+  constructor(readonly tree: TreeReader) {}
+
+  read(path: string): string | null {
+    if (this.files.has(path)) return this.files.get(path)!;
+    const f = this.tree.read(path);
+    return f && joinLines(f.lines, f.finalNewline);
+  }
+
+  set(path: string, text: string | null): void {
+    this.files.set(path, text);
+  }
+
+  /** True when an earlier patch of the series deleted or renamed `path` away. */
+  removedEarlier(path: string): boolean {
+    return this.files.get(path) === null;
+  }
+}
+
+/** One ChangeSet from the parsed files of one patch. `where` prefixes error messages. */
+function buildChangeSet(name: string, where: string, patches: readonly FilePatch[], overlay: Overlay | undefined, budget: SparseBudget): ChangeSet {
+  const files: ChangedFile[] = [];
+  const skipped: SkippedFile[] = [];
+  const seen = new Set<string>();
+  if (!overlay) {
+    // Checked for the whole patch before building anything, so a forged patch fails at once.
+    for (const fp of patches) if (!fp.binary && isReviewedPath(patchPath(fp))) budget.lines -= sparseSize(fp);
+    if (budget.lines < 0) {
+      throw new InputError(
+        `${where}: the hunks' line numbers add up to more than ${MAX_SPARSE_LINES} lines of reconstructed files ` +
+          `(hunk headers name implausibly high lines); review with --tree, or fewer patches at a time`,
+      );
+    }
+  }
+  for (const fp of patches) {
+    const path = patchPath(fp);
+    if (seen.has(path)) throw new InputError(`${where}: ${path} is patched twice in the same patch (again at input line ${fp.inputLine})`);
+    seen.add(path);
+    if (fp.binary) skipped.push({ path, reason: BINARY_REASON });
+    else if (!isReviewedPath(path)) skipped.push({ path, reason: NOT_C_REASON });
+    else if (fp.status === 'modified' && fp.hunks.length === 0) {
+      skipped.push({ path, reason: fp.oldMode !== fp.newMode ? 'mode change only, no content change' : 'no content change' });
+    } else if (overlay) files.push(applyToOverlay(fp, overlay, where));
+    else files.push(changedFileFromHunks(fp));
+  }
+  return { name, files, skipped };
+}
+
+/** Applies one file's hunks to the overlay and returns it as a complete ChangedFile. */
+function applyToOverlay(fp: FilePatch, overlay: Overlay, where: string): ChangedFile {
+  const hint = `(--tree must be the source the patch applies to: ${overlay.tree.root})`;
+  const pre = withContext(where, () => (fp.oldPath !== null ? overlay.read(fp.oldPath) : null));
+  if (fp.oldPath !== null && pre === null) {
+    if (overlay.removedEarlier(fp.oldPath)) {
+      throw new InputError(`${where}: ${fp.oldPath}: an earlier patch of the series deleted or renamed it, but this patch changes it`);
+    }
+    throw new InputError(`${where}: ${fp.oldPath}: not found in the tree, but the patch ${fp.status === 'modified' ? 'modifies' : fp.status === 'deleted' ? 'deletes' : `${fp.status === 'renamed' ? 'renames' : 'copies'}`} it ${hint}`);
+  }
+  if (fp.newPath !== null && fp.newPath !== fp.oldPath && withContext(where, () => overlay.read(fp.newPath!)) !== null) {
+    throw new InputError(`${where}: ${fp.newPath}: already exists in the tree, but the patch creates it ${hint}`);
+  }
+  const res = withContext(where, () => applyHunks(patchPath(fp), pre ?? '', fp.hunks));
+  if (fp.status === 'deleted' && res.text !== '') {
+    throw new InputError(`${where}: ${fp.oldPath}: the patch deletes the file but some of the tree's lines would remain: the tree's copy differs from the patch's`);
+  }
+  if (fp.oldPath !== null && (fp.status === 'renamed' || fp.status === 'deleted')) overlay.set(fp.oldPath, null);
+  if (fp.newPath !== null) overlay.set(fp.newPath, res.text);
+  return {
+    oldPath: fp.oldPath,
+    newPath: fp.newPath,
+    oldText: pre ?? '',
+    newText: fp.newPath !== null ? res.text : '',
+    addedLines: res.addedLines,
+    removedLines: res.removedLines,
+    complete: true,
+  };
+}

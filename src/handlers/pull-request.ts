@@ -1,0 +1,28 @@
+/** pull_request opened / synchronize / reopened / ready_for_review → a review of the head commit. */
+import type { Context, Probot } from 'probot';
+import { CONFIG_FILE } from '../app/config.js';
+import { pullState } from '../app/pull-state.js';
+import type { ReviewScheduler } from '../app/scheduler.js';
+
+export const PULL_REQUEST_EVENTS = [
+  'pull_request.opened',
+  'pull_request.synchronize',
+  'pull_request.reopened',
+  'pull_request.ready_for_review',
+] as const;
+
+export function registerPullRequest(app: Probot, scheduler: ReviewScheduler): void {
+  app.on([...PULL_REQUEST_EVENTS], async (context: Context<'pull_request'>) => {
+    const { owner, repo } = context.repo();
+    const pr = context.payload.pull_request;
+    const result = await scheduler.schedule({
+      octokit: context.octokit,
+      log: context.log,
+      pr: pullState(owner, repo, pr),
+      trigger: `pull_request.${context.payload.action}`,
+      force: false,
+      loadConfig: () => context.config(CONFIG_FILE),
+    });
+    context.log.info({ pr: pr.number, result }, 'pull_request handled');
+  });
+}
