@@ -128,3 +128,27 @@ export function declaredTypes(fn: SyntaxNode): Map<string, string> {
 export function isPageType(type: string | undefined): boolean {
   return !!type && /^(?:const)?struct(?:page|folio)\*$/.test(type.replace(/\s+/g, ''));
 }
+
+/** True when the address a map site stores is the call's result itself (casts allowed), not `call + off`. */
+export function storesMappedAddressUnchanged(site: MapSite): boolean {
+  let cur = site.call;
+  while (cur.parent && (cur.parent.type === 'parenthesized_expression' || cur.parent.type === 'cast_expression')) cur = cur.parent;
+  const p = cur.parent;
+  return !!p && ((p.type === 'assignment_expression' && p.child('right') === cur) || (p.type === 'init_declarator' && p.child('value') === cur));
+}
+
+/**
+ * True when an expression is a `struct page *`/`struct folio *` by its declared type: a variable or
+ * parameter of that type, or an element of an array of them (`pages[i]` with `struct page **pages`).
+ */
+export function isPageExpression(expr: SyntaxNode, types: ReadonlyMap<string, string>): boolean {
+  const e = unwrap(expr);
+  if (e.type === 'identifier') return isPageType(types.get(e.text));
+  if (e.type === 'subscript_expression') {
+    const base = unwrap(e.child('argument')!);
+    if (base.type !== 'identifier') return false;
+    const t = types.get(base.text)?.replace(/\s+/g, '');
+    return !!t && /^(?:const)?struct(?:page|folio)(?:\*\*|\*\[\])$/.test(t);
+  }
+  return false;
+}

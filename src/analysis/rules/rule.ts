@@ -48,6 +48,11 @@ export interface RuleContext {
   isChanged(line: number): boolean;
   /** Static functions of the same file by name, for one-level summaries across calls. */
   fileFunctions: ReadonlyMap<string, CFunction>;
+  /**
+   * The other image's version of the same function: in a post-image run, the pre-image function
+   * (absent for functions the patch adds, and in pre-image runs). Differential rules compare the two.
+   */
+  counterpart?: CFunction;
   report(r: RuleReport): void;
   /** Record that a check could not be completed for this function (e.g. replay budget exhausted). */
   gap(reason: string): void;

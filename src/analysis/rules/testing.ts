@@ -6,6 +6,7 @@
 import { checkFunction } from '../engine.js';
 import { KmapApi } from '../kmap-api.js';
 import type { EngineConfig, Finding } from '../model.js';
+import { changedFileFromImages } from '../patch/line-diff.js';
 import { locateFunctions } from '../source/functions.js';
 import { initParser } from '../syntax/parser.js';
 import type { Rule, RuleCase } from './rule.js';
@@ -23,6 +24,52 @@ export function findingsFor(rule: Rule, code: string, config?: Partial<EngineCon
   return fns.flatMap((fn) =>
     checkFunction(fn, { path, source: code, image: 'post', isChanged, api, rules: [{ rule, severity: rule.meta.severity }], fileFunctions }),
   );
+}
+
+/**
+ * Findings of `rule` on a conversion: `postCode` checked as the post-image, with each function's
+ * pre-image version (same name in `preCode`) as its counterpart. Added lines come from a line diff of
+ * the two texts. Findings the pre-image already had are marked preExisting, as the engine does.
+ */
+export function findingsForConversion(rule: Rule, preCode: string, postCode: string, config?: Partial<EngineConfig>, path = 'mm/example.c'): Finding[] {
+  const file = changedFileFromImages(path, path, preCode, postCode);
+  const api = new KmapApi({ mapFunctions: config?.mapFunctions ?? {}, unmapFunctions: config?.unmapFunctions ?? {} });
+  const preFns = locateFunctions(file.oldText);
+  const postFns = locateFunctions(file.newText);
+  const preByName = new Map(preFns.map((f) => [f.name, f]));
+  const postByName = new Map(postFns.map((f) => [f.name, f]));
+  const rules = [{ rule, severity: rule.meta.severity }];
+  return postFns.flatMap((fn) => {
+    const pre = preByName.get(fn.name);
+    const found = checkFunction(fn, { path, source: file.newText, image: 'post', isChanged: (l) => file.addedLines.has(l), api, rules, fileFunctions: postByName, ...(pre ? { counterpart: pre } : {}) });
+    if (pre) {
+      const before = new Set(checkFunction(pre, { path, source: file.oldText, image: 'pre', isChanged: () => true, api, rules, fileFunctions: preByName }).map((f) => f.fingerprint));
+      for (const f of found) f.preExisting = before.has(f.fingerprint);
+    }
+    return found;
+  });
+}
+
+/** One conversion test case: the pre-image and post-image of a file, and the post-image findings expected. */
+export interface ConversionCase {
+  name: string;
+  pre: string;
+  post: string;
+  /** Expected findings (not pre-existing) as [post line, substring of message]; empty for clean conversions. */
+  findings?: Array<[number, string]>;
+}
+
+/** Table-driven conversion tests: each case yields exactly its findings (pre-existing ones are ignored). */
+export function conversionTester(rule: Rule, cases: ConversionCase[], config?: Partial<EngineConfig>): void {
+  describe(`${rule.meta.id} (conversions)`, () => {
+    beforeAll(initParser);
+    it.each(cases.map((c) => [c.name, c] as const))('%s', (_name, c) => {
+      const found = findingsForConversion(rule, c.pre, c.post, config).filter((f) => !f.preExisting);
+      const expected = c.findings ?? [];
+      expect(found.map((f) => f.line)).toEqual(expected.map(([line]) => line));
+      found.forEach((f, i) => expect(f.message).toContain(expected[i][1]));
+    });
+  });
 }
 
 /** Registers jest tests: every valid case yields no finding, every invalid case exactly its findings. */

@@ -90,3 +90,18 @@ describe('kernel-style scan and full parse agree', () => {
     expect(fns.map((f) => [f.name, f.line, f.endLine])).toEqual([['add', 1, 3], ['get', 5, 7]]);
   });
 });
+
+describe('functions that are not C', () => {
+  it('a body inside a multi-line #define does not break the review', () => {
+    const text = [
+      '#define DEMO_SHOW(NAME)\t\t\t\t\t\t\\',
+      'static ssize_t demo_##NAME##_show(struct item *item, char *page)\t\\',
+      '{\t\t\t\t\t\t\t\t\\',
+      '\treturn demo_show(page, to_demo(item)->NAME);\t\t\\',
+      '}',
+      '',
+    ].join('\n');
+    const fns = locateFunctions(text);
+    for (const f of fns) expect(() => f.body).not.toThrow();
+  });
+});

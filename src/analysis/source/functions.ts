@@ -152,7 +152,12 @@ class LazyFunction implements CFunction {
         const text = [...this.lines.slice(this.line - 1, this.open - 2).map(() => ''), `void ${this.name}(void)`, ...this.lines.slice(this.open - 1, this.endLine)].join('\n');
         const def = collectDefinitions(parseC(text, this.line - 1))[0];
         this.parsed = (def && toCFunction(def)) ?? null;
-        if (!this.parsed) throw new Error(`cannot parse function ${this.name} at line ${this.line}`);
+      }
+      if (!this.parsed) {
+        // Not C at all (e.g. a function body inside a multi-line #define): analyse nothing rather than
+        // fail the review; hasErrors tells the rules this function's code was not understood.
+        const def = collectDefinitions(parseC(`void ${this.name}(void)\n{\n}`, this.open - 2))[0];
+        this.parsed = { ...toCFunction(def)!, hasErrors: true, text: this.text };
       }
     }
     return this.parsed;

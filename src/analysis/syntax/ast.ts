@@ -139,3 +139,57 @@ export function addressBase(expr: SyntaxNode): string | null {
       return null;
   }
 }
+
+/** True when evaluating `n` may change state: it holds an assignment, `++`/`--` or a call (calls are assumed impure). */
+export function hasSideEffects(n: SyntaxNode): boolean {
+  return n.descendants((d) => d.type === 'assignment_expression' || d.type === 'update_expression' || d.type === 'call_expression').length > 0;
+}
+
+/**
+ * The first place in `root`, between source offsets `from` and `to`, that may change the lvalue `name`
+ * (compared by normalizedText: "vaddr", "ptrs[i]"): an assignment to it, `++`/`--`, or taking its address.
+ */
+export function findWrite(root: SyntaxNode, name: string, from = 0, to = Number.MAX_SAFE_INTEGER): SyntaxNode | null {
+  let found: SyntaxNode | null = null;
+  root.walk((n) => {
+    if (found || n.end <= from || n.start >= to) return false;
+    let target: SyntaxNode | null = null;
+    if (n.type === 'assignment_expression') target = n.child('left');
+    else if (n.type === 'update_expression') target = n.child('argument');
+    else if (n.type === 'pointer_expression' && n.child('operator')?.text === '&') target = n.child('argument');
+    if (target && n.start >= from && normalizedText(unwrap(target)) === name) found = n;
+  });
+  return found;
+}
+
+/**
+ * True when `a` and `b` can never both run in one pass through their closest common statement: they sit
+ * in different arms of one if/else or of one `?:` (switch cases are not: they may fall through).
+ */
+export function inExclusiveBranches(a: SyntaxNode, b: SyntaxNode): boolean {
+  let lca: SyntaxNode | null = a;
+  while (lca && !lca.contains(b)) lca = lca.parent;
+  if (!lca) return false;
+  const branchOf = (n: SyntaxNode): SyntaxNode | null => {
+    let cur = n;
+    while (cur.parent && cur.parent !== lca) cur = cur.parent;
+    return cur.parent === lca ? cur : null;
+  };
+  const [ba, bb] = [branchOf(a), branchOf(b)];
+  if (!ba || !bb || ba === bb) return false;
+  if (lca.type !== 'if_statement' && lca.type !== 'conditional_expression') return false;
+  const arms = ['consequence', 'alternative'];
+  return arms.includes(ba.field ?? '') && arms.includes(bb.field ?? '');
+}
+
+/**
+ * The whole source line of `node` with the node's text replaced by `replacement`, for whole-line fixes;
+ * null when the node spans several lines.
+ */
+export function lineWithReplacement(node: SyntaxNode, replacement: string): string | null {
+  if (node.line !== node.endLine) return null;
+  const lineStart = node.source.lastIndexOf('\n', node.start - 1) + 1;
+  let lineEnd = node.source.indexOf('\n', node.end);
+  if (lineEnd < 0) lineEnd = node.source.length;
+  return node.source.slice(lineStart, node.start) + replacement + node.source.slice(node.end, lineEnd);
+}

@@ -1,0 +1,80 @@
+/**
+ * The differential: calls that need a context (page faults or preemption disabled) which the
+ * pre-image gave them on every path and the post-image no longer gives on some path.
+ *
+ * Calls are matched across the images by their normalized text and occurrence (the k-th
+ * `__copy_from_user_inatomic(kaddr, uaddr, PAGE_SIZE)` of the post-image is the k-th of the
+ * pre-image), falling back to the callee name and occurrence when the arguments changed.
+ */
+import type { CFunction } from '../source/functions.js';
+import { calleeName, type SyntaxNode } from '../syntax/ast.js';
+import type { NeedKind } from './atomic-api.js';
+import { analyseContext, type Hold } from './dataflow.js';
+import { needSites, satisfiedBy, siteKey, type NeedSite } from './sites.js';
+
+export interface LostContext {
+  /** The post-image site that now runs without the context. */
+  site: NeedSite;
+  /** Its pre-image counterpart, and the section that gave it the context there. */
+  preSite: NeedSite;
+  preHold: Hold;
+  /** Sections still open at the post-image site (none of them gives the needed context). */
+  postHolds: readonly Hold[];
+}
+
+function occurrence(sites: NeedSite[], key: (s: NeedSite) => string): Map<NeedSite, [string, number]> {
+  const count = new Map<string, number>();
+  const out = new Map<NeedSite, [string, number]>();
+  for (const s of sites) {
+    const k = key(s);
+    const n = count.get(k) ?? 0;
+    count.set(k, n + 1);
+    out.set(s, [k, n]);
+  }
+  return out;
+}
+
+const byName = (s: NeedSite) => `${calleeName(s.call) ?? s.call.type}\u0000${s.need.kind}`;
+
+export function lostContexts(post: CFunction, pre: CFunction, fileFunctions: ReadonlyMap<string, CFunction>, kind: NeedKind): LostContext[] {
+  const postSites = needSites(post, fileFunctions, kind);
+  if (!postSites.length) return [];
+  const preSites = needSites(pre, fileFunctions, kind);
+  if (!preSites.length) return [];
+  const postCtx = analyseContext(post);
+  const preCtx = analyseContext(pre);
+
+  const preByText = new Map<string, NeedSite>();
+  for (const [s, [k, n]] of occurrence(preSites, siteKey)) preByText.set(`${k}\u0001${n}`, s);
+  const preByName = new Map<string, NeedSite>();
+  for (const [s, [k, n]] of occurrence(preSites, byName)) preByName.set(`${k}\u0001${n}`, s);
+  const postText = occurrence(postSites, siteKey);
+  const postName = occurrence(postSites, byName);
+
+  const out: LostContext[] = [];
+  for (const site of postSites) {
+    const c = postCtx.at(site.call);
+    if (!c || !c.reached) continue;
+    if (satisfiedBy(site.need, calleeName(site.call), c.holds)) continue;
+    const [tk, tn] = postText.get(site)!;
+    const [nk, nn] = postName.get(site)!;
+    const preSite = preByText.get(`${tk}\u0001${tn}`) ?? preByName.get(`${nk}\u0001${nn}`);
+    if (!preSite) continue;
+    const pc = preCtx.at(preSite.call);
+    if (!pc || !pc.reached) continue;
+    const preHold = satisfiedBy(preSite.need, calleeName(preSite.call), pc.holds);
+    if (!preHold) continue;
+    out.push({ site, preSite, preHold, postHolds: c.holds });
+  }
+  return out;
+}
+
+/**
+ * The post-image mapping call whose section a site sits in: the last local/atomic map call before it
+ * in the function (by position), for the trace.
+ */
+export function enclosingMapCall(fn: CFunction, at: SyntaxNode, isMap: (call: SyntaxNode) => boolean): SyntaxNode | null {
+  let best: SyntaxNode | null = null;
+  for (const call of fn.body.descendants('call_expression')) if (call.start < at.start && isMap(call) && (!best || call.start > best.start)) best = call;
+  return best;
+}

@@ -1,0 +1,72 @@
+import { lostContexts, type LostContext } from '../context/differential.js';
+import { calleeName } from '../syntax/ast.js';
+import { mapTraceStep, postMapName, preReason } from './lost-pagefault-disable.js';
+import type { Rule, RuleContext } from './rule.js';
+
+function message(ctx: RuleContext, lost: LostContext): string {
+  const inner = lost.site.via?.inner ?? lost.site.call;
+  const name = calleeName(inner) ?? 'this call';
+  const via = lost.site.via ? ` (called through ${lost.site.via.fn.name}() at line ${lost.site.call.line})` : '';
+  const atomic = lost.preHold.family === 'kmap_atomic';
+  return (
+    `${name}()${via} now runs with preemption enabled: ${preReason(lost.preHold, 'preemption')}` +
+    `${atomic ? `, and ${postMapName(ctx, lost.site.call)}() does not disable it (it only pins the task to the CPU, and only for highmem pages, which no caller may rely on)` : ', and after the patch nothing does'}. ` +
+    `Here ${lost.site.need.why}: the task can now be preempted or migrated and another task can use the same per-CPU data. ` +
+    'If the section relies on it, add preempt_disable() after the map and preempt_enable() before the unmap (or take the per-CPU data with get_cpu()/put_cpu(), get_cpu_ptr()/put_cpu_ptr() or a local_lock); ' +
+    'otherwise say in the commit message why preemption is not needed here.'
+  );
+}
+
+export const lostPreemptDisable: Rule = {
+  meta: {
+    id: 'lost-preempt-disable',
+    severity: 'warning',
+    summary: 'After converting kmap_atomic(), per-CPU data is accessed with preemption enabled.',
+    doc: `## What it finds
+Per-CPU accesses — \`this_cpu_*()\`, \`__this_cpu_*()\`, \`raw_cpu_*()\`, \`smp_processor_id()\`,
+\`per_cpu(x, smp_processor_id())\`, \`per_cpu_ptr(x, smp_processor_id())\` — that ran with preemption disabled on
+every path before the patch (inside a \`kmap_atomic()\` section, or under an explicit disable the patch removed)
+and are no longer covered by anything that disables preemption: \`preempt_disable()\`, \`get_cpu()\`,
+\`get_cpu_var()\`/\`get_cpu_ptr()\`, \`local_lock*()\`, spinlocks and rwlocks, \`local_irq_save()\`/\`local_irq_disable()\`,
+\`local_bh_disable()\`, \`rcu_read_lock_sched()\`/\`rcu_read_lock_bh()\` (plain \`rcu_read_lock()\` does not count: under
+PREEMPT_RCU it leaves preemption enabled). Static helpers of the same file are summarised one level deep.
+
+## Why it matters
+\`kmap_atomic()\` disables preemption on !PREEMPT_RT kernels, highmem or not; \`kmap_local_page()\` never does.
+Thomas Gleixner: "the conversion must carefully check whether anything in this region relies on preemption
+being disabled by kmap_atomic() regardless of highmem or not". After the conversion the task can be preempted
+between reading the CPU number and using that CPU's buffer, or in the middle of a per-CPU read-modify-write.
+
+## Example
+\`\`\`c
+	vaddr = kmap_local_page(page);                 /* was kmap_atomic(page) */
+	buf = per_cpu_ptr(scratch, smp_processor_id());
+	memcpy(buf, vaddr, PAGE_SIZE);
+	kunmap_local(vaddr);
+\`\`\`
+
+## Fix
+\`\`\`c
+	vaddr = kmap_local_page(page);
+	buf = get_cpu_ptr(scratch);
+	memcpy(buf, vaddr, PAGE_SIZE);
+	put_cpu_ptr(scratch);
+	kunmap_local(vaddr);
+\`\`\`
+or bracket the section with \`preempt_disable()\`/\`preempt_enable()\` inside the mapping.`,
+  },
+
+  check(ctx) {
+    if (ctx.image !== 'post' || !ctx.counterpart) return;
+    for (const lost of lostContexts(ctx.fn, ctx.counterpart, ctx.fileFunctions, 'preempt')) {
+      const call = lost.site.call;
+      const trace: Array<{ line: number; note: string }> = [];
+      const map = mapTraceStep(ctx, call, 'preemption');
+      if (map) trace.push(map);
+      trace.push({ line: call.line, note: `${calleeName(call)}() can run here with preemption enabled` });
+      if (lost.site.via) trace.push({ line: lost.site.via.inner.line, note: `${calleeName(lost.site.via.inner)}() in ${lost.site.via.fn.name}() needs preemption disabled` });
+      trace.push({ line: call.line, note: preReason(lost.preHold, 'preemption') });
+      ctx.report({ node: call, message: message(ctx, lost), trace, key: lost.preHold.name });
+    }
+  },
+};
