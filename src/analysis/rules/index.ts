@@ -8,9 +8,14 @@ import { lostPagefaultDisable } from './lost-pagefault-disable.js';
 import { lostPreemptDisable } from './lost-preempt-disable.js';
 import { sleepInAtomic } from './sleep-in-atomic.js';
 import { mappingEscapes } from './mapping-escapes.js';
+import { unmapOrder } from './unmap-order.js';
+import { mappingLeak } from './mapping-leak.js';
+import { doubleUnmap } from './double-unmap.js';
+import { useAfterUnmap } from './use-after-unmap.js';
+import { stackDepth } from './stack-depth.js';
 import type { Rule } from './rule.js';
 
-export const allRules: readonly Rule[] = [deprecatedApi, mismatchedUnmap, unmapPage, useHelper, pageAddressOfLocalMap, lostPagefaultDisable, lostPreemptDisable, sleepInAtomic, mappingEscapes];
+export const allRules: readonly Rule[] = [deprecatedApi, mismatchedUnmap, unmapPage, useHelper, pageAddressOfLocalMap, lostPagefaultDisable, lostPreemptDisable, sleepInAtomic, mappingEscapes, unmapOrder, mappingLeak, doubleUnmap, useAfterUnmap, stackDepth];
 
 export function findRule(id: string): Rule | undefined {
   return allRules.find((r) => r.meta.id === id);

@@ -1,0 +1,294 @@
+import { checkFunction } from '../engine.js';
+import { KmapApi } from '../kmap-api.js';
+import type { AnalysisGap } from '../model.js';
+import { mappingLeak } from '../rules/mapping-leak.js';
+import { locateFunctions } from '../source/functions.js';
+import { initParser } from '../syntax/parser.js';
+import { buildCfg } from '../cfg/cfg.js';
+import { evaluate, refine } from './conditions.js';
+import { extractEvents } from './events.js';
+import { isMapHelper, replayFor, replayFunction } from './replay.js';
+import { noHighmemArch, NO_HIGHMEM_ARCHES } from './report.js';
+
+beforeAll(initParser);
+
+const api = new KmapApi();
+const fnOf = (code: string, i = 0) => locateFunctions(code)[i];
+const replay = (code: string, budget?: number) => {
+  const fns = locateFunctions(code);
+  const fn = fns[fns.length - 1];
+  return replayFunction(fn, api, { budget, source: code, fileFunctions: new Map(fns.map((f) => [f.name, f])) });
+};
+const kinds = (code: string) => replay(code).violations.map((v) => `${v.kind}@${v.node.line}`);
+
+describe('events', () => {
+  const eventsOf = (stmt: string) => {
+    const fn = fnOf(`void f(void)\n{\n\t${stmt}\n}`);
+    const cfg = buildCfg(fn.body);
+    const node = cfg.nodes.find((n) => n.ast && n.line === 3)!;
+    return extractEvents(node.ast, { api, unmapHelpers: { get: () => undefined } }).map((e) => {
+      switch (e.kind) {
+        case 'map':
+          return `map ${e.dest === 'return' ? 'return' : e.dest?.name ?? '-'}`;
+        case 'unmap':
+          return `unmap ${e.holder?.name ?? '?'}`;
+        case 'assign':
+          return `assign ${e.target.name}${e.source ? ` = ${e.source.name}` : ''}${e.value !== null ? ` (${e.value})` : ''}`;
+        case 'use':
+        case 'consume':
+          return `${e.kind} ${e.holder.name}`;
+        case 'return':
+          return `return ${e.holder?.name ?? '-'}`;
+        case 'maybe-unmap':
+          return `maybe-unmap ${e.holders.map((h) => h.name).join(',')}`;
+        default:
+          return `${e.kind} ${e.name}`;
+      }
+    });
+  };
+
+  it('maps with their destination, through casts and offsets', () => {
+    expect(eventsOf('char *v = (char *)kmap_local_page(p) + off;')).toEqual(['map v']);
+    expect(eventsOf('ptrs[i] = kmap_local_page(pages[i]);')).toEqual(['use pages', 'map ptrs[]', 'use ptrs']);
+    expect(eventsOf('ptrs[0] = kmap_local_page(pages[0]);')).toEqual(['use pages', 'map ptrs[0]', 'use ptrs']);
+    expect(eventsOf('return kmap_local_page(p);')).toEqual(['map return', 'return -']);
+    expect(eventsOf('start = pte = pte_offset_map(pmd, addr);')).toEqual(['map pte', 'assign start = pte']);
+  });
+
+  it('unmaps by the variable the argument is rooted in', () => {
+    expect(eventsOf('kunmap_local(addr - off);')).toEqual(['unmap addr']);
+    expect(eventsOf('pte_unmap_unlock(pte - 1, ptl);')).toEqual(['unmap pte']);
+    expect(eventsOf('kunmap_local((void *)((unsigned long)a & PAGE_MASK));')).toEqual(['unmap ?']);
+    expect(eventsOf('folio_release_kmap(folio, kaddr);')).toEqual(['unmap kaddr']);
+  });
+
+  // Uses of names that hold no mapping are harmless: the replay only looks up released ones.
+  it('uses: dereference, index, arrow, call argument; not comparisons or sizeof', () => {
+    expect(eventsOf('memcpy(buf, v + off, n);')).toEqual(['use buf', 'use v', 'use n']);
+    expect(eventsOf('x = *p + q[1] + s->len;')).toEqual(['use p', 'use q', 'use s', 'assign x']);
+    expect(eventsOf('if (!v || v == NULL) n = sizeof(*v);')).toEqual([]);
+  });
+
+  it('aliases, constants and address-taken', () => {
+    expect(eventsOf('b = a + 8;')).toEqual(['assign b = a']);
+    expect(eventsOf('mapped = true;')).toEqual(['assign mapped (true)']);
+    expect(eventsOf('addr = NULL;')).toEqual(['assign addr (false)']);
+    expect(eventsOf('get(&addr);')).toEqual(['address-taken addr']);
+  });
+});
+
+describe('conditions', () => {
+  const cond = (c: string) => fnOf(`void f(void)\n{\n\tif (${c})\n\t\tg();\n}`).body.descendants('parenthesized_expression')[0];
+  it('evaluates flags, NULL tests, && and ||', () => {
+    const facts = new Map([['a', true], ['b', false]]);
+    expect(evaluate(cond('a && !b'), facts)).toBe(true);
+    expect(evaluate(cond('b || c'), facts)).toBeNull();
+    expect(evaluate(cond('a == NULL'), facts)).toBe(false);
+    expect(evaluate(cond('unlikely(!a)'), facts)).toBe(false);
+  });
+  it('treats a != b as the negation of a == b, and x++ as x', () => {
+    const facts = new Map([['mm == &init_mm', true], ['p', true]]);
+    expect(evaluate(cond('mm != &init_mm'), facts)).toBe(false);
+    expect(evaluate(cond('!p++'), facts)).toBe(false);
+    expect(refine(cond('x >= LIMIT'), true, new Map())).toEqual([['x < LIMIT', false]]);
+  });
+});
+
+describe('replay', () => {
+  it('follows loops 0, 1 and 2 times and merges identical states', () => {
+    const r = replay(`void f(struct page **pages, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		void *v = kmap_local_page(pages[i]);
+
+		if (check(v))
+			work(v);
+		kunmap_local(v);
+	}
+}`);
+    expect(r.complete).toBe(true);
+    expect(r.violations).toEqual([]);
+    expect(r.states).toBeGreaterThan(5);
+    expect(r.states).toBeLessThan(100);
+  });
+
+  it('reports the replay as incomplete when the budget runs out', () => {
+    const r = replay(`void f(struct page *p)
+{
+	void *v = kmap_local_page(p);
+	if (a) work(v);
+	kunmap_local(v);
+}`, 3);
+    expect(r.complete).toBe(false);
+    expect(r.states).toBe(3);
+  });
+
+  it('records a gap through the rule context when the budget runs out', () => {
+    const guards = Array.from({ length: 16 }, (_, k) => `\tif (c${k}) {\n\t\tkunmap_local(v);\n\t\tv = kmap_local_page(p);\n\t}`).join('\n');
+    const code = `void f(struct page *p)\n{\n\tvoid *v = kmap_local_page(p);\n${guards}\n\tkunmap_local(v);\n}`;
+    const fn = fnOf(code);
+    const gaps: AnalysisGap[] = [];
+    checkFunction(fn, { path: 'mm/x.c', source: code, image: 'post', isChanged: () => true, api, rules: [{ rule: mappingLeak, severity: 'error' }], fileFunctions: new Map(), gaps });
+    expect(gaps).toHaveLength(1);
+    expect(gaps[0].reason).toMatch(/^mapping-leak: the path replay stopped after \d+ states/);
+  });
+
+  it('is computed once per function for all rules', () => {
+    const code = `void f(struct page *p)\n{\n\tvoid *v = kmap_local_page(p);\n\tkunmap_local(v);\n}`;
+    const fn = fnOf(code);
+    const ctx = { fn, api, fileFunctions: new Map(), source: code };
+    expect(replayFor(ctx)).toBe(replayFor(ctx));
+  });
+
+  it('skips functions without a stack mapping', () => {
+    expect(replay(`void f(void *v)\n{\n\tkunmap_local(v);\n\tkunmap(page);\n}`).states).toBe(0);
+  });
+
+  it('correlates the NULL-ness of a pte_offset_map result with the mapping', () => {
+    expect(kinds(`int f(pmd_t *pmd, unsigned long addr)
+{
+	pte_t *pte = pte_offset_map(pmd, addr);
+
+	if (WARN_ON(!pte))
+		return -EAGAIN;
+	work(pte);
+	pte_unmap(pte);
+	return 0;
+}`)).toEqual([]);
+  });
+
+  it('correlates a comparison guarding the map with the negated one guarding the unmap', () => {
+    expect(kinds(`void f(struct mm_struct *mm, pmd_t *pmd, unsigned long addr)
+{
+	pte_t *pte;
+
+	if (mm == &init_mm || addr >= TASK_SIZE)
+		pte = pte_offset_kernel(pmd, addr);
+	else
+		pte = pte_offset_map(pmd, addr);
+	work(pte);
+	if (mm != &init_mm && addr < TASK_SIZE)
+		pte_unmap(pte);
+}`)).toEqual([]);
+  });
+
+  it('handles `if (!pte++)` remapping loops', () => {
+    expect(kinds(`int f(pmd_t *pmd, unsigned long addr, unsigned long end)
+{
+	pte_t *pte = NULL;
+
+	do {
+		if (!pte++) {
+			pte = pte_offset_map(pmd, addr);
+			if (!pte)
+				break;
+		}
+		if (need_sleep(pte)) {
+			pte_unmap(pte);
+			pte = NULL;
+			sleep_a_bit();
+		}
+	} while (addr += PAGE_SIZE, addr != end);
+	if (pte)
+		pte_unmap(pte);
+	return 0;
+}`)).toEqual([]);
+  });
+
+  it('lets a same-file function that unmaps its parameter consume the mapping', () => {
+    expect(kinds(`static void *decompress_overlap(struct req *rq, void *inpage)
+{
+	if (rq->inplace) {
+		kunmap_local(inpage);
+		return rq->out;
+	}
+	return inpage;
+}
+
+static int decompress(struct req *rq)
+{
+	void *headpage = kmap_local_page(rq->in);
+	void *src = decompress_overlap(rq, headpage);
+
+	if (IS_ERR(src))
+		return PTR_ERR(src);
+	run(src);
+	if (src == headpage)
+		kunmap_local(headpage);
+	return 0;
+}`)).toEqual([]);
+  });
+
+  it('stays silent on an unmap it cannot decide was skipped on purpose', () => {
+    expect(kinds(`int f(struct scsi_cmnd *cmd)
+{
+	int use_sg = scsi_sg_count(cmd);
+	char *buffer = kmap_local_page(sg_page(scsi_sglist(cmd)));
+
+	work(buffer);
+	if (use_sg)
+		kunmap_local(buffer);
+	return 0;
+}`)).toEqual([]);
+  });
+
+  it('still reports a leak on a path whose guard it can decide', () => {
+    expect(kinds(`int f(struct page *p)
+{
+	void *v = kmap_local_page(p);
+	bool mapped = false;
+
+	if (bad(v))
+		return -EIO;
+	mapped = true;
+	if (mapped)
+		kunmap_local(v);
+	return 0;
+}`)).toEqual(['mapping-leak@7']);
+  });
+
+  it('takes the trace through loop iterations', () => {
+    const [v] = replay(`void f(struct page **pages, void **ptrs, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		ptrs[i] = kmap_local_page(pages[i]);
+	for (i = 0; i < n; i++)
+		kunmap_local(ptrs[i]);
+}`).violations.filter((x) => x.kind === 'unmap-order');
+    expect(v.trace.map((t) => t.line)).toEqual([6, 5, 6, 5, 7, 8]);
+    expect(v.key).toBe('ptrs[]:forward');
+  });
+});
+
+describe('map helpers and architectures', () => {
+  it('recognises map helpers by name or by their comment', () => {
+    const code = `/* Returns the page mapped with kmap_local_page(): kunmap_local() it. */
+static void *entry_of(struct page *p)
+{
+	return kmap_local_page(p);
+}
+
+static void *foo_map_page(struct page *p)
+{
+	return kmap_local_page(p);
+}
+
+static void *foo_unmap_page(struct page *p)
+{
+	return NULL;
+}`;
+    const fns = locateFunctions(code);
+    expect(fns.map((f) => isMapHelper(f, code))).toEqual([true, true, false]);
+  });
+
+  it('knows the architectures without HIGHMEM', () => {
+    expect(noHighmemArch('arch/arm64/mm/copypage.c')).toBe('arm64');
+    expect(noHighmemArch('arch/arm/mm/copypage-v6.c')).toBeNull();
+    expect(noHighmemArch('mm/highmem.c')).toBeNull();
+    expect(NO_HIGHMEM_ARCHES).toContain('loongarch');
+  });
+});
