@@ -7,7 +7,7 @@
  * Events do not depend on the replay state: they are computed once per node and cached by the replay.
  */
 import type { KmapApi, MapFamily } from '../kmap-api.js';
-import { callArguments, calleeName, normalizedText, type SyntaxNode } from '../syntax/ast.js';
+import { callArguments, calleeName, normalizedText, unwrap, type SyntaxNode } from '../syntax/ast.js';
 
 /** Where a mapped address is held. Array elements with a variable index are one "group" holder `ptrs[]`. */
 export interface Holder {
@@ -43,15 +43,8 @@ const KNOWN_UNMAP_HELPERS: Record<string, number> = { folio_release_kmap: 1, unm
 const MAYBE_UNMAP_RE = /(?:unmap|unkmap|put_page|put_folio|release_kmap|put_kaddr)\w*$/i;
 const NO_USE_CALLS = new Set(['sizeof', 'likely', 'unlikely', 'WARN_ON', 'WARN_ON_ONCE', 'BUG_ON', 'IS_ERR', 'IS_ERR_OR_NULL', 'PTR_ERR', 'ERR_CAST', 'ERR_PTR', 'offset_in_page', 'virt_to_page', 'kmap_to_page', 'PTR_ALIGN', 'PTR_ALIGN_DOWN']);
 
-/** Strips parentheses and casts. */
-export function strip(n: SyntaxNode): SyntaxNode {
-  let cur = n;
-  for (;;) {
-    if (cur.type === 'parenthesized_expression' && cur.namedChildren.length === 1) cur = cur.namedChildren[0];
-    else if (cur.type === 'cast_expression' && cur.child('value')) cur = cur.child('value')!;
-    else return cur;
-  }
-}
+/** Strips parentheses and casts (the one implementation lives in syntax/ast.ts). */
+export const strip = unwrap;
 
 /** The address expression under casts, parentheses and `+/- offset`: `(char *)kmap_local_page(p) + off` -> the call. */
 export function coreOf(n: SyntaxNode): SyntaxNode {
