@@ -7,6 +7,9 @@ COPY package.json package-lock.json .npmrc ./
 RUN npm ci
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+# scripts/: the CLI bundle step of the build; examples/: the review it runs to make the CLI's code cache.
+COPY scripts ./scripts
+COPY examples ./examples
 RUN npm run build
 
 FROM node:20-slim AS deps

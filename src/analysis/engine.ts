@@ -11,6 +11,8 @@ import { allRules } from './rules/index.js';
 import type { Rule, RuleContext, RuleReport } from './rules/rule.js';
 import { normalizedText } from './syntax/ast.js';
 import { initParser } from './syntax/parser.js';
+// Registers the verified conversion that deprecated-api findings offer as their fix.
+import './convert/verify.js';
 import { functionsTouching, locateFunctions, locateFunctionsInSparseImage, pairFunctions, type CFunction } from './source/functions.js';
 
 export const ENGINE_VERSION = '1';

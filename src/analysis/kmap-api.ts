@@ -77,6 +77,7 @@ export const UNMAP_FOR: Readonly<Record<MapFamily, string>> = {
 export class KmapApi {
   private readonly maps = new Map<string, MapFunction>();
   private readonly unmaps = new Map<string, UnmapFunction>();
+  private readonly wrappers: string[] = [];
 
   constructor(config?: Pick<EngineConfig, 'mapFunctions' | 'unmapFunctions'>) {
     for (const m of MAPS) this.maps.set(m.name, m);
@@ -85,11 +86,13 @@ export class KmapApi {
       const base = this.maps.get(like);
       if (!base) throw new Error(`map wrapper ${wrapper}: unknown kernel API '${like}' (one of ${MAPS.map((m) => m.name).join(', ')})`);
       this.maps.set(wrapper, { ...base, name: wrapper });
+      this.wrappers.push(wrapper);
     }
     for (const [wrapper, like] of Object.entries(config?.unmapFunctions ?? {})) {
       const base = this.unmaps.get(like);
       if (!base) throw new Error(`unmap wrapper ${wrapper}: unknown kernel API '${like}' (one of ${UNMAPS.map((u) => u.name).join(', ')})`);
       this.unmaps.set(wrapper, { ...base, name: wrapper });
+      this.wrappers.push(wrapper);
     }
   }
 
@@ -99,6 +102,11 @@ export class KmapApi {
 
   unmap(name: string | null): UnmapFunction | undefined {
     return name ? this.unmaps.get(name) : undefined;
+  }
+
+  /** Configured out-of-tree wrapper names (map and unmap). */
+  wrapperNames(): string[] {
+    return this.wrappers;
   }
 
   /** True when `text` may contain a mapping call: a cheap prefilter before parsing. */

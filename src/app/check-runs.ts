@@ -46,7 +46,8 @@ export async function completeCheckRun(octokit: GitHub, owner: string, repo: str
   });
 }
 
-export async function failCheckRun(octokit: GitHub, log: Logger, owner: string, repo: string, checkRunId: number, sha: string, reason: string): Promise<void> {
+/** Completes the run as neutral with the reason; `rethrow` lets a caller retry when GitHub refuses. */
+export async function failCheckRun(octokit: GitHub, log: Logger, owner: string, repo: string, checkRunId: number, sha: string, reason: string, rethrow = false): Promise<void> {
   try {
     await octokit.rest.checks.update({
       owner, repo, check_run_id: checkRunId,
@@ -55,6 +56,18 @@ export async function failCheckRun(octokit: GitHub, log: Logger, owner: string, 
       actions: [RECHECK_ACTION],
     });
   } catch (err) {
+    if (rethrow) throw err;
     log.error({ err }, 'could not mark the check run as failed');
   }
+}
+
+/** Completes a run with a plain message and the re-run button (superseded, interrupted). */
+export async function closeCheckRun(
+  octokit: GitHub, owner: string, repo: string, checkRunId: number,
+  conclusion: 'cancelled' | 'neutral' | 'skipped', output: { title: string; summary: string },
+): Promise<void> {
+  await octokit.rest.checks.update({
+    owner, repo, check_run_id: checkRunId,
+    status: 'completed', conclusion, completed_at: new Date().toISOString(), output, actions: [RECHECK_ACTION],
+  });
 }

@@ -31,6 +31,10 @@ export interface Collected {
   /** Every path the PR touches (new and old names). */
   allPaths: Set<string>;
   notes: string[];
+  /** Blob SHA of each analysed file's base and head side, for the result cache. */
+  blobs: { oldPath: string | null; newPath: string | null; baseSha: string | null; headSha: string | null }[];
+  /** Caps that were hit ("max_files: 300"), for the check-run summary. */
+  limitsHit: string[];
 }
 
 interface PrFile {
@@ -64,17 +68,20 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R
 
 class TooLarge extends Error {}
 
-/** A file's text at `ref`, through the contents API, or the blobs API for files over 1 MB. */
-export async function fetchText(octokit: GitHub, owner: string, repo: string, path: string, ref: string, maxBytes: number): Promise<string> {
+/** A file's text and blob SHA at `ref`, through the contents API, or the blobs API for files over 1 MB. */
+export async function fetchText(octokit: GitHub, owner: string, repo: string, path: string, ref: string, maxBytes: number): Promise<{ text: string; sha: string }> {
   const { data } = await octokit.rest.repos.getContent({ owner, repo, path, ref });
   if (Array.isArray(data) || data.type !== 'file') throw new Error(`${path} is not a file at ${ref.slice(0, 12)}`);
-  if (data.size > maxBytes) throw new TooLarge(`${data.size} bytes, over the ${maxBytes}-byte limit`);
+  if (data.size > maxBytes) throw new TooLarge(`${data.size} bytes, over the ${maxBytes}-byte limit (max_file_bytes)`);
   if (data.encoding === 'base64' && (data.content !== '' || data.size === 0)) {
-    return Buffer.from(data.content, 'base64').toString('utf8');
+    return { text: Buffer.from(data.content, 'base64').toString('utf8'), sha: data.sha };
   }
   // 1-100 MB: the contents API returns no content ("encoding": "none"); the blobs API does.
   const blob = await octokit.rest.git.getBlob({ owner, repo, file_sha: data.sha });
-  return blob.data.encoding === 'base64' ? Buffer.from(blob.data.content, 'base64').toString('utf8') : blob.data.content;
+  const text = blob.data.encoding === 'base64' ? Buffer.from(blob.data.content, 'base64').toString('utf8') : blob.data.content;
+  // The contents API said how big it is, but check what came: the cap is what protects the engine.
+  if (Buffer.byteLength(text) > maxBytes) throw new TooLarge(`over the ${maxBytes}-byte limit (max_file_bytes)`);
+  return { text, sha: data.sha };
 }
 
 function isNotFound(err: unknown): boolean {
@@ -91,6 +98,8 @@ export async function collectPullRequest(octokit: GitHub, pr: PullRef, config: A
     notes.push(`GitHub lists at most ${GITHUB_FILE_LIST_CAP.toLocaleString('en-US')} files of a pull request: files beyond them were not analysed.`);
   }
   const skipped: SkippedFile[] = [];
+  const limitsHit: string[] = [];
+  let overFileCap = 0;
   let ignoredFiles = 0;
   const wanted: PrFile[] = [];
   for (const f of files) {
@@ -105,31 +114,42 @@ export async function collectPullRequest(octokit: GitHub, pr: PullRef, config: A
     }
     if (wanted.length >= config.maxFiles) {
       skipped.push({ path: f.filename, reason: `over the ${config.maxFiles}-file limit (max_files)` });
+      overFileCap++;
       continue;
     }
     wanted.push(f);
   }
 
+  if (overFileCap > 0) limitsHit.push(`files per pull request (max_files = ${config.maxFiles}): ${overFileCap} C/H files not analysed`);
   const hunks = new Map<string, Hunk[]>();
+  const blobs: Collected['blobs'] = [];
+  let overByteCap = 0;
   const results = await mapLimit(wanted, 6, async (f): Promise<ChangedFile | SkippedFile> => {
     const added = f.status === 'added';
     const removed = f.status === 'removed';
     const oldPath = added ? null : (f.previous_filename ?? f.filename);
     const newPath = removed ? null : f.filename;
     try {
-      const [oldText, newText] = await Promise.all([
+      const [oldFile, newFile] = await Promise.all([
         oldPath === null ? Promise.resolve(null) : fetchText(octokit, owner, repo, oldPath, pr.baseSha, config.maxFileBytes),
         newPath === null ? Promise.resolve(null) : fetchText(octokit, owner, repo, newPath, pr.headSha, config.maxFileBytes),
       ]);
+      const oldText = oldFile?.text ?? null;
+      const newText = newFile?.text ?? null;
       if ((oldText ?? '').includes('\0') || (newText ?? '').includes('\0')) return { path: f.filename, reason: 'binary file' };
       if (newPath !== null) hunks.set(newPath, parseHunks(f.patch));
+      blobs.push({ oldPath, newPath, baseSha: oldFile?.sha ?? null, headSha: newFile?.sha ?? null });
       return changedFileFromImages(oldPath, newPath, oldText, newText);
     } catch (err) {
-      if (err instanceof TooLarge) return { path: f.filename, reason: `too large to analyse (${err.message})` };
+      if (err instanceof TooLarge) {
+        overByteCap++;
+        return { path: f.filename, reason: `too large to analyse (${err.message})` };
+      }
       if (isNotFound(err)) return { path: f.filename, reason: 'contents not found at the base or head commit' };
       throw err;
     }
   });
+  if (overByteCap > 0) limitsHit.push(`bytes per file (max_file_bytes = ${config.maxFileBytes}): ${overByteCap} files not analysed`);
   const changed: ChangedFile[] = [];
   for (const r of results) {
     if ('reason' in r) skipped.push(r);
@@ -146,5 +166,7 @@ export async function collectPullRequest(octokit: GitHub, pr: PullRef, config: A
     ignoredFiles,
     allPaths: new Set(files.flatMap((f) => [f.filename, f.previous_filename].filter((p): p is string => !!p))),
     notes,
+    blobs,
+    limitsHit,
   };
 }

@@ -35,6 +35,8 @@ export interface AppConfig {
   maxFileBytes: number;
   /** At most this many C/H files are fetched and analysed per pull request. */
   maxFiles: number;
+  /** Total engine time per pull request; beyond it the result is partial (and says so). */
+  maxAnalysisSeconds: number;
 }
 
 export const DEFAULT_APP_CONFIG: AppConfig = {
@@ -48,6 +50,7 @@ export const DEFAULT_APP_CONFIG: AppConfig = {
   conclusion: { error: 'failure', warning: 'success', notice: 'success' },
   maxFileBytes: 5 * 1024 * 1024,
   maxFiles: 300,
+  maxAnalysisSeconds: 120,
 };
 
 /** The JSON schema of the file, for editors and the docs (the validator below implements it). */
@@ -82,6 +85,7 @@ export const CONFIG_SCHEMA = {
     },
     max_file_bytes: { type: 'integer', minimum: 1 },
     max_files: { type: 'integer', minimum: 1, maximum: 3000 },
+    max_analysis_seconds: { type: 'integer', minimum: 1, maximum: 3600 },
   },
 } as const;
 
@@ -198,6 +202,7 @@ export function parseConfig(raw: unknown, knownRules?: readonly string[]): Loade
   }
   config.maxFileBytes = intIn(raw.max_file_bytes, 1, Number.MAX_SAFE_INTEGER, 'max_file_bytes', problems) ?? config.maxFileBytes;
   config.maxFiles = intIn(raw.max_files, 1, 3000, 'max_files', problems) ?? config.maxFiles;
+  config.maxAnalysisSeconds = intIn(raw.max_analysis_seconds, 1, 3600, 'max_analysis_seconds', problems) ?? config.maxAnalysisSeconds;
   return { config, problems, source: 'file' };
 }
 

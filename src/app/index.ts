@@ -1,20 +1,56 @@
 /**
- * The kmap-review GitHub App (Probot 14). `probot run ./dist/app/index.js` loads the default export.
- * Handlers (src/handlers) adapt events; the scheduler queues reviews; the engine runs in worker threads.
+ * The kmap-review GitHub App (Probot 14). `probot run ./dist/app/index.js` loads the default export;
+ * `node dist/app/main.js` runs it behind the hardened webhook server (server.ts).
+ * Handlers (src/handlers) validate and enqueue; workers (review-job.ts) analyse and post; the engine runs
+ * in worker threads.
  */
+import { readFileSync } from 'node:fs';
 import type { ApplicationFunction, Probot } from 'probot';
 import { registerCheckRun } from '../handlers/check-run.js';
 import { registerIssueComment } from '../handlers/issue-comment.js';
 import { registerPullRequest } from '../handlers/pull-request.js';
-import { JobQueue } from './queue.js';
+import { registerTreeEvents } from '../handlers/push.js';
+import { LruCache, RedisCache, type RedisLike, type ResultCache } from './cache.js';
+import type { GitHub } from './collect.js';
+import { limitsFromEnv, type Limits } from './limits.js';
+import { createQueue, type WorkQueue } from './queue/index.js';
+import { recoverInterrupted } from './recovery.js';
+import { retryPolicyFromEnv, type RetryPolicy } from './retry.js';
+import { ReviewWorker } from './review-job.js';
 import { defaultRunner, type AnalysisRunner } from './runner.js';
 import { ReviewScheduler, type RuleCatalog } from './scheduler.js';
+import { TreeWorker, isTreeJob, treeOptionsFromEnv, type TreeCache, type TreeOptions } from './tree-check.js';
 
 export interface AppOptions {
   runner?: AnalysisRunner;
-  queue?: JobQueue;
+  queue?: WorkQueue;
   /** The rule registry (defaults to the engine's src/analysis/rules). */
   rules?: RuleCatalog;
+  cache?: ResultCache;
+  limits?: Limits;
+  retry?: RetryPolicy;
+  /** Timeout of one GitHub request (default KMAP_REVIEW_GITHUB_TIMEOUT_MS or 30 s). */
+  requestTimeoutMs?: number;
+  /** Production checks: WEBHOOK_SECRET required outside development, recovery at start. */
+  production?: boolean;
+  /** Receives the running App's parts (the server closes them on shutdown; tests await the queue). */
+  onRuntime?: (runtime: AppRuntime) => void;
+  now?: () => number;
+  /** Engine + tool version for the result cache (tests with a fake engine pass their own). */
+  engineVersion?: () => Promise<string>;
+  /** The repo-wide scan (`kmap-review / tree`): per-blob results, and its tuning (tree-check.ts). */
+  treeCache?: TreeCache;
+  tree?: Partial<TreeOptions>;
+}
+
+export interface AppRuntime {
+  queue: WorkQueue;
+  scheduler: ReviewScheduler;
+  runner: AnalysisRunner;
+  cache: ResultCache;
+  /** Resolves with the recovery's counts (production only). */
+  recovery?: Promise<unknown>;
+  close(): Promise<void>;
 }
 
 async function loadEngineRules(): Promise<RuleCatalog> {
@@ -29,20 +65,115 @@ async function loadEngineRules(): Promise<RuleCatalog> {
   };
 }
 
+/** The nearest package.json's version above this module (src/app, dist/app or another build directory). */
+function toolVersion(): string {
+  for (let dir = new URL('./', import.meta.url); ; dir = new URL('../', dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL('package.json', dir), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'kmap-review' && pkg.version) return pkg.version;
+    } catch {
+      /* not here: go up */
+    }
+    if (dir.pathname === '/') return '0';
+  }
+}
+
+let versionMemo: Promise<string> | undefined;
+/** Engine version and tool version: a release with changed rules never reuses older cached results. */
+function engineVersion(): Promise<string> {
+  return (versionMemo ??= import('../analysis/engine.js').then((m) => `${m.ENGINE_VERSION}+${toolVersion()}`));
+}
+
+/**
+ * Every GitHub request gets a timeout (a stalled connection must not hold a worker forever), and writes
+ * are not retried request by request: a POST that timed out may have been applied, so the whole job is
+ * retried instead, and it reads back what exists before writing.
+ */
+export function withRequestPolicy(octokit: GitHub, timeoutMs: number): GitHub {
+  octokit.hook.wrap('request', async (request, options) => {
+    const get = (options.method ?? 'GET').toUpperCase() === 'GET';
+    const inner = (options.request as { fetch?: typeof fetch } | undefined)?.fetch ?? ((...a: Parameters<typeof fetch>) => globalThis.fetch(...a));
+    // The timeout is set per fetch, so each request-level retry of a GET gets its own full time.
+    const timedFetch: typeof fetch = (input, init) => {
+      const timeout = AbortSignal.timeout(timeoutMs);
+      return inner(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, timeout]) : timeout });
+    };
+    // Assigned on the options object itself, not a copy: @octokit/plugin-retry decides from the same
+    // object (its hooks may sit outside or inside this one), and must see `retries: 0` for writes.
+    options.request = { ...options.request, fetch: timedFetch, ...(get ? {} : { retries: 0 }) };
+    return request(options);
+  });
+  return octokit;
+}
+
+/** WEBHOOK_SECRET is required unless NODE_ENV=development (Probot would fall back to "development"). */
+export function checkEnvironment(env: NodeJS.ProcessEnv = process.env): void {
+  if (env.NODE_ENV !== 'development' && !env.WEBHOOK_SECRET) {
+    throw new Error('WEBHOOK_SECRET is required (unset only with NODE_ENV=development): unsigned webhooks would be accepted');
+  }
+}
+
 export function createApp(options: AppOptions = {}): ApplicationFunction {
-  return (app: Probot) => {
-    const queue = options.queue ?? new JobQueue({ concurrency: Number(process.env.KMAP_REVIEW_CONCURRENCY) || 2, log: app.log });
+  return async (app: Probot) => {
+    if (options.production) checkEnvironment();
+    const startedAt = Date.now();
+    const queue = options.queue ?? (await createQueue(app.log));
     const runner = options.runner ?? defaultRunner();
     let catalog: Promise<RuleCatalog> | undefined = options.rules ? Promise.resolve(options.rules) : undefined;
     const rules = () => (catalog ??= loadEngineRules());
-    const scheduler = new ReviewScheduler({ runner, queue, rules });
+    const cache = options.cache ?? (queue.kind === 'redis' && 'client' in queue
+      ? new RedisCache(() => (queue as unknown as { client(): Promise<RedisLike> }).client())
+      : new LruCache(Number(process.env.KMAP_REVIEW_CACHE_ENTRIES) || 500));
+    const timeoutMs = options.requestTimeoutMs ?? (Number(process.env.KMAP_REVIEW_GITHUB_TIMEOUT_MS) || 30_000);
+    const octokitFor = async (id: number | null) => withRequestPolicy((await app.auth(id ?? undefined)) as GitHub, timeoutMs);
+    const worker = new ReviewWorker({
+      runner, rules, cache, octokitFor, log: app.log, engineVersion: options.engineVersion ?? engineVersion,
+      limits: options.limits ?? limitsFromEnv(), retry: options.retry ?? retryPolicyFromEnv(),
+      ...(options.now ? { now: options.now } : {}),
+    });
+    const treeCache: TreeCache = options.treeCache ?? (queue.kind === 'redis' && 'client' in queue
+      ? new RedisCache(() => (queue as unknown as { client(): Promise<RedisLike> }).client(), 'kmap-review:tree:', 30 * 24 * 3600)
+      : new LruCache(Number(process.env.KMAP_REVIEW_TREE_CACHE_ENTRIES) || 200_000));
+    const treeWorker = new TreeWorker({
+      octokitFor, rules, cache: treeCache, log: app.log, engineVersion: options.engineVersion ?? engineVersion,
+      limits: options.limits ?? limitsFromEnv(), retry: options.retry ?? retryPolicyFromEnv(),
+      options: { ...treeOptionsFromEnv(), ...options.tree },
+    });
+    const scheduler = new ReviewScheduler(queue);
 
     registerPullRequest(app, scheduler);
     registerIssueComment(app, scheduler, rules);
     registerCheckRun(app, scheduler);
-    app.log.info('kmap-review loaded');
+    registerTreeEvents(app, scheduler);
+    queue.start(async (job, ctx) => {
+      if (isTreeJob(job)) await treeWorker.process(job, ctx);
+      else await worker.process(job, ctx);
+    });
+
+    const runtime: AppRuntime = {
+      queue, scheduler, runner, cache,
+      async close() {
+        await queue.close();
+        await runner.close();
+      },
+    };
+    if (options.production && process.env.KMAP_REVIEW_RECOVERY !== '0') {
+      // In the background: the server answers webhooks while the scan runs.
+      runtime.recovery = (async () => {
+        try {
+          return await recoverInterrupted({
+            appOctokit: (await app.auth()) as GitHub, octokitFor: (id) => octokitFor(id), queue, log: app.log, startedAt,
+          });
+        } catch (err) {
+          app.log.warn({ err }, 'recovery of interrupted reviews failed');
+          return undefined;
+        }
+      })();
+    }
+    options.onRuntime?.(runtime);
+    app.log.info({ queue: queue.kind }, 'kmap-review loaded');
   };
 }
 
-const kmapReview: ApplicationFunction = createApp();
+const kmapReview: ApplicationFunction = createApp({ production: true });
 export default kmapReview;

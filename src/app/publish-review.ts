@@ -10,6 +10,7 @@ import { renderFixedReply, renderInlineComment, renderReviewBody, type RuleLooku
 import type { Collected, GitHub, PullRef } from './collect.js';
 import type { AppConfig } from './config.js';
 import { placeFinding } from './diff-lines.js';
+import { classifyError } from './retry.js';
 
 export const FIXED_MARKER = '<!-- kmap-review:fixed -->';
 
@@ -175,6 +176,9 @@ export async function publishReview(octokit: GitHub, log: Logger, input: Publish
       });
       outcome.posted = toPost.length;
     } catch (err) {
+      // A transient failure (5xx, timeout, rate limit) fails the job, which is retried: the retry reads
+      // the comments again, so a review GitHub did record before the error is not posted twice.
+      if (classifyError(err).retryable) throw err;
       const status = statusOf(err);
       log.error({ err, status }, 'posting the review failed');
       outcome.reviewError = status ? `GitHub answered ${status}` : (err as Error).message;

@@ -5,12 +5,17 @@ interface PullLike {
   number: number;
   draft?: boolean;
   state?: string;
+  updated_at?: string | null;
   head: { sha: string };
   base: { sha: string };
 }
 
 export function pullState(owner: string, repo: string, pr: PullLike): PullRequestState {
-  return { owner, repo, pullNumber: pr.number, headSha: pr.head.sha, baseSha: pr.base.sha, draft: pr.draft === true };
+  const t = pr.updated_at ? Date.parse(pr.updated_at) : NaN;
+  return {
+    owner, repo, pullNumber: pr.number, headSha: pr.head.sha, baseSha: pr.base.sha, draft: pr.draft === true,
+    updatedAt: Number.isFinite(t) ? t : 0,
+  };
 }
 
 /** The pull request as it is now (current head), or undefined when it is closed. */

@@ -5,9 +5,15 @@
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import type { ChangeSet, EngineConfig, Report } from '../analysis/model.js';
+import { AnalysisTimeout } from './limits.js';
+
+export interface AnalyzeOptions {
+  /** Give up after this long (AnalysisTimeout); a worker thread still running is replaced. */
+  timeoutMs?: number;
+}
 
 export interface AnalysisRunner {
-  analyze(changeSet: ChangeSet, config: EngineConfig): Promise<Report>;
+  analyze(changeSet: ChangeSet, config: EngineConfig, options?: AnalyzeOptions): Promise<Report>;
   close(): Promise<void>;
 }
 
@@ -19,12 +25,23 @@ export class InProcessRunner implements AnalysisRunner {
   constructor(analyze?: AnalyzeFn) {
     this.#analyze = analyze;
   }
-  async analyze(changeSet: ChangeSet, config: EngineConfig): Promise<Report> {
+  async analyze(changeSet: ChangeSet, config: EngineConfig, options: AnalyzeOptions = {}): Promise<Report> {
     if (!this.#analyze) {
       const engine = await import('../analysis/engine.js');
       this.#analyze = engine.analyze;
     }
-    return this.#analyze(changeSet, config);
+    const work = this.#analyze(changeSet, config);
+    if (options.timeoutMs === undefined) return work;
+    // The main thread cannot stop its own synchronous work; this only stops waiting (tests, debugging).
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new AnalysisTimeout(options.timeoutMs!)), Math.max(0, options.timeoutMs!));
+    });
+    try {
+      return await Promise.race([work, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
   async close(): Promise<void> {}
 }
@@ -39,6 +56,7 @@ export type WorkerResponse = { id: number; ok: true; report: Report } | { id: nu
 
 interface Task {
   request: WorkerRequest;
+  timeoutMs: number;
   resolve: (r: Report) => void;
   reject: (e: Error) => void;
 }
@@ -74,10 +92,11 @@ export class WorkerThreadRunner implements AnalysisRunner {
     this.#timeoutMs = options.timeoutMs ?? 120_000;
   }
 
-  analyze(changeSet: ChangeSet, config: EngineConfig): Promise<Report> {
+  analyze(changeSet: ChangeSet, config: EngineConfig, options: AnalyzeOptions = {}): Promise<Report> {
     if (this.#closed) return Promise.reject(new Error('analysis runner is closed'));
+    const timeoutMs = Math.max(0, Math.min(this.#timeoutMs, options.timeoutMs ?? Infinity));
     return new Promise<Report>((resolve, reject) => {
-      this.#waiting.push({ request: { id: this.#nextId++, changeSet, config }, resolve, reject });
+      this.#waiting.push({ request: { id: this.#nextId++, changeSet, config }, timeoutMs, resolve, reject });
       this.#dispatch();
     });
   }
@@ -124,9 +143,9 @@ export class WorkerThreadRunner implements AnalysisRunner {
     const timer = setTimeout(() => {
       this.#remove(slot);
       void slot.worker.terminate();
-      task.reject(new Error(`analysis timed out after ${this.#timeoutMs} ms`));
+      task.reject(new AnalysisTimeout(task.timeoutMs));
       this.#dispatch();
-    }, this.#timeoutMs);
+    }, task.timeoutMs);
     timer.unref();
     this.#timers.set(slot, timer);
     slot.worker.postMessage(task.request);

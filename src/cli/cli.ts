@@ -7,14 +7,14 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { analyze, hasBlockingFinding } from '../analysis/engine.js';
-import type { EngineConfig, Report } from '../analysis/model.js';
+import type { Report } from '../analysis/model.js';
 import { InputError } from '../analysis/patch/errors.js';
 import { loadChangeSets, type PatchInput } from '../analysis/patch/load.js';
 import { allRules, findRule } from '../analysis/rules/index.js';
 import { initParser } from '../analysis/syntax/parser.js';
-import { DEFAULT_APP_CONFIG, parseConfig, toEngineConfig } from '../app/config.js';
 import { renderReportsJson } from '../comments/json.js';
 import { renderReportText } from '../comments/text.js';
+import { engineConfigFromOptions, positiveInteger, UsageError } from './options.js';
 import { TOOL_VERSION } from './version.js';
 
 export interface CliIo {
@@ -26,6 +26,10 @@ export interface CliIo {
 
 export const USAGE = `usage: kmap-review check [options] PATCH...    review patches (- for stdin), mbox series
        kmap-review check [options] --git A..B    review each commit of a git range
+       kmap-review scan [options] [DIR]          repo-wide status of a tree (default: .)
+       kmap-review scan [options] --git REV      the same for a commit of the git repository here
+       kmap-review fix [options] DIR | --tree T PATCH | --git A..B
+                                                 convert the ready sites (kmap-review fix --help)
        kmap-review explain RULE                  print a rule's documentation
        kmap-review rules                         list the rules
 
@@ -41,33 +45,18 @@ check options:
   -h, --help            this help
   -V, --version         print the version
 
-exit status: 0 no new error, 1 an error-level finding the patch introduces, 2 bad input or usage`;
+scan options:
+  --git REV             scan a revision of the git repository in the current directory (never checked out)
+  --format text|json|markdown|sarif
+                        output format (default text; json follows schema/scan-v1.schema.json and is
+                        also the --baseline input; sarif is SARIF 2.1.0 for GitHub code scanning)
+  --baseline FILE       a previous --format json result: report the trend, fail on new uses
+  --jobs N              worker threads (default: the number of CPUs)
+  --verbose             also list the ready sites in text output
+  --config, --rule, --map-fn, --unmap-fn, --max-bytes as for check
 
-class UsageError extends Error {}
-
-function wrapperOption(values: string[] | undefined, defaultApi: string, flag: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const v of values ?? []) {
-    const m = /^([A-Za-z_]\w*)(?:=([A-Za-z_]\w*))?$/.exec(v);
-    if (!m) throw new UsageError(`${flag} expects NAME or NAME=API (C identifiers), got '${v}'`);
-    out[m[1]] = m[2] ?? defaultApi;
-  }
-  return out;
-}
-
-async function loadConfigFile(path: string): Promise<EngineConfig & { include: string[]; exclude: string[] }> {
-  let raw: unknown;
-  try {
-    // Loaded on demand: the YAML parser is a noticeable part of start-up time for one-patch runs.
-    const { parse: parseYaml } = await import('yaml');
-    raw = parseYaml(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new InputError(`cannot read config ${path}: ${(e as Error).message}`);
-  }
-  const loaded = parseConfig(raw ?? {}, allRules.map((r) => r.meta.id));
-  if (loaded.problems.length) throw new InputError(`invalid config ${path}:\n  ${loaded.problems.join('\n  ')}`);
-  return { ...toEngineConfig(loaded.config), include: loaded.config.include, exclude: loaded.config.exclude };
-}
+exit status: 0 no new error, 1 an error-level finding the patch introduces, 2 bad input or usage;
+for scan: 1 when --baseline is given and there are new deprecated uses or new error findings`;
 
 async function check(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -86,23 +75,8 @@ async function check(args: string[], io: CliIo): Promise<number> {
   });
   if (values.format !== 'text' && values.format !== 'json') throw new UsageError(`--format must be text or json, not '${values.format}'`);
   if (!positionals.length && !values.git) throw new UsageError('check needs at least one PATCH (or - for stdin), or --git A..B');
-  let maxBytes: number | undefined;
-  if (values['max-bytes'] !== undefined) {
-    maxBytes = Number(values['max-bytes']);
-    if (!Number.isSafeInteger(maxBytes) || maxBytes <= 0) throw new UsageError(`--max-bytes expects a positive whole number, got '${values['max-bytes']}'`);
-  }
-  const base = values.config ? await loadConfigFile(values.config) : { ...toEngineConfig(DEFAULT_APP_CONFIG), include: [], exclude: [] };
-  const config: EngineConfig = {
-    rules: { ...base.rules },
-    mapFunctions: { ...base.mapFunctions, ...wrapperOption(values['map-fn'], 'kmap_local_page', '--map-fn') },
-    unmapFunctions: { ...base.unmapFunctions, ...wrapperOption(values['unmap-fn'], 'kunmap_local', '--unmap-fn') },
-  };
-  for (const r of values.rule ?? []) {
-    const m = /^([a-z-]+)=(error|warning|notice|off)$/.exec(r);
-    if (!m) throw new UsageError(`--rule expects ID=error|warning|notice|off, got '${r}'`);
-    if (!findRule(m[1])) throw new UsageError(`--rule: unknown rule '${m[1]}' (see kmap-review rules)`);
-    config.rules[m[1]] = m[2] as EngineConfig['rules'][string];
-  }
+  const maxBytes = positiveInteger(values['max-bytes'], '--max-bytes');
+  const config = await engineConfigFromOptions(values);
 
   // Compiling the parser's WASM is asynchronous: start it now so it overlaps reading and applying patches.
   const parserReady = initParser();
@@ -156,6 +130,13 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       case 'check':
         if (rest.includes('-h') || rest.includes('--help')) break;
         return await check(rest, io);
+      case 'scan':
+        if (rest.includes('-h') || rest.includes('--help')) break;
+        // Loaded on demand: `check` runs once per patch and should not pay for the scanner's modules.
+        return await (await import('./scan.js')).runScan(rest, io);
+      case 'fix':
+        // Handles its own --help, usage errors and exit codes.
+        return await (await import('./fix.js')).runFix(rest, io);
       case 'explain':
         return explain(rest, io);
       case 'rules':

@@ -1,10 +1,48 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
+/**
+ * The `kmap-review` process. The build bundles this file and everything it imports into
+ * dist/cli/kmap-review-bundle.cjs, loaded by dist/cli/kmap-review.cjs (the `bin`; see scripts/build-cli.mjs);
+ * `node dist/cli/main.js` runs the same code unbundled. Start-up time matters here (one process per
+ * patch is benchmarked against checkpatch.pl, bench/README.md), hence the two choices below.
+ */
+import { readFileSync, writeSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
 import { runCli } from './cli.js';
 
+// Compile the tree-sitter WASM with V8's baseline compiler only. By default V8 also re-compiles hot WASM
+// functions with its optimising compiler on a background thread, and Node waits for those jobs before the
+// process exits: 50-70 ms for one patch, far more than they save (also in a 158-patch batch). Must run
+// before the parser is initialised; the loader sets it earlier still (V8 flags are part of its code cache key).
+setFlagsFromString('--liftoff-only');
+
+/**
+ * Writes to fd directly: the first use of process.stdout/stderr loads Node's stream modules (2-3 ms). A
+ * non-blocking descriptor (EAGAIN) hands the rest, and everything after it, to the stream, in order; a
+ * closed pipe (EPIPE, e.g. `| head`) drops the rest of the output.
+ */
+function writer(fd: number, stream: () => NodeJS.WriteStream): (s: string) => void {
+  let mode: 'fd' | 'stream' | 'closed' = 'fd';
+  return (s) => {
+    if (mode === 'stream') stream().write(s);
+    if (mode !== 'fd') return;
+    const buf = Buffer.from(s);
+    let off = 0;
+    try {
+      while (off < buf.length) off += writeSync(fd, buf, off);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EAGAIN') {
+        mode = 'stream';
+        stream().write(buf.subarray(off));
+      } else if (code === 'EPIPE') mode = 'closed';
+      else throw e;
+    }
+  };
+}
+
 runCli(process.argv.slice(2), {
-  stdout: (s) => process.stdout.write(s),
-  stderr: (s) => process.stderr.write(s),
+  stdout: writer(1, () => process.stdout),
+  stderr: writer(2, () => process.stderr),
   readStdin: () => readFileSync(0),
   cwd: process.cwd(),
 }).then(

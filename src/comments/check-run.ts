@@ -43,6 +43,10 @@ export interface CheckRunInput {
   /** Extra notes on what was analysed ("GitHub lists at most 3,000 files..."). */
   notes: string[];
   inline: InlineOutcome;
+  /** Caps hit for this pull request ("files per pull request (max_files = 300): 12 C/H files not analysed"). */
+  limitsHit?: string[];
+  /** Set when a cap stopped the analysis early: the result is partial and must say so. */
+  partial?: string;
 }
 
 export interface CheckRunOutput {
@@ -104,20 +108,27 @@ export function renderCheckRun(input: CheckRunInput): CheckRunOutput {
   const { report } = input;
   const current = sortFindings(report.findings.filter((f) => !f.preExisting));
   const preExisting = report.findings.filter((f) => f.preExisting);
-  const conclusion = conclusionFor(report.findings, input.conclusionPolicy);
+  let conclusion = conclusionFor(report.findings, input.conclusionPolicy);
+  // A partial result is never a pass: what was not analysed may hold the error.
+  if (input.partial && conclusion === 'success') conclusion = 'neutral';
   const files = new Set(current.map((f) => f.path));
   const functions = report.files.reduce((n, f) => n + f.functionsAnalysed, 0);
 
-  const title =
+  const fullTitle =
     current.length === 0
       ? report.files.length === 0
         ? 'No C files to analyse'
         : `No problems found in ${plural(report.files.length, 'file')}`
       : `${severityCounts(current)} in ${plural(files.size, 'file')}`;
+  const title = input.partial ? `Partial: ${fullTitle} (time limit reached)` : fullTitle;
 
   const s: string[] = [];
-  const icon = current.length === 0 ? '✅' : SEVERITY_ICON[current[0]!.severity];
+  const icon = input.partial ? '⚠️' : current.length === 0 ? '✅' : SEVERITY_ICON[current[0]!.severity];
   s.push(`## ${icon} ${title}`);
+  if (input.partial) {
+    s.push(`> **Partial result:** ${input.partial}. The findings below cover only what was analysed; ` +
+      'this is not a complete review. Split the pull request or raise the limit, then re-run.');
+  }
 
   if (current.length > 0) {
     const byRule = countBy(current, (f) => f.rule);
@@ -140,6 +151,9 @@ export function renderCheckRun(input: CheckRunInput): CheckRunOutput {
   if (input.ignoredFiles > 0) analysed.push(`${plural(input.ignoredFiles, 'other file')} ignored (not C)`);
   s.push(`${analysed.join('; ')}.`);
   for (const note of input.notes) s.push(`> ${note}`);
+  if (input.limitsHit && input.limitsHit.length > 0) {
+    s.push(`**Limits reached:**\n${input.limitsHit.map((l) => `- ${l}`).join('\n')}`);
+  }
 
   if (report.skipped.length > 0) {
     s.push(`**Skipped (${report.skipped.length}):**\n${listWithCap(report.skipped.map((k) => `- ${code(k.path)}: ${k.reason}`), 20)}`);
@@ -214,6 +228,23 @@ export function annotationBatches(annotations: Annotation[]): Annotation[][] {
 
 export function renderInProgress(headSha: string, trigger: string): { title: string; summary: string } {
   return { title: 'Analysing the kmap conversion…', summary: `Analysing ${code(headSha.slice(0, 12))} (${trigger}).` };
+}
+
+/** A newer push made this run pointless: said plainly, so nobody waits for it. */
+export function renderSuperseded(headSha: string): { title: string; summary: string } {
+  return {
+    title: 'Superseded by a newer push',
+    summary: `The review of ${code(headSha.slice(0, 12))} was stopped: the pull request has a newer head, which is reviewed instead.`,
+  };
+}
+
+/** Completed by the recovery at start-up: the App stopped while this run was in progress. */
+export function renderInterrupted(headSha: string): { title: string; summary: string } {
+  return {
+    title: 'Interrupted: kmap-review restarted',
+    summary: `kmap-review stopped while reviewing ${code(headSha.slice(0, 12))}, so this review was not finished and nothing ` +
+      'was concluded. Use **Re-run kmap-review** (or comment `/kmap-review recheck`) to review it now.',
+  };
 }
 
 export function renderFailed(headSha: string, reason: string): { title: string; summary: string } {

@@ -4,23 +4,22 @@
  */
 import type { Context, Probot } from 'probot';
 import { RECHECK_ACTION } from '../app/check-runs.js';
-import { CHECK_NAME, CONFIG_FILE } from '../app/config.js';
+import { CHECK_NAME } from '../app/config.js';
+import { enqueueReview, firstDelivery } from '../app/enqueue.js';
 import { currentPull, pullsForSha } from '../app/pull-state.js';
 import type { ReviewScheduler } from '../app/scheduler.js';
 
 async function recheck(
   context: Context<'check_run' | 'check_suite'>, scheduler: ReviewScheduler, sha: string, known: { number: number }[], trigger: string,
 ): Promise<void> {
+  if (!(await firstDelivery(context, scheduler))) return;
   const { owner, repo } = context.repo();
   const numbers = await pullsForSha(context.octokit, owner, repo, sha, known);
   if (numbers.length === 0) context.log.info({ sha }, 'no open pull request for this commit: nothing to re-run');
   for (const n of numbers) {
     const pr = await currentPull(context.octokit, owner, repo, n);
     if (!pr) continue;
-    await scheduler.schedule({
-      octokit: context.octokit, log: context.log, pr, trigger, force: true,
-      loadConfig: () => context.config(CONFIG_FILE),
-    });
+    await enqueueReview(context, scheduler, pr, trigger, true);
   }
 }
 

@@ -7,7 +7,7 @@ import type { Context, Probot } from 'probot';
 import {
   renderExplain, renderExplainUsage, renderHelp, renderNotAllowed, renderUnknownCommand, renderUnknownRule,
 } from '../comments/review-commands.js';
-import { CONFIG_FILE } from '../app/config.js';
+import { enqueueReview, firstDelivery } from '../app/enqueue.js';
 import { currentPull } from '../app/pull-state.js';
 import type { ReviewScheduler, RuleCatalog } from '../app/scheduler.js';
 
@@ -47,6 +47,8 @@ export function registerIssueComment(app: Probot, scheduler: ReviewScheduler, ru
     if (!issue.pull_request || sender.type === 'Bot' || comment.user?.type === 'Bot') return;
     const command = parseCommand(comment.body);
     if (!command) return;
+    // Replies are not idempotent: a redelivered command must not answer twice.
+    if (!(await firstDelivery(context, scheduler))) return;
 
     await context.octokit.rest.reactions.createForIssueComment(context.repo({ comment_id: comment.id, content: 'eyes' as const }));
     const reply = (body: string) => context.octokit.rest.issues.createComment(context.issue({ body }));
@@ -79,10 +81,7 @@ export function registerIssueComment(app: Probot, scheduler: ReviewScheduler, ru
           await reply('This pull request is closed: nothing to recheck.');
           return;
         }
-        await scheduler.schedule({
-          octokit: context.octokit, log: context.log, pr, trigger: `/kmap-review recheck by @${login}`, force: true,
-          loadConfig: () => context.config(CONFIG_FILE),
-        });
+        await enqueueReview(context, scheduler, pr, `/kmap-review recheck by @${login}`, true);
         return;
       }
       default:

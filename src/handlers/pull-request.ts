@@ -1,6 +1,6 @@
-/** pull_request opened / synchronize / reopened / ready_for_review → a review of the head commit. */
+/** pull_request opened / synchronize / reopened / ready_for_review → a review of the head commit, queued. */
 import type { Context, Probot } from 'probot';
-import { CONFIG_FILE } from '../app/config.js';
+import { enqueueReview, firstDelivery } from '../app/enqueue.js';
 import { pullState } from '../app/pull-state.js';
 import type { ReviewScheduler } from '../app/scheduler.js';
 
@@ -13,16 +13,10 @@ export const PULL_REQUEST_EVENTS = [
 
 export function registerPullRequest(app: Probot, scheduler: ReviewScheduler): void {
   app.on([...PULL_REQUEST_EVENTS], async (context: Context<'pull_request'>) => {
+    if (!(await firstDelivery(context, scheduler))) return;
     const { owner, repo } = context.repo();
     const pr = context.payload.pull_request;
-    const result = await scheduler.schedule({
-      octokit: context.octokit,
-      log: context.log,
-      pr: pullState(owner, repo, pr),
-      trigger: `pull_request.${context.payload.action}`,
-      force: false,
-      loadConfig: () => context.config(CONFIG_FILE),
-    });
+    const result = await enqueueReview(context, scheduler, pullState(owner, repo, pr), `pull_request.${context.payload.action}`, false);
     context.log.info({ pr: pr.number, result }, 'pull_request handled');
   });
 }

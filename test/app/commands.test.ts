@@ -22,10 +22,16 @@ afterEach(() => {
   nock.enableNetConnect();
 });
 
-/** A full forced run on the current head (no listForRef: rechecks always run). */
+/**
+ * A full forced run on the current head. Rechecks always run; the worker still looks for an in-progress
+ * run on the head (its own from an earlier attempt) so that a retried job does not add a second one.
+ */
 function mockForcedRun(): void {
   gh.on('GET', `${R}/pulls/${PR_NUMBER}`, () => pullResponse())
     .config(OWNER, REPO)
+    .on('GET', `${R}/commits/${HEAD_SHA}/check-runs`, () => ({
+      total_count: 1, check_runs: [{ id: 5, name: 'kmap-review', status: 'completed', conclusion: 'success', started_at: new Date().toISOString() }],
+    }))
     .on('POST', `${R}/check-runs`, () => [201, { id: 88 }])
     .on('GET', `${R}/pulls/${PR_NUMBER}/files`, () => [prFile(KERNEL_FILE, fixture('kernel/xor-pages.clean.patch'))])
     .on('GET', `${R}/contents/${encodeURIComponent(KERNEL_FILE)}`, (_b, uri) =>

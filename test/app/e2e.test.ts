@@ -11,7 +11,7 @@ import nock from 'nock';
 import { run, type Server } from 'probot';
 import type { ChangeSet, EngineConfig } from '../../src/analysis/model.js';
 import { createApp } from '../../src/app/index.js';
-import { JobQueue } from '../../src/app/queue.js';
+import { EmbeddedQueue } from '../../src/app/queue/embedded.js';
 import { InProcessRunner, type AnalysisRunner } from '../../src/app/runner.js';
 import { FakeGitHub } from './helpers/fake-github-server.js';
 import { TestOctokit } from './helpers/harness.js';
@@ -32,7 +32,7 @@ async function freePort(): Promise<number> {
 
 let fake: FakeGitHub;
 let server: Server;
-let queue: JobQueue;
+let queue: EmbeddedQueue;
 let url: string;
 let delayMs = 0;
 const engine = new InProcessRunner();
@@ -69,7 +69,7 @@ beforeAll(async () => {
     privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
   });
   const port = await freePort();
-  queue = new JobQueue({ concurrency: 2 });
+  queue = new EmbeddedQueue({ concurrency: 2 });
   server = await run(createApp({ runner, queue }), {
     env: {
       APP_ID: '1', PRIVATE_KEY: privateKey, WEBHOOK_SECRET: SECRET, PORT: String(port), HOST: '127.0.0.1',

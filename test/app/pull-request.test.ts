@@ -48,9 +48,10 @@ describe('pull_request events', () => {
       .on('PATCH', `${R}/check-runs/77`, () => ({ id: 77 }));
 
     await probot.receive({ id: 'd1', name: 'pull_request', payload: pullRequestEvent('opened') as never });
-    // The check run is in progress before the webhook handler returns; the rest is queued.
-    expect(gh.find('checks/create')[0]!.body).toMatchObject({ name: 'kmap-review', head_sha: HEAD_SHA, status: 'in_progress' });
+    // The handler only enqueued: no GitHub call happened before it returned; the worker did the rest.
+    expect(gh.calls).toEqual([]);
     await queue.onIdle();
+    expect(gh.find('checks/create')[0]!.body).toMatchObject({ name: 'kmap-review', head_sha: HEAD_SHA, status: 'in_progress' });
 
     // Only the C file was fetched, at the exact base and head SHAs.
     const refs = gh.find('repos/get-content').filter((c) => c.path.includes(encoded)).map((c) => new URL(c.path, 'http://x').searchParams.get('ref'));

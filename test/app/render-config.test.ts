@@ -36,7 +36,7 @@ describe('.github/kmap-review.yml', () => {
     expect(config.review).toEqual(DEFAULT_APP_CONFIG.review);
     expect(config.rules).toEqual({ typo: 'warning' });
     expect(problems).toEqual([
-      'unknown key `extra` (known: include, exclude, rules, map_functions, unmap_functions, review, drafts, conclusion, max_file_bytes, max_files)',
+      'unknown key `extra` (known: include, exclude, rules, map_functions, unmap_functions, review, drafts, conclusion, max_file_bytes, max_files, max_analysis_seconds)',
       '`include` must be a list of glob strings',
       '`rules.unmap-order` must be one of `error`, `warning`, `notice`, `off` (got `fatal`)',
       'unknown rule `typo` in `rules`',

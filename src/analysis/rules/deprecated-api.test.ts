@@ -68,8 +68,31 @@ describe('deprecated-api fixes', () => {
     expect(f.map((x) => x.fix?.edits[0].replacement)).toEqual(['\tvoid *v = kmap_local_page(pg);', '\tkunmap_local(v);']);
   });
 
-  it('offers no fix when the section may rely on atomic side effects, or for kmap()', () => {
+  it('offers the verified kmap() conversion, both ends together', () => {
     const f = findingsFor(deprecatedApi, `static void z(struct page *pg)\n{\n\tvoid *v = kmap(pg);\n\tkunmap(pg);\n}`);
+    expect(f[0].fix?.edits).toEqual([
+      { startLine: 3, endLine: 3, replacement: '\tvoid *v = kmap_local_page(pg);' },
+      { startLine: 4, endLine: 4, replacement: '\tkunmap_local(v);' },
+    ]);
+    expect(f[1].fix).toEqual(f[0].fix);
+  });
+
+  it('offers no fix when the conversion is refused (the section relies on disabled page faults)', () => {
+    const f = findingsFor(deprecatedApi, `static int fill(struct page *page, const char __user *ubuf)\n{\n\tchar *v = kmap_atomic(page);\n\tunsigned long left = __copy_from_user_inatomic(v, ubuf, PAGE_SIZE);\n\tkunmap_atomic(v);\n\treturn left ? -EFAULT : 0;\n}`);
     expect(f.map((x) => x.fix)).toEqual([null, null]);
+  });
+
+  it('offers no fix for a kmap() whose address leaves the thread', () => {
+    const f = findingsFor(deprecatedApi, `static void keep(struct ctx *c, struct page *pg)\n{\n\tc->vaddr = kmap(pg);\n}`);
+    expect(f.map((x) => x.fix)).toEqual([null]);
+  });
+
+  it('offers the helper when the section only copies', () => {
+    const f = findingsFor(deprecatedApi, `static void rd(struct page *page, char *buf, size_t len)\n{\n\tchar *v = kmap_atomic(page);\n\tmemcpy(buf, v, len);\n\tkunmap_atomic(v);\n}`);
+    expect(f[0].fix?.edits).toEqual([
+      { startLine: 3, endLine: 3, replacement: '\tmemcpy_from_page(buf, page, 0, len);' },
+      { startLine: 4, endLine: 4, replacement: '' },
+      { startLine: 5, endLine: 5, replacement: '' },
+    ]);
   });
 });

@@ -32,7 +32,10 @@ function callersUnmap(ctx: RuleContext): boolean {
   const lines = ctx.source.split('\n');
   const mention = new RegExp(`\\b${ctx.fn.name}\\s*\\(`);
   for (const caller of ctx.fileFunctions.values()) {
-    if (caller.line === ctx.fn.line || !mention.test(lines.slice(caller.line - 1, caller.endLine).join('\n'))) continue;
+    if (caller.line === ctx.fn.line) continue;
+    const callerText = lines.slice(caller.line - 1, caller.endLine).join('\n');
+    // Only a caller that calls this function and releases something can unmap its result: skip parsing the rest.
+    if (!mention.test(callerText) || !RELEASE_LIKE.test(callerText)) continue;
     let body: SyntaxNode;
     try {
       body = caller.body; // parsed on first use; a caller that does not parse is skipped

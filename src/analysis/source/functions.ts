@@ -144,6 +144,11 @@ class LazyFunction implements CFunction {
     readonly endLine: number,
   ) {}
 
+  /** Line of the body's opening brace. */
+  get openLine(): number {
+    return this.open;
+  }
+
   private get p(): CFunction {
     if (!this.parsed) {
       this.parsed = parseBlockAsFunction(this.lines, this.line, this.open, this.endLine);
@@ -198,6 +203,15 @@ export function locateFunctions(text: string): CFunction[] {
     fns.push(new LazyFunction(lines, name, sig, block.open, block.close));
   }
   return fns;
+}
+
+/**
+ * The same functions over an edited text with the same line structure (a conversion made of in-line
+ * edits): no scan, no whole-file parse, each function parsed from its own lines when first used.
+ */
+export function relocateFunctions(fns: readonly CFunction[], text: string): CFunction[] {
+  const lines = text.split('\n');
+  return fns.filter((f) => !f.fragment).map((f) => new LazyFunction(lines, f.name, f.line, f instanceof LazyFunction ? f.openLine : f.body.line, f.endLine));
 }
 
 /** The first line of the signature above a column-0 `{`: back to a blank line or the end of the previous item. */

@@ -6,6 +6,7 @@
  * Callers await `initParser()` once, then parse synchronously. Trees are converted to our compact
  * SyntaxNode form (see ast.ts) and the WASM tree is freed at once, so nothing leaks WASM memory.
  */
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Language, Parser, type Node as TSNode } from 'web-tree-sitter';
 import { normalizeKernelSource } from './kernel-idioms.js';
@@ -19,7 +20,9 @@ export function initParser(): Promise<void> {
   if (parser) return Promise.resolve();
   initializing ??= (async () => {
     await Parser.init();
-    const language = await Language.load(require.resolve('tree-sitter-c/tree-sitter-c.wasm'));
+    // The bytes, not the path: given a path, web-tree-sitter reads it through node:fs/promises, whose loading
+    // and round trips cost a one-patch CLI run about 5 ms.
+    const language = await Language.load(readFileSync(require.resolve('tree-sitter-c/tree-sitter-c.wasm')));
     const p = new Parser();
     p.setLanguage(language);
     parser = p;
@@ -49,14 +52,27 @@ export function parseC(source: string, lineBase = 0): SyntaxNode {
  * crosses into WASM each time, so analyses that revisit nodes many times are much faster on copies.
  */
 function convert(root: TSNode, source: string, lineBase: number, iteratorLoops: Map<number, string>): SyntaxNode {
+  // Lines from offsets (one binary search) rather than cursor.startPosition/endPosition: every cursor
+  // getter marshals the cursor into WASM memory, and Points allocate; this copy is the parser's hot path.
+  const lineStarts = [0];
+  for (let i = source.indexOf('\n'); i >= 0; i = source.indexOf('\n', i + 1)) lineStarts.push(i + 1);
+  const lineOf = (offset: number): number => {
+    let lo = 0;
+    let hi = lineStarts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (lineStarts[mid] <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo + 1 + lineBase;
+  };
+  // Only a tree with errors can hold MISSING nodes: skip asking every node otherwise.
+  const mayMiss = root.hasError;
   const cursor = root.walk();
   const make = (parent: SyntaxNode | null, field: string | null): SyntaxNode => {
-    const n = cursor.currentNode;
-    const node = new SyntaxNode(
-      source, cursor.nodeType, field, cursor.startIndex, cursor.endIndex,
-      cursor.startPosition.row + 1 + lineBase, cursor.endPosition.row + 1 + lineBase,
-      cursor.nodeIsNamed, n.isMissing, parent,
-    );
+    const start = cursor.startIndex;
+    const end = cursor.endIndex;
+    const node = new SyntaxNode(source, cursor.nodeType, field, start, end, lineOf(start), lineOf(end), cursor.nodeIsNamed, mayMiss && cursor.nodeIsMissing, parent);
     if (node.type === 'while_statement' && iteratorLoops.has(node.start)) node.iteratorMacro = iteratorLoops.get(node.start)!;
     if (cursor.gotoFirstChild()) {
       do node.children.push(make(node, cursor.currentFieldName));

@@ -4,6 +4,7 @@
  * comments), answers 422 for review comments on lines outside the diff like GitHub does, and validates
  * every request against GitHub's OpenAPI description.
  */
+import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseHunks } from '../../../src/app/diff-lines.js';
@@ -11,6 +12,12 @@ import { validateRequest } from './openapi.js';
 
 export interface FakeFile { path: string; base: string | null; head: string | null; patch: string }
 export interface Recorded { method: string; path: string; body: any; operationId?: string }
+
+/** Git's blob SHA of a text, like GitHub's contents API returns (the result cache keys on it). */
+export function blobSha(text: string): string {
+  const buf = Buffer.from(text);
+  return createHash('sha1').update(`blob ${buf.length}\0`).update(buf).digest('hex');
+}
 
 export class FakeGitHub {
   readonly owner: string;
@@ -74,8 +81,21 @@ export class FakeGitHub {
       return send(201, { token: 'ghs_e2e', expires_at: new Date(Date.now() + 3600_000).toISOString(), permissions: {}, repository_selection: 'all' });
     }
     if (method === 'GET' && p.endsWith('/contents/.github%2Fkmap-review.yml')) return send(404, { message: 'Not Found' });
+    // The start-up recovery's scan: one installation with this one repository and its pull request.
+    if (method === 'GET' && p === '/api/v3/app/installations') {
+      return send(200, [{ id: 1, account: { login: this.owner }, app_id: 1, target_type: 'Organization' }]);
+    }
+    if (method === 'GET' && p === '/api/v3/installation/repositories') {
+      return send(200, { total_count: 1, repositories: [{ id: 1, name: this.repo, full_name: `${this.owner}/${this.repo}`, owner: { login: this.owner } }] });
+    }
+    if (method === 'GET' && p === `${R}/pulls`) {
+      return send(200, [{ number: this.pr.number, state: 'open', draft: this.pr.draft, head: { sha: this.pr.headSha, ref: 'kmap' }, base: { sha: this.pr.baseSha, ref: 'master' } }]);
+    }
     if (method === 'GET' && (g = m(new RegExp(`^${R}/commits/([0-9a-f]+)/check-runs$`)))) {
-      const runs = this.checkRuns.filter((r) => r.head_sha === g![1] && r.name === url.searchParams.get('check_name')).reverse();
+      const status = url.searchParams.get('status');
+      const runs = this.checkRuns
+        .filter((r) => r.head_sha === g![1] && r.name === url.searchParams.get('check_name') && (!status || r.status === status))
+        .reverse();
       return send(200, { total_count: runs.length, check_runs: runs.slice(0, 1) });
     }
     if (method === 'POST' && p === `${R}/check-runs`) {
@@ -112,7 +132,7 @@ export class FakeGitHub {
       const f = this.files.find((x) => x.path === path);
       const text = f ? (ref === this.pr.baseSha ? f.base : ref === this.pr.headSha ? f.head : null) : null;
       if (text === null) return send(404, { message: 'Not Found' });
-      return send(200, { type: 'file', encoding: 'base64', size: Buffer.byteLength(text), name: path, path, sha: 'b'.repeat(40), content: Buffer.from(text).toString('base64') });
+      return send(200, { type: 'file', encoding: 'base64', size: Buffer.byteLength(text), name: path, path, sha: blobSha(text), content: Buffer.from(text).toString('base64') });
     }
     if (method === 'GET' && p === `${R}/pulls/${this.pr.number}/comments`) return send(200, this.reviewComments);
     if (method === 'POST' && p === `${R}/pulls/${this.pr.number}/reviews`) {

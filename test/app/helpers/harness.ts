@@ -1,8 +1,8 @@
 /** A Probot instance with the App loaded, an injected analyzer and the job queue the test can await. */
 import { Probot, ProbotOctokit } from 'probot';
 import type { ChangeSet, EngineConfig, Finding, Report } from '../../../src/analysis/model.js';
-import { createApp } from '../../../src/app/index.js';
-import { JobQueue } from '../../../src/app/queue.js';
+import { createApp, type AppOptions } from '../../../src/app/index.js';
+import { EmbeddedQueue } from '../../../src/app/queue/embedded.js';
 import { InProcessRunner, type AnalyzeFn } from '../../../src/app/runner.js';
 import type { RuleCatalog } from '../../../src/app/scheduler.js';
 
@@ -59,9 +59,10 @@ export function fakeAnalyzer(findings: Finding[] | ((cs: ChangeSet) => Finding[]
   return Object.assign(fn, { calls, configs });
 }
 
-export function makeProbot(analyze: AnalyzeFn, rules: RuleCatalog = RULES): { probot: Probot; queue: JobQueue } {
-  const queue = new JobQueue({ concurrency: 2 });
+export function makeProbot(analyze: AnalyzeFn, rules: RuleCatalog = RULES, options: AppOptions = {}): { probot: Probot; queue: EmbeddedQueue; loaded: Promise<void> } {
+  // No waiting between attempts: retries are tested for what they do, not for how long they sleep.
+  const queue = new EmbeddedQueue({ concurrency: 2, maxAttempts: options.retry?.attempts ?? 3 });
   const probot = new Probot({ githubToken: 'test', Octokit: TestOctokit, logLevel: 'fatal' as const });
-  probot.load(createApp({ runner: new InProcessRunner(analyze), queue, rules }));
-  return { probot, queue };
+  const loaded = probot.load(createApp({ runner: new InProcessRunner(analyze), queue, rules, retry: { attempts: 3, baseDelayMs: 0, maxDelayMs: 0 }, engineVersion: async () => 'test', ...options }));
+  return { probot, queue, loaded };
 }

@@ -1,0 +1,114 @@
+/**
+ * Converts a file and proves the conversion with the analysis: the planned rewrite is applied in memory,
+ * every rewritten function is re-analysed with the rules (the original function as its pre-image, so the
+ * differential rules see what kmap_atomic() used to provide), and a group whose rewrite draws an error or
+ * warning is refused with that finding as the reason. Refusing a group changes the code the others are
+ * checked against, so it repeats until nothing more is refused.
+ */
+import { activeRules, checkFunction } from '../engine.js';
+import type { KmapApi } from '../kmap-api.js';
+import type { EngineConfig, Finding } from '../model.js';
+import { locateFunctions, relocateFunctions, type CFunction } from '../source/functions.js';
+import { planFunction, type ConversionGroup, type FunctionPlan, type PlanOptions, type Refusal } from './plan.js';
+import { renamedFunction } from './renamed.js';
+import { applyTextEdits, type TextEdit } from './text-edits.js';
+import { setConverter } from '../rules/deprecated-api.js';
+
+/** Calls whose presence makes a function worth planning (cheap text test before parsing). */
+export const DEPRECATED_CALL = /\b(?:kmap_atomic(?:_prot|_pfn)?|kunmap_atomic|kmap|kunmap)\s*\(/;
+
+/** Rules that do not judge a conversion: leftovers are expected and helper opportunities are notices. */
+const NOT_VERIFYING = new Set(['deprecated-api', 'use-helper']);
+
+/** Rules whose finding means the mapping escapes its thread: the site needs a redesign, not care. */
+const BLOCKING_RULES = new Set(['mapping-escapes']);
+
+export interface ConvertOptions extends PlanOptions {
+  /**
+   * A kmap_atomic() group refused because its section needs page faults disabled is converted with an
+   * explicit pagefault_disable()/pagefault_enable() pair inside the mapping instead (then verified again).
+   */
+  addPagefaultDisable?: boolean;
+}
+
+export interface FileConversion {
+  path: string;
+  source: string;
+  plans: FunctionPlan[];
+  /** The source with every accepted group converted (line count unchanged). */
+  converted: string;
+  /** Findings on the converted code that refused a group, by group. */
+  refusedBy: Map<ConversionGroup, Finding>;
+  /** The edits of every accepted group (what `converted` applies; layout.ts renders them in kernel style). */
+  edits: TextEdit[];
+}
+
+function byName(fns: CFunction[]): Map<string, CFunction> {
+  return new Map(fns.filter((f) => !f.fragment).map((f) => [f.name, f]));
+}
+
+/** The group a finding on converted code belongs to: one whose calls it names, else the innermost enclosing section. */
+function owningGroups(f: Finding, groups: ConversionGroup[]): ConversionGroup[] {
+  const lines = new Set([f.line, ...f.trace.map((t) => t.line)]);
+  const named = groups.filter((g) => [...g.maps, ...g.unmaps].some((s) => lines.has(s.call.line)));
+  if (named.length) return named;
+  const enclosing = groups.filter((g) => g.firstLine <= f.line && f.line <= g.lastLine).sort((a, b) => b.firstLine - a.firstLine);
+  if (enclosing.length) return [enclosing[0]];
+  return groups.length === 1 ? groups : groups.filter((g) => g.firstLine <= f.line).slice(-1);
+}
+
+export function convertFile(path: string, source: string, api: KmapApi, config: EngineConfig, fns: CFunction[] = locateFunctions(source), options: ConvertOptions = {}): FileConversion {
+  const plans = fns.filter((fn) => !fn.fragment && DEPRECATED_CALL.test(fn.text)).map((fn) => planFunction(fn, api, options)).filter((p) => p.groups.length || p.strays.length);
+  const refusedBy = new Map<ConversionGroup, Finding>();
+  const rules = activeRules(config).filter((r) => !NOT_VERIFYING.has(r.rule.meta.id));
+  const accepted = () => plans.flatMap((p) => p.groups.filter((g) => !g.refusal));
+  let converted = source;
+  let pending = new Set(plans.filter((p) => p.groups.some((g) => !g.refusal)));
+  for (let round = 0; pending.size && round < 8; round++) {
+    const edits: TextEdit[] = accepted().flatMap((g) => g.edits);
+    converted = applyTextEdits(source, edits);
+    const convertedFns = relocateFunctions(fns, converted);
+    const convertedByLine = new Map(convertedFns.map((f) => [f.line, f]));
+    const fileFunctions = byName(convertedFns);
+    const next = new Set<FunctionPlan>();
+    for (const plan of pending) {
+      const live = plan.groups.filter((g) => !g.refusal);
+      // Pure renames reuse the original tree (no parse); anything else is parsed from the converted text.
+      const post = renamedFunction(plan.fn, live.flatMap((g) => g.edits)) ?? convertedByLine.get(plan.fn.line);
+      if (!post || !live.length) continue;
+      const changed = new Set(live.flatMap((g) => g.edits.map((e) => e.line)));
+      const findings = checkFunction(post, { path, source: converted, image: 'post', isChanged: (l) => changed.has(l), api, rules, fileFunctions, counterpart: plan.fn });
+      let refusedAny = false;
+      const switched = new Set<ConversionGroup>();
+      for (const f of findings) {
+        if (f.severity === 'notice') continue;
+        for (const g of owningGroups(f, live)) {
+          if (g.refusal || switched.has(g)) continue;
+          if (f.rule === 'lost-pagefault-disable' && options.addPagefaultDisable && g.pagefaultEdits && !g.addsPagefaultDisable) {
+            // The section relied on kmap_atomic() disabling page faults: say so explicitly, then check again.
+            g.edits = g.pagefaultEdits;
+            g.addsPagefaultDisable = true;
+            switched.add(g);
+            refusedAny = true;
+            continue;
+          }
+          const refusal: Refusal = { class: BLOCKING_RULES.has(f.rule) ? 'blocked' : 'needs-care', reason: f.message, rule: f.rule, line: f.line };
+          g.refusal = refusal;
+          g.edits = [];
+          g.introduces = null;
+          refusedBy.set(g, f);
+          refusedAny = true;
+        }
+      }
+      // Refusing a group reverts its calls to kmap_atomic(): the remaining groups are checked again.
+      if (refusedAny && plan.groups.some((g) => !g.refusal)) next.add(plan);
+    }
+    pending = next;
+  }
+  const edits = accepted().flatMap((g) => g.edits);
+  converted = applyTextEdits(source, edits);
+  return { path, source, plans, converted, refusedBy, edits };
+}
+
+// The deprecated-api rule offers the verified conversion as its fix.
+setConverter(convertFile);

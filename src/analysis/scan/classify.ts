@@ -1,0 +1,157 @@
+/**
+ * Scans one file of a tree: every remaining kmap_atomic*(), kunmap_atomic(), kmap() and kunmap() use,
+ * classified by converting it in memory and re-analysing the result (convert/verify.ts), plus the
+ * findings the tree rules have on the mapping code already there (existing bugs: wrong unmap order,
+ * leaks, ...).
+ */
+import { createHash } from 'node:crypto';
+import { convertFile, DEPRECATED_CALL } from '../convert/verify.js';
+import type { ConversionGroup, Refusal, SiteClass } from '../convert/plan.js';
+import { activeRules, checkFunction } from '../engine.js';
+import type { KmapApi } from '../kmap-api.js';
+import type { EngineConfig, Finding } from '../model.js';
+import { locateFunctions, type CFunction } from '../source/functions.js';
+import { calleeName } from '../syntax/ast.js';
+
+/** One use of a deprecated API, and what converting it takes. */
+export interface ScanSite {
+  path: string;
+  line: number;
+  /** The call as written: kmap_atomic, kunmap_atomic, kmap, kunmap, kmap_atomic_pfn... */
+  api: string;
+  class: SiteClass;
+  /** Why it is not `ready` (or, for ready sites, what the conversion is). */
+  reason: string;
+  /** The rule whose finding on the converted code decided the class, if one did. */
+  rule: string | null;
+  function: string | null;
+  /** Identity that survives line shifts: path, function, api and occurrence (for baselines and SARIF). */
+  key: string;
+}
+
+export interface FileScan {
+  path: string;
+  sites: ScanSite[];
+  /** Findings of the tree rules on the code as it is (pre-existing bugs). */
+  findings: Finding[];
+  /** Functions analysed (planned or checked). */
+  functions: number;
+}
+
+/** Rules run on existing mapping code in a tree scan: the ones that find bugs without a "before". */
+export const TREE_RULES = ['mismatched-unmap', 'unmap-page', 'page-address-of-local-map', 'unmap-order', 'mapping-leak', 'double-unmap', 'use-after-unmap', 'stack-depth'] as const;
+
+/** Files worth locating functions in: they call the mapping API (not just mention it). */
+const MAPPING_CALL = /\bk(?:un)?map(?:_local_\w+|_atomic\w*)?\s*\(/;
+
+/**
+ * Functions that already use kmap_local: the tree rules look for existing bugs there. Deprecated
+ * sections are judged through their conversion instead (a wrong order there refuses the site, naming
+ * the rule), so their functions are not replayed twice.
+ */
+const LOCAL_CALL = /\bk(?:un)?map_local\w*\s*\(/;
+
+function mentionsWrapper(api: KmapApi, text: string): boolean {
+  return api.wrapperNames().some((n) => text.includes(n));
+}
+
+/** The API's own definitions (include/linux/highmem*.h) are not uses. */
+export const API_NAMES = /^(?:__)?k(?:un)?map(?:_atomic\w*|_local\w*)?$/;
+
+/** A C-ish source with comments and string/char literals blanked (same length, newlines kept). */
+export function blankCommentsAndStrings(text: string): string {
+  return text.replace(/\/\*[\s\S]*?\*\/|\/\/[^\n]*|"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*'/g, (m) => m.replace(/[^\n]/g, ' '));
+}
+
+function siteKey(path: string, fn: string | null, api: string, n: number): string {
+  return createHash('sha256').update([path, fn ?? '', api, String(n)].join('\u0000')).digest('hex').slice(0, 16);
+}
+
+function readyReason(g: ConversionGroup, api: string): string {
+  if (g.helper) return `replace the open-coded section with ${g.helper}`;
+  if (g.reordered && /unmap/.test(api)) return `becomes kunmap_local(), with the unmaps put in LIFO order`;
+  if (api === 'kmap') return g.introduces ? `convert to ${g.introduces} = kmap_local_page(); kunmap_local(${g.introduces})` : 'convert to kmap_local_page(); kunmap_local(address)';
+  if (api === 'kunmap') return 'becomes kunmap_local() of the mapped address';
+  return `rename to ${api.replace('kmap_atomic_prot', 'kmap_local_page_prot').replace('kmap_atomic_pfn', 'kmap_local_pfn').replace('kmap_atomic', 'kmap_local_page').replace('kunmap_atomic', 'kunmap_local')}(): nothing in the section relies on disabled page faults or preemption`;
+}
+
+function refusalText(r: Refusal): string {
+  return r.rule ? `${r.reason} (line ${r.line})` : r.reason;
+}
+
+export interface ScanOptions {
+  api: KmapApi;
+  config: EngineConfig;
+}
+
+export function scanFile(path: string, source: string, options: ScanOptions): FileScan {
+  const { api, config } = options;
+  const out: FileScan = { path, sites: [], findings: [], functions: 0 };
+  // Files that only mention the API in passing (a comment, `bpf_kmap_...`) are not located or parsed.
+  if (!MAPPING_CALL.test(source) && !mentionsWrapper(api, source)) return out;
+  const fns = locateFunctions(source).filter((f) => !API_NAMES.test(f.name));
+  const conversion = DEPRECATED_CALL.test(source) ? convertFile(path, source, api, config, fns) : null;
+  const counters = new Map<string, number>();
+  const push = (line: number, apiName: string, cls: SiteClass, reason: string, rule: string | null, fn: string | null) => {
+    const k = `${fn ?? ''}\u0000${apiName}`;
+    const n = counters.get(k) ?? 0;
+    counters.set(k, n + 1);
+    out.sites.push({ path, line, api: apiName, class: cls, reason, rule, function: fn, key: siteKey(path, fn, apiName, n) });
+  };
+
+  const covered = new Set<number>();
+  for (const plan of conversion?.plans ?? []) {
+    for (const g of plan.groups) {
+      const calls = [...g.maps.map((m) => m.call), ...g.unmaps.map((u) => u.call)].sort((a, b) => a.start - b.start);
+      for (const call of calls) {
+        const name = calleeName(call) ?? 'kmap';
+        covered.add(call.line);
+        if (g.refusal) push(call.line, name, g.refusal.class, refusalText(g.refusal), g.refusal.rule ?? null, plan.fn.name);
+        else push(call.line, name, 'ready', readyReason(g, name), null, plan.fn.name);
+      }
+    }
+    for (const s of plan.strays) {
+      covered.add(s.unmap.call.line);
+      push(s.unmap.call.line, calleeName(s.unmap.call) ?? 'kunmap', s.refusal.class, s.refusal.reason, null, plan.fn.name);
+    }
+  }
+
+  // Uses the function scan cannot see: macro bodies, initialisers, code outside kernel-style functions.
+  if (conversion) {
+    const raw = source.split('\n');
+    let blank: string[] | null = null;
+    const inFunction = (line: number) => fns.find((f) => f.line <= line && line <= f.endLine);
+    raw.forEach((rawText, i) => {
+      const line = i + 1;
+      if (covered.has(line) || !DEPRECATED_CALL.test(rawText)) return;
+      blank ??= blankCommentsAndStrings(source).split('\n'); // only when a candidate line exists
+      const text = blank[i];
+      for (const m of text.matchAll(/\b(kmap_atomic(?:_prot|_pfn)?|kunmap_atomic|kmap|kunmap)\s*\(/g)) {
+        const before = text.slice(0, m.index);
+        // Definitions and prototypes of the API itself, and `#define kmap(...)`.
+        if (/#\s*define\s*$/.test(before) || /(?:\bvoid|\bstruct\s+\w+|\bint|\bunsigned\s+long)\s*\*?\s*$/.test(before)) continue;
+        const fn = inFunction(line);
+        if (fn) {
+          // A use inside a function the planner did not pair (an API wrapper's own body): still a use.
+          if (API_NAMES.test(fn.name)) continue;
+          push(line, m[1], 'needs-care', 'not a plain call the converter can pair (a macro argument, a function pointer, or an unparsed construct): convert by hand', null, fn.name);
+        } else if (/^\s*#\s*define\b/.test(text) || /\\\s*$/.test(blank[i - 1] ?? '')) {
+          push(line, m[1], 'needs-care', 'in a macro: every expansion site must be checked, convert by hand', null, null);
+        } else {
+          push(line, m[1], 'needs-care', 'outside any function the scanner recognises: convert by hand', null, null);
+        }
+      }
+    });
+  }
+  out.sites.sort((a, b) => a.line - b.line);
+
+  // Existing bugs in the mapping code as it is.
+  const rules = activeRules(config).filter((r) => (TREE_RULES as readonly string[]).includes(r.rule.meta.id));
+  const byName = new Map<string, CFunction>(fns.filter((f) => !f.fragment).map((f) => [f.name, f]));
+  for (const fn of fns) {
+    if (!LOCAL_CALL.test(fn.text) && !mentionsWrapper(api, fn.text)) continue;
+    out.functions++;
+    out.findings.push(...checkFunction(fn, { path, source, image: 'pre', isChanged: () => true, api, rules, fileFunctions: byName }));
+  }
+  return out;
+}

@@ -1,0 +1,48 @@
+import { parseMaintainers } from './maintainers.js';
+
+const MAINTAINERS = `List of maintainers
+===================
+
+Descriptions of section entries and preferred order
+	F: *Files* and directories wildcard patterns.
+
+DEMO FILESYSTEM
+M:	A Developer <dev@example.org>
+S:	Maintained
+F:	fs/demo/
+X:	fs/demo/legacy/
+
+DEMO FILESYSTEM LEGACY BITS
+F:	fs/demo/legacy/*.c
+
+DEMO DRIVERS (top level only)
+F:	drivers/demo/*
+
+DEMO GPU
+F:	drivers/gpu/drm/demo
+F:	include/drm/demo_*.h
+
+THE REST
+F:	*
+F:	*/
+`;
+
+describe('MAINTAINERS subsystems', () => {
+  const idx = parseMaintainers(MAINTAINERS);
+  it.each([
+    ['fs/demo/inode.c', 'DEMO FILESYSTEM'],
+    ['fs/demo/sub/dir.c', 'DEMO FILESYSTEM'],
+    ['fs/demo/legacy/old.c', 'DEMO FILESYSTEM LEGACY BITS'],
+    ['drivers/demo/core.c', 'DEMO DRIVERS (top level only)'],
+    ['drivers/demo/sub/x.c', 'THE REST'],
+    ['drivers/gpu/drm/demo/demo_drv.c', 'DEMO GPU'],
+    ['include/drm/demo_ioctl.h', 'DEMO GPU'],
+    ['mm/highmem.c', 'THE REST'],
+  ])('%s -> %s', (path, entry) => expect(idx.subsystemOf(path)).toBe(entry));
+
+  it('counts entries and answers null without a match', () => {
+    const small = parseMaintainers('ONLY\nF:\tfs/only/\n');
+    expect(small.subsystemOf('mm/x.c')).toBeNull();
+    expect(small.entries).toBe(1);
+  });
+});

@@ -1,0 +1,78 @@
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DEFAULT_CONFIG } from '../model.js';
+import { initParser } from '../syntax/parser.js';
+import { scanTree } from './tree.js';
+
+const FIXTURE = join(import.meta.dirname ?? '.', '..', '..', '..', 'test', 'fixtures', 'scan-tree');
+const READY = readFileSync(join(FIXTURE, 'fs/demo/ready.c'), 'utf8');
+const NEEDS_CARE = readFileSync(join(FIXTURE, 'fs/demo/care.c'), 'utf8');
+
+let root: string;
+beforeAll(async () => {
+  await initParser();
+  root = mkdtempSync(join(tmpdir(), 'kmap-scan-'));
+  cpSync(FIXTURE, root, { recursive: true });
+  // Latin-1 in a comment: still scanned.
+  writeFileSync(join(root, 'drivers/demo/latin1.c'), Buffer.concat([Buffer.from('/* Copyright J\xf6rg */\n', 'latin1'), Buffer.from(READY.replace('demo_copy', 'demo_copy2'))]));
+  writeFileSync(join(root, 'drivers/demo/huge.c'), `/* kmap */\n${'x'.repeat(5000)}\n`);
+  // Too large but never mentions the API (a generated register header): not worth a "skipped" line.
+  writeFileSync(join(root, 'drivers/demo/regs.h'), `#define DEMO_REG 0x1\n${'y'.repeat(5000)}\n`);
+  // A symlink out of the tree is never followed.
+  const outside = mkdtempSync(join(tmpdir(), 'kmap-outside-'));
+  writeFileSync(join(outside, 'secret.c'), READY);
+  symlinkSync(join(outside, 'secret.c'), join(root, 'fs/demo/link.c'));
+});
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+describe('scanTree', () => {
+  it('classifies every use in a directory and sums them up', async () => {
+    const scan = await scanTree({ kind: 'dir', root }, { config: DEFAULT_CONFIG, jobs: 1, maxBytes: 4096 });
+    const byPath = (p: string) => scan.sites.filter((s) => s.path === p).map((s) => `${s.line}:${s.api}:${s.class}`);
+    expect(byPath('fs/demo/ready.c')).toEqual(['3:kmap_atomic:ready', '6:kunmap_atomic:ready']);
+    expect(byPath('fs/demo/care.c')).toEqual(['3:kmap_atomic:needs-care', '7:kunmap_atomic:needs-care']);
+    expect(byPath('drivers/demo/blocked.c')).toEqual(['3:kmap:blocked']);
+    expect(byPath('drivers/demo/macro.h')).toEqual(['1:kmap_atomic:needs-care']);
+    expect(byPath('drivers/demo/latin1.c')).toEqual(['4:kmap_atomic:ready', '7:kunmap_atomic:ready']);
+    expect(scan.sites.some((s) => s.path === 'fs/demo/link.c')).toBe(false);
+    expect(scan.files.skipped).toEqual([{ path: 'drivers/demo/huge.c', reason: 'larger than 4096 bytes' }]);
+    expect(scan.files.listed).toBe(9);
+    expect(scan.findings.map((f) => `${f.path}:${f.line}:${f.rule}`)).toEqual(['drivers/demo/leak.c:6:mapping-leak']);
+    expect(scan.totals.bySubsystem?.map((s) => [s.name, s.total])).toEqual([['DEMO DRIVERS', 4], ['DEMO FS', 4]]);
+    expect(scan.sites.find((s) => s.path === 'fs/demo/care.c')?.rule).toBe('lost-pagefault-disable');
+  });
+
+  it('reads a git revision from the object store', async () => {
+    const repo = mkdtempSync(join(tmpdir(), 'kmap-git-'));
+    const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.org', ...args], { cwd: repo });
+    git('init', '-q');
+    mkdirSync(join(repo, 'fs'));
+    writeFileSync(join(repo, 'fs/ready.c'), READY);
+    git('add', '.');
+    git('commit', '-qm', 'one');
+    writeFileSync(join(repo, 'fs/ready.c'), READY.replace(/kmap_atomic/g, 'kmap_local_page').replace(/kunmap_atomic/g, 'kunmap_local'));
+    writeFileSync(join(repo, 'fs/care.c'), NEEDS_CARE);
+    git('add', '.');
+    git('commit', '-qm', 'two');
+    try {
+      const first = await scanTree({ kind: 'git', repo, rev: 'HEAD~1' }, { config: DEFAULT_CONFIG, jobs: 1 });
+      expect(first.sites.map((s) => `${s.path}:${s.class}`)).toEqual(['fs/ready.c:ready', 'fs/ready.c:ready']);
+      const second = await scanTree({ kind: 'git', repo, rev: 'HEAD' }, { config: DEFAULT_CONFIG, jobs: 1, baseline: { sites: first.sites } });
+      expect(second.commit).toMatch(/^[0-9a-f]{40}$/);
+      expect(second.baseline).toMatchObject({ was: 2, now: 2, converted: 2 });
+      expect(second.baseline?.added.map((s) => s.path)).toEqual(['fs/care.c', 'fs/care.c']);
+      await expect(scanTree({ kind: 'git', repo, rev: 'no-such-rev' }, { config: DEFAULT_CONFIG, jobs: 1 })).rejects.toThrow(/unknown revision/);
+      await expect(scanTree({ kind: 'git', repo, rev: '--output=/tmp/x' }, { config: DEFAULT_CONFIG, jobs: 1 })).rejects.toThrow(/not a revision/);
+    } finally {
+      rmSync(repo, { recursive: true, force: true });
+    }
+  });
+
+  it('scans files given in memory', async () => {
+    const scan = await scanTree({ kind: 'texts', name: 'pr', items: [{ path: 'a.c', bytes: Buffer.from(READY) }, { path: 'b.c', bytes: Buffer.from('int x;\n') }] }, { config: DEFAULT_CONFIG, jobs: 1 });
+    expect(scan.files).toMatchObject({ listed: 2, matched: 1, analysed: 1 });
+    expect(scan.totals.byClass.ready).toBe(2);
+  });
+});

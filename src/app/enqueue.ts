@@ -1,0 +1,27 @@
+/** What every handler does with an event: drop a repeated delivery, enqueue a review, refuse when full. */
+import type { Context } from 'probot';
+import { BacklogFull, type PullRequestState, type ReviewScheduler, type ScheduleResult } from './scheduler.js';
+
+type AnyContext = Pick<Context, 'id' | 'log' | 'payload'>;
+
+function installationOf(context: AnyContext): number | null {
+  const inst = (context.payload as { installation?: { id?: unknown } | null }).installation;
+  return typeof inst?.id === 'number' ? inst.id : null;
+}
+
+/** False (and logged) when this delivery id was seen before: the handler returns without doing anything. */
+export async function firstDelivery(context: AnyContext, scheduler: ReviewScheduler): Promise<boolean> {
+  if (await scheduler.firstDelivery(context.id)) return true;
+  context.log.info({ delivery: context.id }, 'duplicate delivery: dropped');
+  return false;
+}
+
+export async function enqueueReview(
+  context: AnyContext, scheduler: ReviewScheduler, pr: PullRequestState, trigger: string, force: boolean,
+): Promise<ScheduleResult> {
+  const result = await scheduler.schedule({
+    installationId: installationOf(context), deliveryId: context.id, pr, trigger, force,
+  });
+  if (result === 'backlog-full') throw new BacklogFull();
+  return result;
+}

@@ -1,0 +1,88 @@
+/**
+ * The work queue between the webhook handlers (which validate and enqueue) and the workers (which
+ * analyse and post). Two backends share this interface: `EmbeddedQueue` (in process, nothing to set up)
+ * and `BullMqQueue` (Redis: several App instances share the work and jobs survive a restart).
+ *
+ * Jobs are keyed by repository + pull request. A newer head supersedes pending work for an older one, a
+ * delivery id is accepted once, and one pull request is reviewed by one worker at a time.
+ */
+
+/** Everything a worker needs, as plain JSON (it goes through Redis). */
+export interface ReviewJob {
+  /** 'tree': the repo-wide scan of a default-branch commit (tree-check.ts; pullNumber 0, baseSha = the push's `before`). */
+  kind?: 'review' | 'tree';
+  installationId: number | null;
+  owner: string;
+  repo: string;
+  pullNumber: number;
+  headSha: string;
+  baseSha: string;
+  draft: boolean;
+  /**
+   * The pull request's `updated_at` (ms) when the event was sent: events can arrive out of order, so the
+   * newest head is the one with the latest time, not the last to arrive. 0 when unknown (recovery).
+   */
+  updatedAt: number;
+  /** What started it ("pull_request.synchronize", "/kmap-review recheck by @x", "recovery"). */
+  trigger: string;
+  /** Review even if this head already has a completed check run, and even a draft. */
+  force: boolean;
+  /** X-GitHub-Delivery of the event (or a synthetic id for recovery). */
+  deliveryId: string;
+  /** 1 for the first run; retries increment it. */
+  attempt?: number;
+}
+
+export type AddResult =
+  | 'queued'
+  /** The same head is already pending or running. */
+  | 'duplicate'
+  /** An event older than the newest one seen for this pull request (arrived out of order). */
+  | 'stale'
+  /** The backlog is full: the event is refused (the handler answers 503, GitHub shows a failed delivery). */
+  | 'backlog-full';
+
+export interface JobContext {
+  /** 1-based; the job decides on its last attempt to report failure instead of asking for a retry. */
+  attempt: number;
+  maxAttempts: number;
+  /**
+   * The job may have run before (a retry, or a re-run after its worker died) and left a check run in
+   * progress: even a superseded job must then look for it and complete it.
+   */
+  resumed: boolean;
+  /** True once a newer head of the same pull request was enqueued: stop and say so. */
+  isSuperseded(): Promise<boolean>;
+}
+
+/** Runs one job. Throw `RetryLater` to be run again after a delay; any other error is logged and dropped. */
+export type JobProcessor = (job: ReviewJob, ctx: JobContext) => Promise<void>;
+
+export interface QueueLogger {
+  info(obj: unknown, msg?: string): void;
+  warn(obj: unknown, msg?: string): void;
+  error(obj: unknown, msg?: string): void;
+}
+
+export interface QueueStats {
+  pending: number;
+  running: number;
+  delayed: number;
+}
+
+export interface WorkQueue {
+  readonly kind: 'embedded' | 'redis';
+  /** True the first time a delivery id is seen (GitHub's "Redeliver" and retries send the same id). */
+  firstDelivery(deliveryId: string): Promise<boolean>;
+  add(job: ReviewJob): Promise<AddResult>;
+  /** Starts the workers; jobs added before wait for it. */
+  start(processor: JobProcessor): void;
+  /** Resolves when nothing is pending, running or waiting for a retry (tests, graceful shutdown). */
+  onIdle(): Promise<void>;
+  stats(): Promise<QueueStats>;
+  close(): Promise<void>;
+}
+
+export function pullKey(job: Pick<ReviewJob, 'owner' | 'repo' | 'pullNumber'>): string {
+  return `${job.owner}/${job.repo}#${job.pullNumber}`;
+}

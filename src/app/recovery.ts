@@ -1,0 +1,79 @@
+/**
+ * Start-up recovery: finds the `kmap-review` check runs that an earlier process left `in_progress` (it
+ * crashed, was killed or redeployed mid-review) on the open pull requests of every installation.
+ * - Redis queue: the review is queued again (the job reuses the in-progress run and posts nothing twice).
+ * - Embedded queue: the pending work died with the process, so the run is completed as cancelled with
+ *   the "Re-run kmap-review" button instead of spinning forever.
+ * Bounded: at most `maxRepos` repositories and the first 100 open pull requests of each are looked at.
+ */
+import type { Logger } from 'probot';
+import { renderInterrupted } from '../comments/check-run.js';
+import { closeCheckRun } from './check-runs.js';
+import type { GitHub } from './collect.js';
+import { CHECK_NAME } from './config.js';
+import { pullState } from './pull-state.js';
+import type { WorkQueue } from './queue/types.js';
+
+export interface RecoveryOptions {
+  /** Authenticated as the App (JWT): lists installations. */
+  appOctokit: GitHub;
+  octokitFor: (installationId: number) => Promise<GitHub>;
+  queue: WorkQueue;
+  log: Pick<Logger, 'info' | 'warn' | 'error'>;
+  /** Runs started at or after this time belong to the running process and are left alone. */
+  startedAt: number;
+  maxRepos?: number;
+}
+
+export interface RecoveryResult {
+  found: number;
+  requeued: number;
+  cancelled: number;
+  errors: number;
+}
+
+export async function recoverInterrupted(o: RecoveryOptions): Promise<RecoveryResult> {
+  const result: RecoveryResult = { found: 0, requeued: 0, cancelled: 0, errors: 0 };
+  let reposLeft = o.maxRepos ?? 200;
+  const installations = await o.appOctokit.paginate(o.appOctokit.rest.apps.listInstallations, { per_page: 100 });
+  for (const inst of installations) {
+    if (reposLeft <= 0) break;
+    try {
+      const octokit = await o.octokitFor(inst.id);
+      const repos = (await octokit.paginate(octokit.rest.apps.listReposAccessibleToInstallation, { per_page: 100 })) as unknown as
+        { name: string; owner: { login: string } }[];
+      for (const r of repos) {
+        if (reposLeft-- <= 0) break;
+        const owner = r.owner.login;
+        const repo = r.name;
+        const { data: pulls } = await octokit.rest.pulls.list({ owner, repo, state: 'open', per_page: 100 });
+        for (const pull of pulls) {
+          const { data } = await octokit.rest.checks.listForRef({ owner, repo, ref: pull.head.sha, check_name: CHECK_NAME, status: 'in_progress', per_page: 10 });
+          for (const run of data.check_runs) {
+            if (run.name !== CHECK_NAME || run.status === 'completed') continue;
+            const started = run.started_at ? Date.parse(run.started_at) : 0;
+            if (started >= o.startedAt) continue;
+            result.found++;
+            if (o.queue.kind === 'redis') {
+              const pr = pullState(owner, repo, pull);
+              const added = await o.queue.add({
+                installationId: inst.id, owner, repo, pullNumber: pr.pullNumber, headSha: pr.headSha, baseSha: pr.baseSha,
+                draft: pr.draft, updatedAt: pr.updatedAt, trigger: 'recovery after a restart', force: false,
+                deliveryId: `recovery-${run.id}`, attempt: 1,
+              });
+              if (added === 'queued') result.requeued++;
+            } else {
+              await closeCheckRun(octokit, owner, repo, run.id, 'cancelled', renderInterrupted(run.head_sha));
+              result.cancelled++;
+            }
+          }
+        }
+      }
+    } catch (err) {
+      result.errors++;
+      o.log.warn({ err, installation: inst.id }, 'recovery: could not scan an installation');
+    }
+  }
+  o.log.info(result, 'recovery of interrupted reviews done');
+  return result;
+}

@@ -1,0 +1,116 @@
+/**
+ * Which failures are worth another attempt, and when. A review job is idempotent (it reuses its
+ * in-progress check run and never posts a finding twice), so the whole job is retried rather than single
+ * requests: a retry after the analysis is cheap because the result is cached.
+ */
+
+export interface RetryPolicy {
+  /** Attempts in all, the first included. */
+  attempts: number;
+  /** First delay; doubled on every attempt (with ±20 % jitter so a burst does not retry in lockstep). */
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 4, baseDelayMs: 2_000, maxDelayMs: 120_000 };
+
+export function retryPolicyFromEnv(env: NodeJS.ProcessEnv = process.env): RetryPolicy {
+  const n = (name: string, dflt: number) => {
+    const v = Number(env[name]);
+    return Number.isFinite(v) && v >= 0 ? v : dflt;
+  };
+  return {
+    attempts: Math.max(1, Math.floor(n('KMAP_REVIEW_ATTEMPTS', DEFAULT_RETRY.attempts))),
+    baseDelayMs: n('KMAP_REVIEW_RETRY_BASE_MS', DEFAULT_RETRY.baseDelayMs),
+    maxDelayMs: n('KMAP_REVIEW_RETRY_MAX_MS', DEFAULT_RETRY.maxDelayMs),
+  };
+}
+
+export interface Classified {
+  retryable: boolean;
+  /** What GitHub asked for (Retry-After, or the rate-limit reset), when it said. */
+  retryAfterMs?: number;
+  /** One line for the logs and the check run ("GitHub answered 502", "request timed out"). */
+  reason: string;
+}
+
+interface ErrorLike {
+  name?: string;
+  message?: string;
+  status?: number;
+  code?: string;
+  response?: { headers?: Record<string, string | number | undefined>; data?: unknown };
+}
+
+function header(err: ErrorLike, name: string): string | undefined {
+  const v = err.response?.headers?.[name];
+  return v === undefined ? undefined : String(v);
+}
+
+const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'EAI_AGAIN']);
+
+/** GitHub 5xx, timeouts, dropped connections, primary and secondary rate limits are transient. */
+export function classifyError(e: unknown, now = Date.now()): Classified {
+  const err = (typeof e === 'object' && e !== null ? e : { message: String(e) }) as ErrorLike & { cause?: ErrorLike };
+  const message = (err.message ?? String(e)).split('\n')[0]!;
+  const cause = err.cause;
+  if (err.name === 'TimeoutError' || err.name === 'AbortError' || cause?.name === 'TimeoutError' || /\b(timed? ?out|aborted due to timeout)\b/i.test(message)) {
+    return { retryable: true, reason: 'a GitHub request timed out' };
+  }
+  const code = err.code ?? cause?.code;
+  if (code && NETWORK_CODES.has(code)) return { retryable: true, reason: `the connection to GitHub failed (${code})` };
+  const status = err.status;
+  if (status === 403 || status === 429) {
+    const retryAfter = Number(header(err, 'retry-after'));
+    const remaining = header(err, 'x-ratelimit-remaining');
+    const reset = Number(header(err, 'x-ratelimit-reset'));
+    if (Number.isFinite(retryAfter) && retryAfter >= 0 && header(err, 'retry-after') !== undefined) {
+      return { retryable: true, retryAfterMs: retryAfter * 1000, reason: `GitHub's rate limit (${status}, Retry-After ${retryAfter} s)` };
+    }
+    if (remaining === '0' && Number.isFinite(reset)) {
+      return { retryable: true, retryAfterMs: Math.max(0, reset * 1000 - now), reason: `GitHub's rate limit (${status}, resets at ${new Date(reset * 1000).toISOString()})` };
+    }
+    if (/secondary rate limit|abuse/i.test(message)) {
+      return { retryable: true, retryAfterMs: 60_000, reason: `GitHub's secondary rate limit (${status})` };
+    }
+    return { retryable: false, reason: `GitHub answered ${status}: ${message}` };
+  }
+  if (typeof status === 'number' && status >= 500) {
+    // @octokit/request reports network failures as status 500 with the cause's message.
+    const net = /fetch failed|socket|other side closed|ECONNRESET|terminated/i.test(message);
+    return { retryable: true, reason: net ? `the connection to GitHub failed (${message})` : `GitHub answered ${status}` };
+  }
+  if (/fetch failed|other side closed|socket hang up|terminated/i.test(message)) {
+    return { retryable: true, reason: `the connection to GitHub failed (${message})` };
+  }
+  return { retryable: false, reason: typeof status === 'number' ? `GitHub answered ${status}: ${message}` : message };
+}
+
+/** Delay before attempt `attempt + 1` (attempt counts from 1), honouring what GitHub asked for. */
+export function retryDelay(policy: RetryPolicy, attempt: number, c: Classified, random = Math.random): number {
+  const exp = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, attempt - 1));
+  const jittered = exp * (0.8 + 0.4 * random());
+  // Retry-After is a floor, never shortened; a huge value is still capped so a job cannot sleep for hours.
+  return Math.round(Math.min(Math.max(jittered, c.retryAfterMs ?? 0), Math.max(policy.maxDelayMs, 1)));
+}
+
+/** Thrown by a job to ask its queue to run it again later (the queue, not the job, owns the timer). */
+export class RetryLater extends Error {
+  constructor(readonly delayMs: number, readonly reason: string, readonly countsAsAttempt = true) {
+    super(`retry in ${delayMs} ms: ${reason}`);
+    this.name = 'RetryLater';
+  }
+}
+
+/** Runs `fn` up to `attempts` times for transient failures, sleeping in between (short, inline retries). */
+export async function withRetry<T>(fn: () => Promise<T>, policy: RetryPolicy, sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      const c = classifyError(err);
+      if (!c.retryable || attempt >= policy.attempts) throw err;
+      await sleep(retryDelay(policy, attempt, c));
+    }
+  }
+}

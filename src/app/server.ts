@@ -1,0 +1,204 @@
+/**
+ * The App's HTTP front: what a public App meets on the internet is handled here, before Probot sees it.
+ * - WEBHOOK_SECRET is required unless NODE_ENV=development;
+ * - only `POST <WEBHOOK_PATH>` with `Content-Type: application/json`, the three GitHub headers and a body
+ *   under the size cap (checked while reading: an oversized body is never held in memory);
+ * - the X-Hub-Signature-256 HMAC is verified over the raw bytes, in constant time, before parsing;
+ * - malformed JSON, or JSON that is not an object, is refused.
+ * Every refusal is a 4xx and nothing is enqueued. Accepted events go to Probot's `receive()`, whose
+ * handlers only validate and enqueue, so the answer is immediate whatever the workers are doing.
+ * `GET /ping` answers PONG (Docker HEALTHCHECK).
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Probot, ProbotOctokit } from 'probot';
+import { checkEnvironment, createApp, type AppOptions, type AppRuntime } from './index.js';
+
+export const DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024;
+const JSON_TYPE = /^\s*application\/json\s*(;|$)/i;
+
+export interface ServerOptions {
+  env?: NodeJS.ProcessEnv;
+  app?: AppOptions;
+  /** Octokit class (tests turn Probot's retry and throttling plugins off). */
+  Octokit?: typeof ProbotOctokit;
+  maxBodyBytes?: number;
+}
+
+export interface RunningServer {
+  server: Server;
+  port: number;
+  probot: Probot;
+  runtime: AppRuntime;
+  /** Stops accepting, lets running jobs finish (bounded), closes the queue and workers. */
+  close(): Promise<void>;
+}
+
+/** PRIVATE_KEY (PEM, PEM with literal \n, or base64 of PEM) or PRIVATE_KEY_PATH, like Probot reads it. */
+export function readPrivateKey(env: NodeJS.ProcessEnv): string | undefined {
+  let key = env.PRIVATE_KEY ?? (env.PRIVATE_KEY_PATH ? readFileSync(env.PRIVATE_KEY_PATH, 'utf8') : undefined);
+  if (!key) return undefined;
+  if (!key.includes('-----BEGIN')) {
+    const decoded = Buffer.from(key, 'base64').toString('utf8');
+    if (decoded.includes('-----BEGIN')) key = decoded;
+  }
+  return key.replace(/\\n/g, '\n');
+}
+
+export function verifySignature(secret: string, body: Buffer, header: string): boolean {
+  const m = /^sha256=([0-9a-f]{64})$/i.exec(header.trim());
+  if (!m) return false;
+  const expected = createHmac('sha256', secret).update(body).digest();
+  return timingSafeEqual(expected, Buffer.from(m[1]!, 'hex'));
+}
+
+class TooLarge extends Error {}
+
+function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > max) {
+        req.removeAllListeners('data');
+        req.pause();
+        reject(new TooLarge());
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function hasStatus(err: unknown, status: number): boolean {
+  const errors = err instanceof AggregateError ? err.errors : [err];
+  return errors.some((e) => typeof e === 'object' && e !== null && (e as { status?: number }).status === status);
+}
+
+export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
+  const env = options.env ?? process.env;
+  checkEnvironment(env);
+  const secret = env.WEBHOOK_SECRET ?? 'development';
+  const appId = env.APP_ID;
+  const privateKey = readPrivateKey(env);
+  if (!appId || !privateKey) throw new Error('APP_ID and PRIVATE_KEY (or PRIVATE_KEY_PATH) are required');
+  const maxBody = options.maxBodyBytes ?? (Number(env.KMAP_REVIEW_MAX_BODY_BYTES) || DEFAULT_MAX_BODY_BYTES);
+  const webhookPath = env.WEBHOOK_PATH || '/api/github/webhooks';
+  const probot = new Probot({
+    appId, privateKey, secret,
+    baseUrl: env.GHE_HOST ? `${env.GHE_PROTOCOL || 'https'}://${env.GHE_HOST}/api/v3` : 'https://api.github.com',
+    logLevel: (env.LOG_LEVEL as 'info') || 'info',
+    logFormat: env.LOG_FORMAT === 'pretty' ? 'pretty' : 'json',
+    // Probot can share its request throttling through Redis too, but a request in flight when an instance
+    // dies then holds that installation's write slot cluster-wide for 60 s (plugin-throttling's job
+    // expiration): opt-in only, so the queue's recovery from a dead instance stays fast.
+    ...(env.REDIS_URL && env.KMAP_REVIEW_SHARED_THROTTLE === '1' ? { redisConfig: env.REDIS_URL } : {}),
+    Octokit: options.Octokit ?? ProbotOctokit.defaults((o: Record<string, unknown>) => ({
+      ...o,
+      // Probot retries rate limits forever; twice at the request level, then the job's retry takes over.
+      throttle: {
+        ...(o.throttle as object | undefined),
+        onSecondaryRateLimit: (_after: number, _o: unknown, _k: unknown, retryCount: number) => retryCount < 2,
+        onRateLimit: (_after: number, _o: unknown, _k: unknown, retryCount: number) => retryCount < 2,
+      },
+    })),
+  });
+  let runtime: AppRuntime | undefined;
+  await probot.load(createApp({ production: true, ...options.app, onRuntime: (r) => (runtime = r) }));
+  if (!runtime) throw new Error('the App did not start');
+  const log = probot.log; // set once Probot is initialised (load() does it)
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const send = (status: number, text: string, headers: Record<string, string> = {}) => {
+      if (res.headersSent) return;
+      res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', ...headers });
+      res.end(`${text}\n`);
+    };
+    let path: string;
+    try {
+      path = new URL(req.url ?? '/', 'http://localhost').pathname.replace(/\/+$/, '') || '/';
+    } catch {
+      return send(400, 'bad request URL');
+    }
+    if (path === '/ping' && (req.method === 'GET' || req.method === 'HEAD')) return send(200, 'PONG');
+    if (path !== webhookPath.replace(/\/+$/, '')) return send(404, 'not found');
+    if (req.method !== 'POST') return send(405, 'POST only', { allow: 'POST' });
+    if (!JSON_TYPE.test(req.headers['content-type'] ?? '')) return send(415, 'Content-Type must be application/json');
+    const event = req.headers['x-github-event'];
+    const id = req.headers['x-github-delivery'];
+    const signature = req.headers['x-hub-signature-256'];
+    if (typeof event !== 'string' || typeof id !== 'string' || !/^[\w.-]{1,100}$/.test(event) || id.length === 0 || id.length > 200) {
+      return send(400, 'X-GitHub-Event and X-GitHub-Delivery are required');
+    }
+    if (typeof signature !== 'string') return send(401, 'X-Hub-Signature-256 is required');
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > maxBody) {
+      send(413, `body over ${maxBody} bytes`, { connection: 'close' });
+      res.on('finish', () => req.destroy());
+      return;
+    }
+    let body: Buffer;
+    try {
+      body = await readBody(req, maxBody);
+    } catch (err) {
+      if (err instanceof TooLarge) {
+        send(413, `body over ${maxBody} bytes`, { connection: 'close' });
+        res.on('finish', () => req.destroy());
+        return;
+      }
+      return send(400, 'could not read the body');
+    }
+    if (!verifySignature(secret, body, signature)) {
+      log.warn({ delivery: id, event }, 'webhook with a bad signature refused');
+      return send(401, 'signature does not match');
+    }
+    let payload: unknown;
+    try {
+      payload = JSON.parse(body.toString('utf8'));
+    } catch {
+      return send(400, 'malformed JSON');
+    }
+    if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return send(400, 'the payload must be a JSON object');
+    try {
+      await probot.receive({ id, name: event as never, payload: payload as never });
+      send(200, 'ok');
+    } catch (err) {
+      if (hasStatus(err, 503)) return send(503, 'overloaded: try again later', { 'retry-after': '60' });
+      log.error({ err, delivery: id, event }, 'webhook handler failed');
+      send(500, 'handler failed');
+    }
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err) => {
+      log.error({ err }, 'request failed');
+      if (!res.headersSent) res.writeHead(500).end();
+    });
+  });
+  // Slow clients must not hold sockets open forever.
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  const host = env.HOST || 'localhost';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(Number(env.PORT) || 3000, host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  log.info(`Listening on http://${host}:${port}`);
+  const rt = runtime;
+  return {
+    server, port, probot, runtime: rt,
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      await rt.close();
+    },
+  };
+}

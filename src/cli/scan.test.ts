@@ -1,0 +1,102 @@
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Ajv from 'ajv';
+import { runCli, type CliIo } from './cli.js';
+
+const root = join(import.meta.dirname ?? '.', '..', '..');
+const exampleTree = join(root, 'examples', 'tree');
+
+async function cli(args: string[], cwd = root): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const io: CliIo = { stdout: (s) => void (out += s), stderr: (s) => void (err += s), readStdin: () => Buffer.alloc(0), cwd };
+  const code = await runCli(args, io);
+  return { code, out, err };
+}
+
+describe('kmap-review scan', () => {
+  it('prints totals, directories and the sites that need care', async () => {
+    const r = await cli(['scan', '--jobs', '1', exampleTree]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/10 uses of kmap_atomic\(\)\/kmap\(\) and their unmaps in 1 files/);
+    expect(r.out).toMatch(/ready: 8 {3}needs-care: 2 {3}blocked: 0/);
+    expect(r.out).toMatch(/^drivers\/misc\/kmap_demo\.c:42: needs-care: kmap_atomic\(\) in demo_fill_from_user\(\): .*\[lost-pagefault-disable\]$/m);
+  });
+
+  it('emits JSON that validates against schema/scan-v1.schema.json', async () => {
+    const r = await cli(['scan', '--jobs', '1', '--format', 'json', exampleTree]);
+    const schema = JSON.parse(readFileSync(join(root, 'schema', 'scan-v1.schema.json'), 'utf8'));
+    const validate = new Ajv.default({ allErrors: true, strict: false }).compile(schema);
+    const doc = JSON.parse(r.out);
+    const valid = validate(doc);
+    expect(validate.errors).toBeNull();
+    expect(valid).toBe(true);
+    expect(doc.sites[0]).toEqual(expect.objectContaining({ path: 'drivers/misc/kmap_demo.c', api: expect.any(String), class: expect.any(String), reason: expect.any(String) }));
+  });
+
+  it('emits SARIF 2.1.0 that code scanning accepts: rules with help, relative locations, fingerprints', async () => {
+    const r = await cli(['scan', '--jobs', '1', '--format', 'sarif', exampleTree]);
+    const log = JSON.parse(r.out);
+    expect(log.version).toBe('2.1.0');
+    const run = log.runs[0];
+    const ids = run.tool.driver.rules.map((x: { id: string }) => x.id);
+    expect(ids).toContain('deprecated-api');
+    for (const rule of run.tool.driver.rules) expect(rule.help.text).toMatch(/## What it finds/);
+    expect(run.results).toHaveLength(10);
+    for (const res of run.results) {
+      expect(ids[res.ruleIndex]).toBe(res.ruleId);
+      expect(['error', 'warning', 'note']).toContain(res.level);
+      const loc = res.locations[0].physicalLocation;
+      expect(loc.artifactLocation.uri).toBe('drivers/misc/kmap_demo.c');
+      expect(loc.region.startLine).toBeGreaterThan(0);
+      expect(Object.values(res.partialFingerprints)[0]).toMatch(/^[0-9a-f]{16}$/);
+    }
+    // Fingerprints identify sites, not lines: the same scan twice gives the same set.
+    const again = JSON.parse((await cli(['scan', '--jobs', '1', '--format', 'sarif', exampleTree])).out);
+    expect(again.runs[0].results.map((x: { partialFingerprints: object }) => x.partialFingerprints)).toEqual(run.results.map((x: { partialFingerprints: object }) => x.partialFingerprints));
+  });
+
+  it('renders markdown for a check run', async () => {
+    const r = await cli(['scan', '--jobs', '1', '--format', 'markdown', exampleTree]);
+    expect(r.out).toMatch(/\*\*10\*\* uses of `kmap_atomic\(\)`\/`kmap\(\)`/);
+    expect(r.out).toMatch(/### Needs care \(2\)/);
+    expect(r.out).toMatch(/\| drivers\/misc \| 10 \| 8 \| 2 \| 0 \|/);
+  });
+
+  it('ratchets against a baseline: new uses fail, conversions pass', async () => {
+    const tree = mkdtempSync(join(tmpdir(), 'kmap-scan-cli-'));
+    cpSync(exampleTree, tree, { recursive: true });
+    const baseline = join(tree, '..', `${tree.split('/').pop()}-baseline.json`);
+    writeFileSync(baseline, (await cli(['scan', '--jobs', '1', '--format', 'json', tree])).out);
+    const file = join(tree, 'drivers/misc/kmap_demo.c');
+    const src = readFileSync(file, 'utf8');
+    writeFileSync(file, src + '\nstatic void demo_new_use(struct page *page, char *buf)\n{\n\tchar *v = kmap_atomic(page);\n\n\tmemcpy(buf, v, 8);\n\tkunmap_atomic(v);\n}\n');
+    const worse = await cli(['scan', '--jobs', '1', '--baseline', baseline, tree]);
+    expect(worse.code).toBe(1);
+    expect(worse.out).toMatch(/trend: was 10, now 12 \(0 converted or removed, 2 new\)/);
+    writeFileSync(file, src.replace(/kmap_atomic\(/g, 'kmap_local_page(').replace(/kunmap_atomic\(/g, 'kunmap_local('));
+    const better = await cli(['scan', '--jobs', '1', '--baseline', baseline, tree]);
+    expect(better.out).toMatch(/trend: was 10, now 2 \(8 converted or removed, 0 new\)/);
+    expect(better.code).toBe(0);
+  });
+
+  it.each([
+    [['scan', '/nonexistent/tree'], /no such directory/],
+    [['scan', join(root, 'package.json')], /not a directory/],
+    [['scan', '--format', 'xml', exampleTree], /--format must be one of text, json, markdown, sarif/],
+    [['scan', '--baseline', join(root, 'package.json'), exampleTree], /not a scan result/],
+    [['scan', '--jobs', 'many', exampleTree], /--jobs expects a positive whole number/],
+    [['scan', exampleTree, exampleTree], /scan takes one DIR/],
+  ])('rejects bad input %j with exit 2', async (args, message) => {
+    const r = await cli(args);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(message);
+  });
+
+  it('reports an unknown git revision as bad input', async () => {
+    const r = await cli(['scan', '--git', 'no-such-revision-here']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/unknown revision/);
+  });
+});

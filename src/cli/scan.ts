@@ -1,0 +1,87 @@
+/**
+ * `kmap-review scan [DIR | --git REV]`: where a tree stands in the move off kmap_atomic()/kmap().
+ * Exit status: 0, or 1 when a --baseline is given and the tree has new deprecated uses or new error
+ * findings since (the ratchet); 2 for bad input or usage.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { InputError } from '../analysis/patch/errors.js';
+import { parseBaseline, type BaselineInput } from '../analysis/scan/totals.js';
+import { scanTree, type TreeSource } from '../analysis/scan/tree.js';
+import { renderScanJson } from '../comments/scan/json.js';
+import { renderScanMarkdown } from '../comments/scan/markdown.js';
+import { renderScanSarif } from '../comments/scan/sarif.js';
+import { renderScanText } from '../comments/scan/text.js';
+import type { CliIo } from './cli.js';
+import { ENGINE_OPTIONS, engineConfigFromOptions, positiveInteger, UsageError } from './options.js';
+import { TOOL_VERSION } from './version.js';
+
+const FORMATS = ['text', 'json', 'markdown', 'sarif'] as const;
+type Format = (typeof FORMATS)[number];
+
+export async function runScan(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      ...ENGINE_OPTIONS,
+      git: { type: 'string' },
+      format: { type: 'string', default: 'text' },
+      baseline: { type: 'string' },
+      jobs: { type: 'string' },
+      verbose: { type: 'boolean', default: false },
+      'max-bytes': { type: 'string' },
+    },
+  });
+  const format = values.format as Format;
+  if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}, not '${values.format}'`);
+  if (positionals.length > 1) throw new UsageError('scan takes one DIR');
+  if (positionals.length && values.git) throw new UsageError('give a DIR or --git REV, not both');
+  const jobs = values.jobs === '0' ? 0 : positiveInteger(values.jobs, '--jobs');
+  const maxBytes = positiveInteger(values['max-bytes'], '--max-bytes');
+  const config = await engineConfigFromOptions(values);
+
+  let baseline: BaselineInput | undefined;
+  if (values.baseline) {
+    let text: string;
+    try {
+      text = readFileSync(values.baseline, 'utf8');
+    } catch (e) {
+      throw new InputError(`cannot read baseline ${values.baseline}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    try {
+      baseline = parseBaseline(text, values.baseline);
+    } catch (e) {
+      throw new InputError((e as Error).message);
+    }
+  }
+
+  let source: TreeSource;
+  if (values.git) source = { kind: 'git', repo: io.cwd, rev: values.git };
+  else {
+    const root = resolve(io.cwd, positionals[0] ?? '.');
+    let isDir = false;
+    try {
+      isDir = statSync(root).isDirectory();
+    } catch {
+      throw new InputError(`${positionals[0] ?? '.'}: no such directory`);
+    }
+    if (!isDir) throw new InputError(`${positionals[0]}: not a directory (scan takes a tree; use \`kmap-review check\` for a patch)`);
+    source = { kind: 'dir', root };
+  }
+
+  let scan;
+  try {
+    scan = await scanTree(source, { config, ...(jobs !== undefined ? { jobs } : {}), ...(maxBytes ? { maxBytes } : {}), ...(baseline ? { baseline } : {}) });
+  } catch (e) {
+    // git failures (unknown revision, not a repository) are input errors, not crashes.
+    if (source.kind === 'git') throw new InputError((e as Error).message);
+    throw e;
+  }
+  if (format === 'json') io.stdout(renderScanJson(scan, TOOL_VERSION) + '\n');
+  else if (format === 'sarif') io.stdout(renderScanSarif(scan, TOOL_VERSION) + '\n');
+  else if (format === 'markdown') io.stdout(renderScanMarkdown(scan));
+  else io.stdout(renderScanText(scan, { verbose: values.verbose }));
+  return scan.baseline && (scan.baseline.added.length || scan.baseline.newErrors.length) ? 1 : 0;
+}

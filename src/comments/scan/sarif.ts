@@ -1,0 +1,71 @@
+/**
+ * SARIF 2.1.0 for GitHub code scanning (`scan --format sarif`, uploaded with
+ * github/codeql-action/upload-sarif). What code scanning needs: tool.driver with rule metadata and help
+ * text, results with a ruleId, a level, a message, a physical location relative to the repository root
+ * and partialFingerprints that stay put when lines move (it tracks alerts across commits by them).
+ */
+import type * as Sarif from 'sarif';
+import type { Finding, Severity } from '../../analysis/model.js';
+import { allRules } from '../../analysis/rules/index.js';
+import type { ScanSite } from '../../analysis/scan/classify.js';
+import type { TreeScan } from '../../analysis/scan/tree.js';
+
+const LEVEL: Record<Severity, Sarif.ReportingConfiguration.level> = { error: 'error', warning: 'warning', notice: 'note' };
+
+/** Sites are reported under the deprecated-api rule; their class decides the level. */
+const SITE_LEVEL: Record<ScanSite['class'], Sarif.Result.level> = { blocked: 'warning', 'needs-care': 'warning', ready: 'note' };
+
+function location(path: string, line: number, endLine = line): Sarif.Location {
+  return { physicalLocation: { artifactLocation: { uri: path.split('/').map(encodeURIComponent).join('/'), uriBaseId: '%SRCROOT%' }, region: { startLine: line, endLine } } };
+}
+
+function findingResult(f: Finding, ruleIndex: Map<string, number>): Sarif.Result {
+  return {
+    ruleId: f.rule,
+    ruleIndex: ruleIndex.get(f.rule),
+    level: LEVEL[f.severity],
+    message: { text: f.message },
+    locations: [location(f.path, f.line, f.endLine)],
+    partialFingerprints: { 'kmapReviewFinding/v1': f.fingerprint },
+    ...(f.trace.length
+      ? { codeFlows: [{ threadFlows: [{ locations: f.trace.map((t) => ({ location: { ...location(t.path, t.line), message: { text: t.note } } })) }] }] }
+      : {}),
+  };
+}
+
+function siteResult(s: ScanSite, ruleIndex: Map<string, number>): Sarif.Result {
+  return {
+    ruleId: 'deprecated-api',
+    ruleIndex: ruleIndex.get('deprecated-api'),
+    level: SITE_LEVEL[s.class],
+    message: { text: `${s.api}() is deprecated; conversion to kmap_local_page() is ${s.class}: ${s.reason}` },
+    locations: [location(s.path, s.line)],
+    partialFingerprints: { 'kmapReviewSite/v1': s.key },
+    properties: { class: s.class, ...(s.rule ? { decidedBy: s.rule } : {}), ...(s.function ? { function: s.function } : {}) },
+  };
+}
+
+export function renderScanSarif(scan: TreeScan, toolVersion: string): string {
+  const rules: Sarif.ReportingDescriptor[] = allRules.map((r) => ({
+    id: r.meta.id,
+    name: r.meta.id.replace(/(^|-)(\w)/g, (_m, _d, c: string) => c.toUpperCase()),
+    shortDescription: { text: r.meta.summary },
+    fullDescription: { text: r.meta.summary },
+    help: { text: r.meta.doc, markdown: r.meta.doc },
+    defaultConfiguration: { level: LEVEL[r.meta.severity] },
+    properties: { tags: ['kmap', 'highmem'] },
+  }));
+  const ruleIndex = new Map(rules.map((r, i) => [r.id, i]));
+  const log: Sarif.Log = {
+    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
+    version: '2.1.0',
+    runs: [
+      {
+        tool: { driver: { name: 'kmap-review', semanticVersion: toolVersion, version: toolVersion, informationUri: 'https://www.kernel.org/doc/html/latest/mm/highmem.html', rules } },
+        results: [...scan.sites.map((s) => siteResult(s, ruleIndex)), ...scan.findings.map((f) => findingResult(f, ruleIndex))],
+        columnKind: 'utf16CodeUnits',
+      },
+    ],
+  };
+  return JSON.stringify(log, null, 2);
+}

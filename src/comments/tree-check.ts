@@ -1,0 +1,162 @@
+/**
+ * The `kmap-review / tree` check run around the scan's own rendering (comments/scan/markdown.ts): the
+ * conclusion from the trend, the title, notes on where the result came from, and the annotations.
+ */
+import type { Finding } from '../analysis/model.js';
+import type { ScanSite } from '../analysis/scan/classify.js';
+import type { TreeScan } from '../analysis/scan/tree.js';
+import type { Annotation, Conclusion } from './check-run.js';
+import { GITHUB_TEXT_LIMIT, code, plural, truncate } from './markdown.js';
+import { renderScanMarkdown, scanTitle } from './scan/markdown.js';
+
+export interface TreeTrendInfo {
+  /** The commit the baseline belongs to; null when there was none. */
+  commit: string | null;
+  /** How it was found: the push's previous head, or the last default-branch result when that had none. */
+  source: 'before' | 'latest' | null;
+  /** The previous result only kept counts (too many uses for the check run): trend by count. */
+  countsOnly: boolean;
+  /** The push's previous head, to say why another commit was used. */
+  before: string | null;
+}
+
+export interface TreeSourceStats {
+  /** C/H files selected in the tree. */
+  listed: number;
+  /** Results reused from the cache (unchanged blobs). */
+  cached: number;
+  /** Files read from the repository tarball (first run, or many changes). */
+  fromTarball: number;
+  /** Files fetched one by one from the blobs API. */
+  fromBlobs: number;
+}
+
+export interface TreeCheckInput {
+  scan: TreeScan;
+  owner: string;
+  repo: string;
+  headSha: string;
+  /** https://github.com (or a GHE host): links are `${htmlBase}/${owner}/${repo}/blob/${sha}/${path}#L${line}`. */
+  htmlBase: string;
+  trend: TreeTrendInfo;
+  stats: TreeSourceStats;
+  configProblems: string[];
+  maxAnnotations: number;
+  maxItems?: number;
+  /** Extra text for the check run's `text` (the machine-readable baseline). */
+  text: string;
+}
+
+export interface TreeCheckOutput {
+  conclusion: Conclusion;
+  title: string;
+  summary: string;
+  text: string;
+  annotations: Annotation[];
+  /** Annotations left out by the cap. */
+  annotationsDropped: number;
+}
+
+/** failure for new deprecated uses or new error findings; neutral without a baseline; success otherwise. */
+export function treeConclusion(scan: TreeScan, trend: TreeTrendInfo): Conclusion {
+  const b = scan.baseline;
+  if (!b) return 'neutral';
+  if (trend.countsOnly) return b.now > b.was ? 'failure' : 'success';
+  return b.added.length > 0 || b.newErrors.length > 0 ? 'failure' : 'success';
+}
+
+function treeTitle(scan: TreeScan, conclusion: Conclusion, trend: TreeTrendInfo): string {
+  const b = scan.baseline;
+  const base = scanTitle(scan);
+  if (!b || conclusion !== 'failure') return base;
+  const news: string[] = [];
+  if (trend.countsOnly) news.push(`${b.now - b.was} more`);
+  else {
+    if (b.added.length) news.push(`${b.added.length} new`);
+    if (b.newErrors.length) news.push(plural(b.newErrors.length, 'new error'));
+  }
+  return `${news.join(', ')}: ${base}`;
+}
+
+function siteAnnotation(s: ScanSite, level: Annotation['annotation_level'], title: string, message: string): Annotation {
+  return { path: s.path, start_line: s.line, end_line: s.line, annotation_level: level, title: title.slice(0, 255), message: truncate(message, 60_000, '(truncated)') };
+}
+
+function findingAnnotation(f: Finding, level: Annotation['annotation_level']): Annotation {
+  const a: Annotation = {
+    path: f.path, start_line: f.line, end_line: Math.max(f.line, f.endLine), annotation_level: level,
+    title: `kmap-review: ${f.rule}`.slice(0, 255), message: truncate(f.message + (f.note ? `\n${f.note}` : ''), 60_000, '(truncated)'),
+  };
+  if (f.trace.length) a.raw_details = truncate(f.trace.map((t) => `${t.path}:${t.line}: ${t.note}`).join('\n'), 60_000, '(truncated)');
+  return a;
+}
+
+/**
+ * New uses and new errors first (failure), then the other error findings (warning when a baseline shows
+ * they are old), blocked sites (warning) and needs-care sites (notice). Ready sites are in the totals only.
+ */
+export function treeAnnotations(scan: TreeScan, trend: TreeTrendInfo): Annotation[] {
+  const b = scan.baseline;
+  const since = trend.commit ? ` since ${trend.commit.slice(0, 12)}` : '';
+  const added = new Set(b && !trend.countsOnly ? b.added.map((s) => s.key) : []);
+  const newErrors = new Set(b && !trend.countsOnly ? b.newErrors.map((f) => f.fingerprint) : []);
+  const out: Annotation[] = [];
+  for (const s of scan.sites) {
+    if (added.has(s.key)) out.push(siteAnnotation(s, 'failure', `kmap-review: new ${s.api}() use`, `New use of the deprecated ${s.api}()${since} (${s.class}): ${s.reason}`));
+  }
+  const errors = scan.findings.filter((f) => f.severity === 'error');
+  for (const f of errors) if (newErrors.has(f.fingerprint)) out.push(findingAnnotation(f, 'failure'));
+  for (const f of errors) if (!newErrors.has(f.fingerprint)) out.push(findingAnnotation(f, b && !trend.countsOnly ? 'warning' : 'failure'));
+  for (const s of scan.sites) {
+    if (!added.has(s.key) && s.class === 'blocked') out.push(siteAnnotation(s, 'warning', `kmap-review: ${s.api}() blocked`, `${s.api}() cannot become kmap_local_page() as it is: ${s.reason}`));
+  }
+  for (const s of scan.sites) {
+    if (!added.has(s.key) && s.class === 'needs-care') out.push(siteAnnotation(s, 'notice', `kmap-review: ${s.api}() needs care`, `${s.api}() needs care to convert: ${s.reason}`));
+  }
+  return out;
+}
+
+function notes(input: TreeCheckInput, dropped: number, shown: number): string {
+  const { trend, stats, scan } = input;
+  const n: string[] = [];
+  if (!scan.baseline) {
+    n.push(trend.before
+      ? `No earlier \`kmap-review / tree\` result for ${code(trend.before.slice(0, 12))} or any other default-branch commit: this result is the baseline for the next push.`
+      : 'No earlier result to compare with: this result is the baseline for the next push.');
+  } else {
+    const which = trend.source === 'latest' && trend.before && trend.commit !== trend.before
+      ? `${code(trend.commit!.slice(0, 12))}, the last analysed default-branch commit (${code(trend.before.slice(0, 12))} has no result)`
+      : code(trend.commit!.slice(0, 12));
+    n.push(`Compared with ${which}.${trend.countsOnly ? ' That result kept only its counts (too many uses to list), so the trend compares counts and new uses are not listed.' : ''}`);
+  }
+  const read = [`${plural(stats.listed, 'C/H file')} in the tree`, `${stats.cached} unchanged (cached)`];
+  if (stats.fromTarball) read.push(`${stats.fromTarball} read from the repository tarball`);
+  if (stats.fromBlobs) read.push(`${stats.fromBlobs} fetched as blobs`);
+  n.push(`**Files:** ${read.join(', ')}; ${scan.files.matched} mention the mapping API.`);
+  if (dropped > 0) n.push(`**Annotations:** the first ${shown} of ${shown + dropped} (capped at ${input.maxAnnotations}); the lists above have the rest.`);
+  if (input.configProblems.length) {
+    n.push(`**Configuration:** \`.github/kmap-review.yml\` has problems; the defaults apply for them:\n${input.configProblems.map((p) => `- ${p}`).join('\n')}`);
+  }
+  return n.join('\n\n');
+}
+
+export function renderTreeCheckRun(input: TreeCheckInput): TreeCheckOutput {
+  const conclusion = treeConclusion(input.scan, input.trend);
+  const all = treeAnnotations(input.scan, input.trend);
+  const annotations = all.slice(0, Math.max(0, input.maxAnnotations));
+  const dropped = all.length - annotations.length;
+  const tail = notes(input, dropped, annotations.length);
+  const linkBase = `${input.htmlBase.replace(/\/$/, '')}/${input.owner}/${input.repo}/blob/${input.headSha}`;
+  const body = renderScanMarkdown(input.scan, { linkBase, ...(input.maxItems !== undefined ? { maxItems: input.maxItems } : {}) });
+  // The notes are short and always shown: the scan's rendering gives way if the two do not fit.
+  const room = GITHUB_TEXT_LIMIT - tail.length - 200;
+  const summary = `${truncate(body.trimEnd(), Math.max(1000, room), '*(cut to fit GitHub\'s 65,535-character limit)*')}\n\n---\n\n${tail}`;
+  return {
+    conclusion,
+    title: treeTitle(input.scan, conclusion, input.trend),
+    summary: truncate(summary, GITHUB_TEXT_LIMIT, '*(truncated)*'),
+    text: truncate(input.text, GITHUB_TEXT_LIMIT, ''),
+    annotations,
+    annotationsDropped: dropped,
+  };
+}

@@ -1,0 +1,113 @@
+/** The tree scan's pieces: the streaming tar reader, git blob ids, and the baseline kept in the check run. */
+import { gzipSync } from 'node:zlib';
+import type { Finding } from '../../src/analysis/model.js';
+import type { ScanSite } from '../../src/analysis/scan/classify.js';
+import { compareWithBaseline } from '../../src/analysis/scan/totals.js';
+import { baselineOf, decodeBaselineMarker, encodeBaselineMarker, toBaselineInput } from '../../src/app/tree/baseline.js';
+import { gitBlobSha, tarEntries, tarGzEntries } from '../../src/app/tree/tar.js';
+import { KernelRepo } from './helpers/tree-repo.js';
+
+const LONG = `drivers/${'long-directory-name/'.repeat(8)}deep.c`;
+
+describe('tar reader', () => {
+  let repo: KernelRepo;
+  let head: string;
+  beforeAll(() => {
+    repo = new KernelRepo();
+    head = repo.commit({ 'a.c': 'int a;\n', [LONG]: 'void f(void) { kunmap_local(p); }\n', 'empty.h': '', 'dir/b.h': '#define B 1\n' });
+  });
+  afterAll(() => repo.remove());
+
+  async function* chunks(buf: Buffer, size: number): AsyncGenerator<Uint8Array> {
+    for (let i = 0; i < buf.length; i += size) yield buf.subarray(i, i + size);
+  }
+
+  it('reads git archive output (pax long names), in any chunking, and its blob ids match git', async () => {
+    const tar = repo.tar(head);
+    for (const size of [1, 7, 512, 100_000]) {
+      const files: Record<string, string> = {};
+      for await (const e of tarEntries(chunks(tar, size), { stripFirst: true })) {
+        if (e.type === 'file') files[e.path] = gitBlobSha(await e.read());
+      }
+      expect(files).toEqual({
+        'a.c': repo.blobSha(head, 'a.c'), [LONG]: repo.blobSha(head, LONG), 'empty.h': repo.blobSha(head, 'empty.h'), 'dir/b.h': repo.blobSha(head, 'dir/b.h'),
+      });
+    }
+    expect(LONG.length).toBeGreaterThan(100);
+  });
+
+  it('skips entries that are not read, and reads gzip from a web stream', async () => {
+    const gz = repo.tarball(head, 'o', 'r');
+    const body = new Blob([gz]).stream();
+    const seen: string[] = [];
+    let text = '';
+    for await (const e of tarGzEntries(body, { stripFirst: true })) {
+      seen.push(`${e.type}:${e.path}`);
+      if (e.path === 'dir/b.h') text = (await e.read()).toString();
+    }
+    expect(seen).toEqual(expect.arrayContaining(['file:a.c', 'directory:dir', 'file:dir/b.h', `file:${LONG}`]));
+    expect(text).toBe('#define B 1\n');
+  });
+
+  it('refuses what is not a tar archive, and a truncated one', async () => {
+    const notTar = async () => {
+      for await (const e of tarEntries(chunks(Buffer.alloc(1024, 1), 512))) void e;
+    };
+    await expect(notTar()).rejects.toThrow('not a tar archive');
+    const tar = repo.tar(head);
+    const cut = async () => {
+      for await (const e of tarEntries(chunks(tar.subarray(0, 1500), 512))) await e.read();
+    };
+    await expect(cut()).rejects.toThrow('truncated');
+    const badGzip = async () => {
+      for await (const e of tarGzEntries(chunks(gzipSync(tar).subarray(0, 200), 50))) void e;
+    };
+    await expect(badGzip()).rejects.toThrow();
+  });
+});
+
+const site = (i: number): ScanSite => ({
+  path: `drivers/x${i % 7}.c`, line: i + 1, api: 'kmap_atomic', class: 'ready', reason: '', rule: null, function: 'f',
+  key: (i * 2654435761 % 2 ** 32).toString(16).padStart(8, '0') + 'abcdef01',
+});
+const finding = (fp: string, severity: Finding['severity'] = 'error'): Finding => ({
+  rule: 'unmap-page', severity, path: 'a.c', line: 1, endLine: 1, message: 'm', trace: [], fix: null, function: 'f', preExisting: false, fingerprint: fp,
+});
+
+describe('baseline in the check run', () => {
+  it('round-trips packed keys, and the comparison matches the one with full keys', () => {
+    const sites = Array.from({ length: 40 }, (_, i) => site(i));
+    const findings = [finding('0123456789abcdef0123'), finding('fedcba98765432100000', 'warning')];
+    const b = baselineOf('c'.repeat(40), sites, findings);
+    expect(b.errors).toEqual(['0123456789abcdef0123']);
+    const text = `intro\n\n${encodeBaselineMarker(b, 60_000)}\n`;
+    const back = decodeBaselineMarker(text)!;
+    expect(back).toMatchObject({ commit: 'c'.repeat(40), siteCount: 40, errorCount: 1, complete: true });
+    expect(back.sites[0]).toHaveLength(12);
+
+    // Now: two uses gone, one new, one new error.
+    const now = [...sites.slice(2), site(1000)];
+    const nowFindings = [...findings, finding('99999999999999999999')];
+    const viaMarker = compareWithBaseline(now, nowFindings, toBaselineInput(back, now, nowFindings));
+    const direct = compareWithBaseline(now, nowFindings, toBaselineInput(b, now, nowFindings));
+    expect(viaMarker).toEqual(direct);
+    expect(viaMarker).toMatchObject({ was: 40, now: 39, converted: 2 });
+    expect(viaMarker.added.map((s) => s.key)).toEqual([site(1000).key]);
+    expect(viaMarker.newErrors.map((f) => f.fingerprint)).toEqual(['99999999999999999999']);
+  });
+
+  it('keeps only the counts when the keys do not fit, and ignores a corrupted marker', () => {
+    const sites = Array.from({ length: 500 }, (_, i) => site(i));
+    const marker = encodeBaselineMarker(baselineOf('d'.repeat(40), sites, []), 1000);
+    expect(marker.length).toBeLessThan(200);
+    expect(decodeBaselineMarker(marker)).toMatchObject({ siteCount: 500, errorCount: 0, complete: false, sites: [] });
+    expect(decodeBaselineMarker('<!-- kmap-review:tree-baseline 1 abcdef0 b 3 0 AAAA -->')).toBeUndefined();
+    expect(decodeBaselineMarker('no marker here')).toBeUndefined();
+  });
+
+  it('falls back to JSON for keys that are not hex', () => {
+    const s = { ...site(1), key: 'not-hex-key' };
+    const back = decodeBaselineMarker(encodeBaselineMarker(baselineOf('e'.repeat(40), [s], []), 60_000))!;
+    expect(back.sites).toEqual(['not-hex-key']);
+  });
+});
