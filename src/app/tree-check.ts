@@ -17,7 +17,7 @@ import { minimatch } from 'minimatch';
 import type { EngineConfig, Finding, SkippedFile } from '../analysis/model.js';
 import type { ScanSite } from '../analysis/scan/classify.js';
 import type { TreeScan } from '../analysis/scan/tree.js';
-import { renderTreeCheckRun, type TreeSourceStats, type TreeTrendInfo } from '../comments/tree-check.js';
+import { renderTreeCheckRun, type ReadyPatch, type TreeSourceStats, type TreeTrendInfo } from '../comments/tree-check.js';
 import { configHash } from './cache.js';
 import { closeCheckRun, completeCheckRun } from './check-runs.js';
 import type { GitHub } from './collect.js';
@@ -154,6 +154,8 @@ class Superseded extends Error {}
 export interface RepositoryScan {
   scan: Omit<TreeScan, 'baseline' | 'elapsedMs'>;
   stats: TreeSourceStats;
+  /** Texts of the files read in this run that have ready sites (for the offered patch). */
+  readyTexts: Map<string, string>;
 }
 
 interface ScanServices {
@@ -257,6 +259,7 @@ export async function scanRepository(
     if (maintainersKey && gitBlobSha(bytes) === maintainersBlob!.sha) await cache.set(maintainersKey, maintainers);
   };
 
+  const readyTexts = new Map<string, string>();
   // Files that mention the API wait here and are scanned a batch at a time.
   const wrappers = new KmapApi(engineConfig).wrapperNames();
   let batch: Array<{ blob: TreeBlob; bytes: Buffer; cacheable: boolean }> = [];
@@ -282,6 +285,7 @@ export async function scanRepository(
     }
     for (const i of items) {
       const e = out.get(i.blob.path)!;
+      if (e.sites.some((site) => site.class === 'ready')) readyTexts.set(i.blob.path, i.bytes.toString('utf8'));
       results.set(i.blob.path, e);
       if (i.cacheable) await cache.set(keyOf(i.blob), e);
     }
@@ -364,7 +368,31 @@ export async function scanRepository(
       files: { listed: candidates.length, matched, analysed, skipped },
     },
     stats,
+    readyTexts,
   };
+}
+
+/** Most files in one offered patch: the check run text is capped at 65,535 characters anyway. */
+const PATCH_FILES = 12;
+
+/**
+ * The patch for the ready sites of one directory (the one with the most ready sites among the files
+ * read in this run; cached files have no text here), made by the same code as `kmap-review fix`.
+ */
+async function offerReadyPatch(scan: RepositoryScan['scan'], texts: Map<string, string>, config: EngineConfig): Promise<ReadyPatch | null> {
+  const { directoryOf } = await import('../analysis/scan/totals.js');
+  const readyDirs = scan.totals.byDirectory.filter((d) => d.ready > 0);
+  if (!readyDirs.length) return null;
+  const perDir = new Map<string, number>();
+  for (const site of scan.sites) if (site.class === 'ready' && texts.has(site.path)) perDir.set(directoryOf(site.path), (perDir.get(directoryOf(site.path)) ?? 0) + 1);
+  const best = [...perDir].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0];
+  if (!best) return { directory: readyDirs[0].name, sites: readyDirs[0].ready, patch: null };
+  const [directory] = best;
+  const files = [...texts].filter(([path]) => directoryOf(path) === directory).slice(0, PATCH_FILES).map(([path, text]) => ({ path, text }));
+  const { fixPatchForSites } = await import('../analysis/convert/fix.js');
+  const { KmapApi } = await import('../analysis/kmap-api.js');
+  const r = fixPatchForSites(files, { api: new KmapApi(config), config });
+  return { directory, sites: r.converted, patch: r.patch || null };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -483,7 +511,7 @@ export class TreeWorker {
       const engineConfig = toEngineConfig(loaded.config);
       const maxFileBytes = Math.min(s.limits.maxFileBytes, loaded.config.maxFileBytes);
       const engineVersion = await s.engineVersion();
-      const { scan: partial, stats } = await scanRepository(
+      const { scan: partial, stats, readyTexts } = await scanRepository(
         { octokit, cache: s.cache, options: s.options, log, engineVersion, isSuperseded: () => ctx.isSuperseded() },
         owner, repo, headSha, loaded.config, engineConfig, maxFileBytes,
       );
@@ -504,7 +532,9 @@ export class TreeWorker {
       const trend: TreeTrendInfo = {
         commit: found?.baseline.commit ?? null, source: found?.source ?? null, countsOnly: found ? !found.baseline.complete : false, before,
       };
+      const readyPatch = await offerReadyPatch(partial, readyTexts, engineConfig);
       const out = renderTreeCheckRun({
+        readyPatch,
         scan, owner, repo, headSha, htmlBase: htmlBaseOf(octokit), trend, stats, configProblems: loaded.problems,
         maxAnnotations: s.options.maxAnnotations, ...(s.options.maxItems !== undefined ? { maxItems: s.options.maxItems } : {}),
         text: `${BASELINE_TEXT}\n\n${encodeBaselineMarker(mine, 65_535 - BASELINE_TEXT.length - 200)}`,

@@ -45,6 +45,25 @@ export interface TreeCheckInput {
   maxItems?: number;
   /** Extra text for the check run's `text` (the machine-readable baseline). */
   text: string;
+  /** The `kmap-review fix` patch for one directory's ready sites, or only its name when no text was at hand. */
+  readyPatch?: ReadyPatch | null;
+}
+
+export interface ReadyPatch {
+  directory: string;
+  sites: number;
+  /** An mbox series for `git am`, or null: then the summary gives the command that makes it. */
+  patch: string | null;
+}
+
+/** The offer of a patch for the ready sites of a directory, if it fits in `room` characters. */
+function readyPatchBlock(p: ReadyPatch, room: number): string {
+  const command = `\`kmap-review fix ${p.directory}\``;
+  if (p.patch) {
+    const block = `<details><summary>Patch for the ${p.sites} ready sites in ${code(p.directory)} (\`git am\`, made by \`kmap-review fix\`, every function re-analysed)</summary>\n\n\`\`\`diff\n${p.patch.trimEnd()}\n\`\`\`\n\n</details>`;
+    if (block.length <= room) return block;
+  }
+  return `**Ready to convert:** ${code(p.directory)} has ${p.sites} ready sites; ${command} in a checkout writes the patch series.`;
 }
 
 export interface TreeCheckOutput {
@@ -150,7 +169,10 @@ export function renderTreeCheckRun(input: TreeCheckInput): TreeCheckOutput {
   const body = renderScanMarkdown(input.scan, { linkBase, ...(input.maxItems !== undefined ? { maxItems: input.maxItems } : {}) });
   // The notes are short and always shown: the scan's rendering gives way if the two do not fit.
   const room = GITHUB_TEXT_LIMIT - tail.length - 200;
-  const summary = `${truncate(body.trimEnd(), Math.max(1000, room), '*(cut to fit GitHub\'s 65,535-character limit)*')}\n\n---\n\n${tail}`;
+  const cutBody = truncate(body.trimEnd(), Math.max(1000, room), '*(cut to fit GitHub\'s 65,535-character limit)*');
+  // The patch offer takes what room is left; when the patch does not fit, the command that makes it.
+  const offer = input.readyPatch ? `\n\n${readyPatchBlock(input.readyPatch, GITHUB_TEXT_LIMIT - cutBody.length - tail.length - 300)}` : '';
+  const summary = `${cutBody}${offer}\n\n---\n\n${tail}`;
   return {
     conclusion,
     title: treeTitle(input.scan, conclusion, input.trend),

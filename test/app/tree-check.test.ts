@@ -200,6 +200,10 @@ describe('kmap-review / tree', () => {
     expect(summary).toContain('### Blocked (1)');
     expect(summary).toContain('4 C/H files in the tree, 0 unchanged (cached), 4 read from the repository tarball; 3 mention the mapping API');
     expect(summary).toContain('No earlier `kmap-review / tree` result');
+    // The patch for the ready sites of the directory read in this run, made by `kmap-review fix`.
+    expect(summary).toMatch(/<details><summary>Patch for the \d+ ready sites in `drivers\/demo`/);
+    expect(summary).toMatch(/^\+.*kmap_local_page\(/m);
+    expect(summary).toMatch(/^-.*kmap_atomic\(/m);
     expect(done.output.text).toMatch(/<!-- kmap-review:tree-baseline 1 [0-9a-f]{40} b 7 \d+ [A-Za-z0-9+/=]+ -->/);
     // needs-care and blocked sites and error findings, as annotations.
     expect(done.annotations).toEqual(expect.arrayContaining([
@@ -232,6 +236,8 @@ describe('kmap-review / tree', () => {
     expect(done.output.summary).toContain(`Compared with \`${head1.slice(0, 12)}\``);
     expect(done.output.summary).toContain('3 unchanged (cached)');
     expect(done.output.summary).toContain('1 fetched as blobs');
+    // Only the changed file was read: the offered patch covers what it has ready, or names the command.
+    expect(done.output.summary).toMatch(/Patch for the \d+ ready sites in `drivers\/demo`|`kmap-review fix drivers\/demo`/);
     const news = done.annotations.filter((a: any) => a.annotation_level === 'failure' && a.title.startsWith('kmap-review: new'));
     expect(news.map((a: any) => [a.path, a.start_line, a.title])).toEqual([
       ['drivers/demo/ring.c', 35, 'kmap-review: new kmap_atomic() use'],

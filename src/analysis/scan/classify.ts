@@ -41,15 +41,9 @@ export interface FileScan {
 /** Rules run on existing mapping code in a tree scan: the ones that find bugs without a "before". */
 export const TREE_RULES = ['mismatched-unmap', 'unmap-page', 'page-address-of-local-map', 'unmap-order', 'mapping-leak', 'double-unmap', 'use-after-unmap', 'stack-depth'] as const;
 
-/** Files worth locating functions in: they call the mapping API (not just mention it). */
+/** Files and functions worth parsing: they call the mapping API (not just mention it). */
 const MAPPING_CALL = /\bk(?:un)?map(?:_local_\w+|_atomic\w*)?\s*\(/;
 
-/**
- * Functions that already use kmap_local: the tree rules look for existing bugs there. Deprecated
- * sections are judged through their conversion instead (a wrong order there refuses the site, naming
- * the rule), so their functions are not replayed twice.
- */
-const LOCAL_CALL = /\bk(?:un)?map_local\w*\s*\(/;
 
 function mentionsWrapper(api: KmapApi, text: string): boolean {
   return api.wrapperNames().some((n) => text.includes(n));
@@ -149,7 +143,8 @@ export function scanFile(path: string, source: string, options: ScanOptions): Fi
   const rules = activeRules(config).filter((r) => (TREE_RULES as readonly string[]).includes(r.rule.meta.id));
   const byName = new Map<string, CFunction>(fns.filter((f) => !f.fragment).map((f) => [f.name, f]));
   for (const fn of fns) {
-    if (!LOCAL_CALL.test(fn.text) && !mentionsWrapper(api, fn.text)) continue;
+    // kmap_atomic() sections must be LIFO too: a wrong order there is an existing bug, reported as such.
+    if (!MAPPING_CALL.test(fn.text) && !mentionsWrapper(api, fn.text)) continue;
     out.functions++;
     out.findings.push(...checkFunction(fn, { path, source, image: 'pre', isChanged: () => true, api, rules, fileFunctions: byName }));
   }

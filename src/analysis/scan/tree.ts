@@ -199,7 +199,7 @@ export async function scanTree(source: TreeSource, options: TreeScanOptions): Pr
     list = () => {
       const paths = listCFiles(source.root);
       // Most files fail the prefilter at once: big batches for a kernel tree, but at least one per worker.
-      const size = paths.length > 4000 ? 400 : Math.max(1, Math.min(BATCH, Math.ceil(paths.length / Math.max(1, jobs))));
+      const size = paths.length > 4000 ? 100 : Math.max(1, Math.min(BATCH, Math.ceil(paths.length / Math.max(1, jobs))));
       return chunk(paths, size).map((p) => ({ type: 'files' as const, root: source.root, paths: p }));
     };
     try {
