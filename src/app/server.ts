@@ -13,7 +13,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Probot, ProbotOctokit } from 'probot';
+import { Probot, ProbotOctokit, type Logger } from 'probot';
 import { checkEnvironment, createApp, type AppOptions, type AppRuntime } from './index.js';
 
 export const DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024;
@@ -25,6 +25,8 @@ export interface ServerOptions {
   /** Octokit class (tests turn Probot's retry and throttling plugins off). */
   Octokit?: typeof ProbotOctokit;
   maxBodyBytes?: number;
+  /** The logger (default: Probot's, from LOG_LEVEL/LOG_FORMAT); tests capture it to check what is logged. */
+  log?: Logger;
 }
 
 export interface RunningServer {
@@ -92,6 +94,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const probot = new Probot({
     appId, privateKey, secret,
     baseUrl: env.GHE_HOST ? `${env.GHE_PROTOCOL || 'https'}://${env.GHE_HOST}/api/v3` : 'https://api.github.com',
+    ...(options.log ? { log: options.log } : {}),
     logLevel: (env.LOG_LEVEL as 'info') || 'info',
     logFormat: env.LOG_FORMAT === 'pretty' ? 'pretty' : 'json',
     // Probot can share its request throttling through Redis too, but a request in flight when an instance

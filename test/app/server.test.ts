@@ -131,3 +131,38 @@ it('a signed delivery is acknowledged and reviewed once, however often it is del
   expect(fake.invalid).toEqual([]);
   expect(fake.unexpected).toEqual([]);
 });
+
+it('logs neither the private key, the installation token nor the webhook secret, even at trace level', async () => {
+  const { pino } = await import('pino');
+  let logged = '';
+  const sink = { write: (line: string) => void (logged += line) };
+  const log = pino({ level: 'trace' }, sink);
+  const own = await startServer({
+    env: {
+      APP_ID: '1', PRIVATE_KEY: Buffer.from(privateKey).toString('base64'), WEBHOOK_SECRET: SECRET, PORT: String(await freePort()),
+      HOST: '127.0.0.1', GHE_HOST: `127.0.0.1:${fake.port}`, GHE_PROTOCOL: 'http', NODE_ENV: 'production',
+    },
+    Octokit: TestOctokit,
+    maxBodyBytes: MAX_BODY,
+    log,
+    app: { runner: new InProcessRunner(analyze), queue: new EmbeddedQueue({ concurrency: 1 }), rules: RULES, engineVersion: async () => 'test', production: false },
+  });
+  const tokens = () => fake.requests.filter((r) => r.path.includes('/access_tokens')).length;
+  const before = tokens();
+  try {
+    const hook = `http://127.0.0.1:${own.port}/api/github/webhooks`;
+    const body = JSON.stringify(pullRequestEvent('synchronize'));
+    const send = async (headers: Record<string, string>) => (await fetch(hook, { method: 'POST', body, headers })).status;
+    expect(await send(await headersFor(body, { 'x-hub-signature-256': await sign('forged', body) }))).toBe(401);
+    expect(await send(await headersFor(body))).toBeLessThan(300);
+    // The review runs: GitHub is asked for an installation token, then for the pull request's files.
+    for (let i = 0; i < 100 && tokens() === before; i++) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 300));
+  } finally {
+    await own.close();
+  }
+  expect(tokens()).toBeGreaterThan(before);
+  expect(logged).toMatch(/bad signature/); // the capture works: something was logged
+  const keyBody = privateKey.split('\n').filter((l) => l && !l.startsWith('-----'));
+  for (const secret of ['ghs_e2e', SECRET, Buffer.from(privateKey).toString('base64').slice(0, 40), ...keyBody.slice(0, 3)]) expect(logged).not.toContain(secret);
+});
