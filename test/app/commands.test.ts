@@ -1,6 +1,5 @@
-import nock from 'nock';
 import { parseCommand } from '../../src/handlers/issue-comment.js';
-import { GitHubMock } from './helpers/github-mock.js';
+import { GitHubMock, useGitHubMock } from './helpers/github-mock.js';
 import { fakeAnalyzer, makeProbot } from './helpers/harness.js';
 import {
   BASE_SHA, HEAD_SHA, KERNEL_FILE, OWNER, PR_NUMBER, REPO, checkRunEvent, checkSuiteEvent, contentResponse, fixture,
@@ -11,16 +10,7 @@ const R = `/repos/${OWNER}/${REPO}`;
 const COMMENT_ID = 444500041;
 
 let gh: GitHubMock;
-beforeEach(() => {
-  nock.disableNetConnect();
-  gh = new GitHubMock();
-});
-afterEach(() => {
-  expect(gh.invalid).toEqual([]);
-  expect(gh.pending()).toEqual([]);
-  nock.cleanAll();
-  nock.enableNetConnect();
-});
+useGitHubMock((m) => (gh = m));
 
 /**
  * A full forced run on the current head. Rechecks always run; the worker still looks for an in-progress

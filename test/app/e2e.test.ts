@@ -5,7 +5,7 @@
  * engine (in process here; production runs it in worker threads, see worker-runner.test.ts).
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { createServer } from 'node:net';
+import { freePort } from './helpers/net.js';
 import { sign } from '@octokit/webhooks-methods';
 import nock from 'nock';
 import { run, type Server } from 'probot';
@@ -21,14 +21,6 @@ const SECRET = 'e2e-secret';
 const CLEAN_SHA = '1234567890abcdef1234567890abcdef12345678';
 /** The wrong-order fixture's error: unmap-order on line 16 (replay), or mismatched-unmap on line 25. */
 const EXPECTED_ERRORS = [{ rule: 'unmap-order', line: 16 }, { rule: 'mismatched-unmap', line: 25 }];
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 let fake: FakeGitHub;
 let server: Server;

@@ -3,13 +3,12 @@
  * OpenAPI description): retries, the final failure text, supersede, the result cache, caps and partial
  * results, the configuration size cap, and the start-up recovery.
  */
-import nock from 'nock';
 import type { AnalyzeFn } from '../../src/app/runner.js';
 import { recoverInterrupted } from '../../src/app/recovery.js';
 import type { GitHub } from '../../src/app/collect.js';
 import type { ReviewJob, WorkQueue } from '../../src/app/queue/types.js';
 import { EmbeddedQueue } from '../../src/app/queue/embedded.js';
-import { GitHubMock } from './helpers/github-mock.js';
+import { GitHubMock, useGitHubMock } from './helpers/github-mock.js';
 import { fakeAnalyzer, finding, makeProbot } from './helpers/harness.js';
 import {
   BASE_SHA, HEAD_SHA, KERNEL_FILE, OWNER, PR_NUMBER, REPO, checkRunEvent, contentResponse, fixture, prFile, pullRequestEvent, pullResponse,
@@ -23,16 +22,7 @@ const wrongPatch = fixture('kernel/xor-pages.wrong-order.patch');
 const encoded = encodeURIComponent(KERNEL_FILE);
 
 let gh: GitHubMock;
-beforeEach(() => {
-  nock.disableNetConnect();
-  gh = new GitHubMock();
-});
-afterEach(() => {
-  expect(gh.invalid).toEqual([]);
-  expect(gh.pending()).toEqual([]);
-  nock.cleanAll();
-  nock.enableNetConnect();
-});
+useGitHubMock((m) => (gh = m));
 
 const noRun = () => ({ total_count: 0, check_runs: [] });
 const inProgress = (id: number) => () => ({ total_count: 1, check_runs: [{ id, name: 'kmap-review', status: 'in_progress', conclusion: null, started_at: new Date().toISOString() }] });

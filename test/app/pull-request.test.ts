@@ -1,5 +1,4 @@
-import nock from 'nock';
-import { GitHubMock } from './helpers/github-mock.js';
+import { GitHubMock, useGitHubMock } from './helpers/github-mock.js';
 import { fakeAnalyzer, finding, makeProbot } from './helpers/harness.js';
 import {
   BASE_SHA, HEAD_SHA, KERNEL_FILE, OWNER, PR_NUMBER, REPO, contentResponse, fixture, prFile, pullRequestEvent,
@@ -12,16 +11,7 @@ const wrongPatch = fixture('kernel/xor-pages.wrong-order.patch');
 const encoded = encodeURIComponent(KERNEL_FILE);
 
 let gh: GitHubMock;
-beforeEach(() => {
-  nock.disableNetConnect();
-  gh = new GitHubMock();
-});
-afterEach(() => {
-  expect(gh.invalid).toEqual([]);
-  expect(gh.pending()).toEqual([]);
-  nock.cleanAll();
-  nock.enableNetConnect();
-});
+useGitHubMock((m) => (gh = m));
 
 /** The calls of a review run up to the analysis: check run, files, contents, existing comments. */
 function mockRunStart(o: { existingCheck?: unknown; files?: unknown[]; comments?: unknown[] | false; head?: string } = {}): void {

@@ -5,7 +5,7 @@
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { request } from 'node:http';
-import { createServer } from 'node:net';
+import { freePort } from './helpers/net.js';
 import { sign } from '@octokit/webhooks-methods';
 import nock from 'nock';
 import { EmbeddedQueue } from '../../src/app/queue/embedded.js';
@@ -27,14 +27,6 @@ const { privateKey } = generateKeyPairSync('rsa', {
   publicKeyEncoding: { type: 'spki', format: 'pem' },
   privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
 });
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 beforeAll(async () => {
   nock.disableNetConnect();

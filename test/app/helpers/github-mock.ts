@@ -73,3 +73,23 @@ function safeJson(s: string): unknown {
     return s;
   }
 }
+
+/**
+ * Registers the per-test nock set-up every App test file uses: no real network, a fresh mock per test,
+ * and after each test every request valid against GitHub's OpenAPI description and every reply used.
+ * `set` receives the test's mock.
+ */
+export function useGitHubMock(set: (mock: GitHubMock) => void): void {
+  let gh: GitHubMock;
+  beforeEach(() => {
+    nock.disableNetConnect();
+    gh = new GitHubMock();
+    set(gh);
+  });
+  afterEach(() => {
+    expect(gh.invalid).toEqual([]);
+    expect(gh.pending()).toEqual([]);
+    nock.cleanAll();
+    nock.enableNetConnect();
+  });
+}
