@@ -142,6 +142,18 @@ export function needOf(call: SyntaxNode): Need | null {
   return null;
 }
 
+/** Bare alternations of anchored name patterns, for the text prefilters below. */
+const names = (...res: RegExp[]) => res.map((r) => r.source.replace(/^\^/, '').replace(/\$$/, '')).join('|');
+
+/**
+ * False when a function's text names no call needOf() could match: its summary has no needs, so it need
+ * not be parsed (a cheap test on the text of the static helpers a function calls).
+ */
+const MAY_NEED = new RegExp(`\\b(?:${names(INATOMIC_COPY, FUTEX_ATOMIC, PERCPU)}|${[...FAULT_STATE_TEST].join('|')}|__get_user|__put_user|per_cpu|per_cpu_ptr)\\b`);
+export function mayNeedContext(text: string): boolean {
+  return MAY_NEED.test(text);
+}
+
 /** Calls that may sleep regardless of their arguments. */
 const SLEEPS = /^(?:mutex_lock(?:_interruptible|_killable|_nested|_io)?|down(?:_read|_write)?(?:_interruptible|_killable|_timeout|_nested)?|msleep(?:_interruptible)?|ssleep|usleep_range(?:_state)?|fsleep|schedule(?:_timeout\w*|_hrtimeout\w*)?|cond_resched(?:_lock|_rcu)?|wait_event\w*|wait_for_completion\w*|might_sleep|vmalloc\w*|vzalloc\w*|vmap|lock_page|folio_lock|wait_on_page_\w+|folio_wait_\w+|synchronize_rcu\w*|synchronize_srcu|flush_work|flush_workqueue|cancel_work_sync|kthread_stop|filemap_write_and_wait\w*|kernel_write|kernel_read)$/;
 /** User copies: they may fault, and a fault may sleep. */
@@ -172,6 +184,12 @@ export function sleepOf(call: SyntaxNode): SleepInfo | null {
     return { why: `${name}() with ${normalizedText(gfp)} may sleep to reclaim memory`, uaccess: false };
   }
   return null;
+}
+
+const MAY_SLEEP = new RegExp(`\\b(?:${names(SLEEPS, UACCESS, ALLOCATORS)})\\b`);
+/** False when a function's text names no call sleepOf() could match (see mayNeedContext). */
+export function maySleep(text: string): boolean {
+  return MAY_SLEEP.test(text);
 }
 
 /** Calls that fault user pages in, the second half of the "copy atomically, fault in, retry" idiom. */

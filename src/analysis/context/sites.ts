@@ -5,7 +5,7 @@
  */
 import type { CFunction } from '../source/functions.js';
 import { calleeName, normalizedText, type SyntaxNode } from '../syntax/ast.js';
-import { needOf, sleepOf, type Need, type NeedKind, type SleepInfo } from './atomic-api.js';
+import { mayNeedContext, maySleep, needOf, sleepOf, type Need, type NeedKind, type SleepInfo } from './atomic-api.js';
 import { analyseContext, atomicBy, faultsDisabledBy, preemptDisabledBy, type Hold } from './dataflow.js';
 
 export interface Via {
@@ -59,12 +59,15 @@ export function summarise(fn: CFunction): Summary {
   return s;
 }
 
-/** The static helper of the same file a call goes to (one level: never the function itself). */
-function helperOf(call: SyntaxNode, self: CFunction, fileFunctions: ReadonlyMap<string, CFunction>): CFunction | null {
+/**
+ * The static helper of the same file a call goes to (one level: never the function itself), when its text
+ * can matter (`mayMatter`: a cheap test that spares parsing helpers whose summary would be empty).
+ */
+function helperOf(call: SyntaxNode, self: CFunction, fileFunctions: ReadonlyMap<string, CFunction>, mayMatter: (text: string) => boolean): CFunction | null {
   const name = calleeName(call);
   if (!name || name === self.name) return null;
   const f = fileFunctions.get(name);
-  if (!f || f === self || f.line === self.line) return null;
+  if (!f || f === self || f.line === self.line || !mayMatter(f.text)) return null;
   try {
     void f.body; // functions may be parsed on first use: one that does not parse gets no summary
   } catch {
@@ -81,7 +84,7 @@ export function needSites(fn: CFunction, fileFunctions: ReadonlyMap<string, CFun
       if (!kind || need.kind === kind) out.push({ call, need });
       continue;
     }
-    const helper = helperOf(call, fn, fileFunctions);
+    const helper = helperOf(call, fn, fileFunctions, mayNeedContext);
     if (!helper) continue;
     const seen = new Set<NeedKind>();
     for (const n of summarise(helper).needs) {
@@ -102,7 +105,7 @@ export function sleepSites(fn: CFunction, fileFunctions: ReadonlyMap<string, CFu
       out.push({ call, sleep });
       continue;
     }
-    const helper = helperOf(call, fn, fileFunctions);
+    const helper = helperOf(call, fn, fileFunctions, maySleep);
     const inner = helper ? summarise(helper).sleeps[0] : undefined;
     if (helper && inner) out.push({ call, sleep: { why: `${helper.name}() may sleep: ${inner.sleep.why} (line ${inner.inner.line})`, uaccess: inner.sleep.uaccess }, via: { fn: helper, inner: inner.inner } });
   }

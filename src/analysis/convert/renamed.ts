@@ -58,7 +58,7 @@ export function renamedFunction(fn: CFunction, edits: readonly TextEdit[]): CFun
     if (n.type === 'identifier' && spans.some((s) => s.start === n.start && s.end === n.end)) exact++;
     const c = new SyntaxNode(text, n.type, n.field, shift(n.start), shift(n.end), n.line, n.endLine, n.isNamed, n.isMissing, parent);
     c.iteratorMacro = n.iteratorMacro;
-    for (const child of n.children) c.children.push(copy(child, c));
+    if (n.children.length) c.children = n.children.map((child) => copy(child, c));
     return c;
   };
   const def = copy(fn.node, null);

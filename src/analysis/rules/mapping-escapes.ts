@@ -28,8 +28,15 @@ const RELEASE_LIKE = /k?unmap|release_kmap|put_page|put_folio|unmap_page|put_met
  * True when callers of this function in the same file unmap the address it returns: a caller keeps the
  * result in a variable and later hands that variable to an unmap (or unmap-like helper).
  */
+/** The last file's lines: every function of a file asks, and splitting a large file each time showed in profiles. */
+let linesMemo: { source: string; lines: string[] } | null = null;
+function fileLines(source: string): string[] {
+  if (linesMemo?.source !== source) linesMemo = { source, lines: source.split('\n') };
+  return linesMemo.lines;
+}
+
 function callersUnmap(ctx: RuleContext): boolean {
-  const lines = ctx.source.split('\n');
+  const lines = fileLines(ctx.source);
   const mention = new RegExp(`\\b${ctx.fn.name}\\s*\\(`);
   for (const caller of ctx.fileFunctions.values()) {
     if (caller.line === ctx.fn.line) continue;

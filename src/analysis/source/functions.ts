@@ -134,6 +134,7 @@ function parseBlockAsFunction(lines: string[], sig: number, open: number, close:
  */
 class LazyFunction implements CFunction {
   private parsed: CFunction | null = null;
+  private joined: string | undefined;
   readonly fragment = false;
 
   constructor(
@@ -184,17 +185,28 @@ class LazyFunction implements CFunction {
     return this.p.returnType;
   }
   get text(): string {
-    return this.lines.slice(this.line - 1, this.endLine).join('\n');
+    // Asked often (text prefilters before any parse): joined once.
+    return (this.joined ??= this.lines.slice(this.line - 1, this.endLine).join('\n'));
   }
 }
 
 /** A column-0 line ending in `) {`: a function written K&R-style, which the kernel-style scan would miss. */
-const SAME_LINE_BRACE_HEADER = /^[A-Za-z_][^;{}=#\n]*\)[ \t]*\{[ \t]*(?:\/\*.*\*\/[ \t]*)?$/m;
+const SAME_LINE_BRACE_HEADER = /^[A-Za-z_][^;{}=#]*\)[ \t]*\{[ \t]*(?:\/\*.*\*\/[ \t]*)?\r?$/;
+
+/** Line by line, testing only the lines that can match: one multi-line regex over a big file was slow. */
+function hasSameLineBraceHeader(lines: readonly string[]): boolean {
+  for (const l of lines) {
+    const c = l.charCodeAt(0);
+    const identStart = (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+    if (identStart && l.includes('{') && SAME_LINE_BRACE_HEADER.test(l)) return true;
+  }
+  return false;
+}
 
 /** All functions of a file, ordered by line. */
 export function locateFunctions(text: string): CFunction[] {
   const lines = text.split('\n');
-  if (SAME_LINE_BRACE_HEADER.test(text)) return locateFunctionsByParse(text, lines);
+  if (hasSameLineBraceHeader(lines)) return locateFunctionsByParse(text, lines);
   const fns: CFunction[] = [];
   for (const block of kernelStyleBlocks(lines)) {
     const sig = signatureStart(lines, block.open);
@@ -211,7 +223,12 @@ export function locateFunctions(text: string): CFunction[] {
  */
 export function relocateFunctions(fns: readonly CFunction[], text: string): CFunction[] {
   const lines = text.split('\n');
-  return fns.filter((f) => !f.fragment).map((f) => new LazyFunction(lines, f.name, f.line, f instanceof LazyFunction ? f.openLine : f.body.line, f.endLine));
+  return fns.filter((f) => !f.fragment).map((f) => {
+    // A function the edits left alone is the same function: reuse it, and its parse if it has one (the
+    // helpers and callers the rules look at are mostly such functions).
+    if (f instanceof LazyFunction && f.text === lines.slice(f.line - 1, f.endLine).join('\n')) return f;
+    return new LazyFunction(lines, f.name, f.line, f instanceof LazyFunction ? f.openLine : f.body.line, f.endLine);
+  });
 }
 
 /** The first line of the signature above a column-0 `{`: back to a blank line or the end of the previous item. */

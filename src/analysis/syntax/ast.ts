@@ -2,8 +2,12 @@
  * A compact, plain-object copy of a tree-sitter C syntax tree, with the few queries the rules need.
  * Lines are 1-based; `start`/`end` are offsets into `source` (UTF-16 code units, like JS strings).
  */
+/** The children of every leaf: one shared, frozen array (most nodes are leaves; one array each showed in GC). */
+const NO_CHILDREN: readonly SyntaxNode[] = Object.freeze([]);
+
 export class SyntaxNode {
-  readonly children: SyntaxNode[] = [];
+  /** Set once, by the tree copy that creates the node (parser.ts, convert/renamed.ts). */
+  children: readonly SyntaxNode[] = NO_CHILDREN;
   /** Set on `while` loops that stand for a kernel iterator macro (list_for_each_entry, for_each_sg...). */
   iteratorMacro: string | null = null;
 

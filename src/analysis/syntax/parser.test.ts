@@ -1,4 +1,6 @@
-import { initParser, parseC } from './parser.js';
+import { readdirSync, readFileSync } from 'node:fs';
+import type { SyntaxNode } from './ast.js';
+import { fastCopyAvailable, initParser, parseC } from './parser.js';
 import { normalizeKernelSource } from './kernel-idioms.js';
 
 beforeAll(initParser);
@@ -51,5 +53,44 @@ describe('parseC', () => {
 
   it('parses the same source repeatedly (no WASM state leaks between parses)', () => {
     for (let i = 0; i < 50; i++) expect(parseC(src).descendants('function_definition')).toHaveLength(1);
+  });
+});
+
+describe('the fast tree copy', () => {
+  const fixtures = new URL('../../../test/fixtures/', import.meta.url);
+  const dump = (root: SyntaxNode) => {
+    const out: string[] = [];
+    root.walk((n) => void out.push([n.type, n.field, n.start, n.end, n.line, n.endLine, n.isNamed, n.isMissing, n.iteratorMacro].join(' ')));
+    return out;
+  };
+  const broken = [
+    'static void f(struct page *page)\n{\n\tvoid *a = kmap_atomic(page;\n\tif (x {\n\t\tkunmap_atomic(a);\n}\n',
+    'int g(void)\n{\n\tlist_for_each_entry(pos, &head, list) {\n\t\tpos->x = 1;\n\t}\n\treturn 0 +;\n}\n',
+    '#define M(x) do { kunmap_atomic(x); } while (0)\nvoid h(void) { M(p) }\n',
+    '', '\n\n', '}}}', 'void é(void) { int ü = 1; /* 💥 */ }\n',
+  ];
+  const files = readdirSync(fixtures, { recursive: true, encoding: 'utf8' }).filter((p) => /\.[ch]$/.test(p));
+
+  it('is in use (a web-tree-sitter upgrade that hides the binding must be noticed, not silently slower)', () => {
+    expect(fastCopyAvailable()).toBe(true);
+  });
+
+  it('reads the same tree as the public TreeCursor API, on every C fixture', () => {
+    expect(files.length).toBeGreaterThan(5);
+    for (const p of files) {
+      const src = readFileSync(new URL(p, fixtures), 'utf8');
+      expect({ p, tree: dump(parseC(src, 7, 'fast')) }).toEqual({ p, tree: dump(parseC(src, 7, 'portable')) });
+    }
+  });
+
+  it.each(broken.map((s) => [s]))('and on broken or odd input %j (errors, MISSING nodes, iterator macros, non-ASCII)', (src) => {
+    expect(dump(parseC(src, 0, 'fast'))).toEqual(dump(parseC(src, 0, 'portable')));
+  });
+
+  it('leaves the parser usable: hundreds of copies in a row, interleaved with public-API ones', () => {
+    const src = readFileSync(new URL(files[0], fixtures), 'utf8');
+    const expected = dump(parseC(src, 0, 'portable'));
+    for (let i = 0; i < 300; i++) parseC(src, 0, i % 3 === 0 ? 'portable' : 'fast');
+    expect(dump(parseC(src, 0, 'fast'))).toEqual(expected);
   });
 });

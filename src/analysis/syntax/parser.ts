@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { Language, Parser, type Node as TSNode } from 'web-tree-sitter';
+import { Language, Parser, type Node as TSNode, type Tree } from 'web-tree-sitter';
 import { normalizeKernelSource } from './kernel-idioms.js';
 import { SyntaxNode } from './ast.js';
 
@@ -16,10 +16,51 @@ const require = createRequire(import.meta.url);
 let parser: Parser | null = null;
 let initializing: Promise<void> | null = null;
 
+/**
+ * The parts of web-tree-sitter's Emscripten module that the fast tree copy calls directly. Emscripten fills
+ * in the options object given to Parser.init() with the module's exports, so this is how we reach them.
+ * Each `_ts_tree_cursor_*_wasm(tree)` export reads the cursor from the binding's transfer buffer (and the
+ * moving ones write it back): web-tree-sitter's TreeCursor copies the cursor in and out of that buffer with
+ * four generic setValue/getValue calls around every call, which was a quarter of the whole copy.
+ */
+interface CursorBinding {
+  HEAP32: Int32Array;
+  _ts_init(): number;
+  _ts_tree_cursor_goto_first_child_wasm(tree: number): number;
+  _ts_tree_cursor_goto_next_sibling_wasm(tree: number): number;
+  _ts_tree_cursor_goto_parent_wasm(tree: number): number;
+  _ts_tree_cursor_current_node_type_id_wasm(tree: number): number;
+  _ts_tree_cursor_current_node_is_named_wasm(tree: number): number;
+  _ts_tree_cursor_current_node_is_missing_wasm(tree: number): number;
+  _ts_tree_cursor_current_field_id_wasm(tree: number): number;
+  _ts_tree_cursor_start_index_wasm(tree: number): number;
+  _ts_tree_cursor_end_index_wasm(tree: number): number;
+}
+
+const CURSOR_CALLS = [
+  '_ts_init', '_ts_tree_cursor_goto_first_child_wasm', '_ts_tree_cursor_goto_next_sibling_wasm', '_ts_tree_cursor_goto_parent_wasm',
+  '_ts_tree_cursor_current_node_type_id_wasm', '_ts_tree_cursor_current_node_is_named_wasm', '_ts_tree_cursor_current_node_is_missing_wasm',
+  '_ts_tree_cursor_current_field_id_wasm', '_ts_tree_cursor_start_index_wasm', '_ts_tree_cursor_end_index_wasm',
+] as const;
+
+/** Set when the binding has everything the fast copy needs (else the public TreeCursor API is used). */
+let binding: { calls: CursorBinding; transferBuffer: number } | null = null;
+
+/** False when web-tree-sitter no longer exposes what the fast copy needs (parsing still works, slower). */
+export function fastCopyAvailable(): boolean {
+  return binding !== null;
+}
+
 export function initParser(): Promise<void> {
   if (parser) return Promise.resolve();
   initializing ??= (async () => {
-    await Parser.init();
+    const module: Partial<CursorBinding> = {};
+    await Parser.init(module);
+    if (CURSOR_CALLS.every((k) => typeof module[k] === 'function') && module.HEAP32 instanceof Int32Array) {
+      const calls = module as CursorBinding;
+      // ts_init() only returns the static transfer buffer's address (and writes the ABI versions into it).
+      binding = { calls, transferBuffer: calls._ts_init() };
+    }
     // The bytes, not the path: given a path, web-tree-sitter reads it through node:fs/promises, whose loading
     // and round trips cost a one-patch CLI run about 5 ms.
     const language = await Language.load(readFileSync(require.resolve('tree-sitter-c/tree-sitter-c.wasm')));
@@ -36,27 +77,28 @@ function requireParser(): Parser {
 }
 
 /** Parses C source. The returned tree's node texts are slices of `source` itself (not the normalised text). */
-export function parseC(source: string, lineBase = 0): SyntaxNode {
+export function parseC(source: string, lineBase = 0, copy: 'fast' | 'portable' = 'fast'): SyntaxNode {
   const { text, iteratorLoops } = normalizeKernelSource(source);
   const tree = requireParser().parse(text);
   if (!tree) throw new Error('tree-sitter returned no tree');
   try {
-    return convert(tree.rootNode, source, lineBase, iteratorLoops);
+    const lines = lineIndex(source, lineBase);
+    return copy === 'fast' && binding
+      ? copyTreeFast(tree, binding.calls, binding.transferBuffer, source, lines, iteratorLoops)
+      : convert(tree.rootNode, source, lines, iteratorLoops);
   } finally {
     tree.delete();
   }
 }
 
 /**
- * Copies the WASM tree into plain objects with a cursor walk: property access on web-tree-sitter nodes
- * crosses into WASM each time, so analyses that revisit nodes many times are much faster on copies.
+ * Lines from offsets (one binary search) rather than from tree-sitter points: every point crosses into
+ * WASM and allocates, and this copy is the parser's hot path.
  */
-function convert(root: TSNode, source: string, lineBase: number, iteratorLoops: Map<number, string>): SyntaxNode {
-  // Lines from offsets (one binary search) rather than cursor.startPosition/endPosition: every cursor
-  // getter marshals the cursor into WASM memory, and Points allocate; this copy is the parser's hot path.
+function lineIndex(source: string, lineBase: number): (offset: number) => number {
   const lineStarts = [0];
   for (let i = source.indexOf('\n'); i >= 0; i = source.indexOf('\n', i + 1)) lineStarts.push(i + 1);
-  const lineOf = (offset: number): number => {
+  return (offset: number): number => {
     let lo = 0;
     let hi = lineStarts.length - 1;
     while (lo < hi) {
@@ -66,6 +108,54 @@ function convert(root: TSNode, source: string, lineBase: number, iteratorLoops: 
     }
     return lo + 1 + lineBase;
   };
+}
+
+/**
+ * The same copy as convert(), calling the binding's cursor exports directly: the cursor stays in the
+ * transfer buffer for the whole walk (nothing else runs in between), and is copied back into the JS
+ * TreeCursor before it is deleted (moving it can reallocate its stack). parser.test.ts checks that both
+ * copies agree on real-world code.
+ */
+function copyTreeFast(tree: Tree, c: CursorBinding, transferBuffer: number, source: string, lineOf: (offset: number) => number, iteratorLoops: Map<number, string>): SyntaxNode {
+  const root = tree.rootNode;
+  const mayMiss = root.hasError;
+  const types = tree.language.types;
+  const fields = tree.language.fields;
+  const cursor = root.walk(); // leaves the new cursor in the transfer buffer
+  const t = (tree as unknown as { 0: number })[0];
+  const make = (parent: SyntaxNode | null, field: string | null): SyntaxNode => {
+    const start = c._ts_tree_cursor_start_index_wasm(t);
+    const end = c._ts_tree_cursor_end_index_wasm(t);
+    const type = types[c._ts_tree_cursor_current_node_type_id_wasm(t)] || 'ERROR';
+    const named = c._ts_tree_cursor_current_node_is_named_wasm(t) === 1;
+    const missing = mayMiss && c._ts_tree_cursor_current_node_is_missing_wasm(t) === 1;
+    const node = new SyntaxNode(source, type, field, start, end, lineOf(start), lineOf(end), named, missing, parent);
+    if (type === 'while_statement' && iteratorLoops.has(start)) node.iteratorMacro = iteratorLoops.get(start)!;
+    if (c._ts_tree_cursor_goto_first_child_wasm(t) === 1) {
+      const children: SyntaxNode[] = [];
+      do children.push(make(node, fields[c._ts_tree_cursor_current_field_id_wasm(t)] ?? null));
+      while (c._ts_tree_cursor_goto_next_sibling_wasm(t) === 1);
+      c._ts_tree_cursor_goto_parent_wasm(t);
+      node.children = children;
+    }
+    return node;
+  };
+  try {
+    return make(null, null);
+  } finally {
+    // HEAP32 is re-created when WASM memory grows: read it now, not at the start.
+    const heap = c.HEAP32;
+    const js = cursor as unknown as Record<number, number>;
+    for (let i = 0; i < 4; i++) js[i] = heap[(transferBuffer >> 2) + i];
+    cursor.delete();
+  }
+}
+
+/**
+ * Copies the WASM tree into plain objects with a cursor walk: property access on web-tree-sitter nodes
+ * crosses into WASM each time, so analyses that revisit nodes many times are much faster on copies.
+ */
+function convert(root: TSNode, source: string, lineOf: (offset: number) => number, iteratorLoops: Map<number, string>): SyntaxNode {
   // Only a tree with errors can hold MISSING nodes: skip asking every node otherwise.
   const mayMiss = root.hasError;
   const cursor = root.walk();
@@ -75,9 +165,11 @@ function convert(root: TSNode, source: string, lineBase: number, iteratorLoops: 
     const node = new SyntaxNode(source, cursor.nodeType, field, start, end, lineOf(start), lineOf(end), cursor.nodeIsNamed, mayMiss && cursor.nodeIsMissing, parent);
     if (node.type === 'while_statement' && iteratorLoops.has(node.start)) node.iteratorMacro = iteratorLoops.get(node.start)!;
     if (cursor.gotoFirstChild()) {
-      do node.children.push(make(node, cursor.currentFieldName));
+      const children: SyntaxNode[] = [];
+      do children.push(make(node, cursor.currentFieldName));
       while (cursor.gotoNextSibling());
       cursor.gotoParent();
+      node.children = children;
     }
     return node;
   };
