@@ -85,9 +85,32 @@ describe('kernel-style scan and full parse agree', () => {
     }
   });
 
-  it('falls back to a full parse for K&R-style braces', () => {
-    const fns = locateFunctions('int add(int a, int b) {\n\treturn a + b;\n}\n\nstatic void *get(void) {\n\treturn kmap_local_page(p);\n}\n');
-    expect(fns.map((f) => [f.name, f.line, f.endLine])).toEqual([['add', 1, 3], ['get', 5, 7]]);
+  it('cuts K&R-style `) {` functions by layout too, as a full parse would', async () => {
+    const { locateFunctionsByParse } = await import('./functions.js');
+    const text = [
+      'int add(int a, int b) {',
+      '\treturn a + b;',
+      '}',
+      '',
+      'static void *get(struct page *p,',
+      '\t\t int flags) { /* mapped for the caller */',
+      '\treturn kmap_local_page(p);',
+      '}',
+      '',
+      'static int kernel_style(void)',
+      '{',
+      '\treturn 0;',
+      '}',
+      '',
+    ].join('\n');
+    const shape = (fns: ReturnType<typeof locateFunctions>) => fns.map((f) => [f.name, f.line, f.endLine, f.body.line, f.isStatic]);
+    expect(shape(locateFunctions(text))).toEqual([['add', 1, 3, 1, false], ['get', 5, 8, 6, true], ['kernel_style', 10, 13, 11, true]]);
+    expect(shape(locateFunctions(text))).toEqual(shape(locateFunctionsByParse(text)));
+  });
+
+  it('falls back to a full parse when a K&R-style body does not close in column 0', () => {
+    const fns = locateFunctions('int add(int a, int b) {\n\treturn a + b; }\n\nstatic void *get(void) {\n\treturn kmap_local_page(p);\n\t}\n');
+    expect(fns.map((f) => [f.name, f.line, f.endLine])).toEqual([['add', 1, 2], ['get', 4, 6]]);
   });
 });
 

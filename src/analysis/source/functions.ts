@@ -83,19 +83,46 @@ function collectDefinitions(root: SyntaxNode): SyntaxNode[] {
   return out;
 }
 
-/** Lines (1-based) of column-0 `{` ... `}` blocks: the kernel-style function bodies. */
-function kernelStyleBlocks(lines: string[]): Array<{ open: number; close: number }> {
-  const out: Array<{ open: number; close: number }> = [];
+interface Block {
+  /** Line of the opening brace: alone in column 0, or ending a column-0 signature line (`sameLine`). */
+  open: number;
+  close: number;
+  sameLine: boolean;
+}
+
+/** The last, indented line of a multi-line K&R-style signature: `\t\t unsigned int len) {`. */
+const INDENTED_HEADER_END = /^[ \t]+[^;{}=#\s][^;{}=#]*\)[ \t]*\{[ \t]*(?:\/\*.*\*\/[ \t]*)?\r?$/;
+
+/** A column-0 `}` alone (or with a comment): how a function body ends, unlike `};` or `} name;`. */
+const FUNCTION_CLOSE = /^\}[ \t]*(?:\/\*.*\*\/[ \t]*|\/\/.*)?\r?$/;
+
+/**
+ * Lines (1-based) of column-0 `{` ... `}` blocks: the kernel-style function bodies. With `sameLine`, a
+ * signature line ending in `) {` opens one too (in column 0, or indented between functions), and `otherLayout` says whether the file has code these
+ * blocks do not account for: such a block that never met its column-0 `}`, or a function-closing `}`
+ * with no block open (a body opened on an indented `...) {` line). Only a whole-file parse can cut
+ * that code into functions.
+ */
+function kernelStyleBlocks(lines: string[], sameLine = false): { blocks: Block[]; otherLayout: boolean } {
+  const blocks: Block[] = [];
   let open = -1;
+  let openSameLine = false;
+  let otherLayout = false;
   for (let i = 0; i < lines.length; i++) {
     const l = lines[i];
-    if (l.startsWith('{')) open = i + 1;
-    else if (l.startsWith('}') && open > 0) {
-      out.push({ open, close: i + 1 });
+    // Between functions, an indented line ending in `) {` ends a K&R-style signature that started in column 0.
+    const header = sameLine && (isSameLineBraceHeader(l) || (open < 0 && INDENTED_HEADER_END.test(l)));
+    if (l.startsWith('{') || header) {
+      if (open > 0 && openSameLine) otherLayout = true;
+      open = i + 1;
+      openSameLine = header;
+    } else if (l.startsWith('}')) {
+      if (open > 0) blocks.push({ open, close: i + 1, sameLine: openSameLine });
+      else if (sameLine && FUNCTION_CLOSE.test(l) && !(lines[i - 1] ?? '').endsWith('\\')) otherLayout = true; // not a macro body's end
       open = -1;
     }
   }
-  return out;
+  return { blocks, otherLayout: otherLayout || (open > 0 && openSameLine) };
 }
 
 /** The name a macro-made signature defines: SYSCALL_DEFINE2(kmap_demo, ...) -> kmap_demo. */
@@ -179,7 +206,8 @@ class LazyFunction implements CFunction {
     return this.p.hasErrors;
   }
   get isStatic(): boolean {
-    return /^\s*static\b/.test(this.lines.slice(this.line - 1, this.open - 1).join(' '));
+    // The signature's lines (for a K&R-style `) {` header, its own line too).
+    return /^\s*static\b/.test(this.lines.slice(this.line - 1, Math.max(this.open - 1, this.line)).join(' '));
   }
   get returnType(): string {
     return this.p.returnType;
@@ -193,25 +221,30 @@ class LazyFunction implements CFunction {
 /** A column-0 line ending in `) {`: a function written K&R-style, which the kernel-style scan would miss. */
 const SAME_LINE_BRACE_HEADER = /^[A-Za-z_][^;{}=#]*\)[ \t]*\{[ \t]*(?:\/\*.*\*\/[ \t]*)?\r?$/;
 
-/** Line by line, testing only the lines that can match: one multi-line regex over a big file was slow. */
-function hasSameLineBraceHeader(lines: readonly string[]): boolean {
-  for (const l of lines) {
-    const c = l.charCodeAt(0);
-    const identStart = (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
-    if (identStart && l.includes('{') && SAME_LINE_BRACE_HEADER.test(l)) return true;
-  }
-  return false;
+/** The regex only on lines that can match (a cheap first test): over a whole big file it showed in profiles. */
+function isSameLineBraceHeader(l: string): boolean {
+  const c = l.charCodeAt(0);
+  const identStart = (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+  return identStart && l.includes('{') && SAME_LINE_BRACE_HEADER.test(l);
 }
 
-/** All functions of a file, ordered by line. */
+/**
+ * All functions of a file, ordered by line: cut by layout (kernel style, and K&R-style `) {` headers whose
+ * body closes in column 0), each parsed on first use; by a whole-file parse for any other layout.
+ */
 export function locateFunctions(text: string): CFunction[] {
   const lines = text.split('\n');
-  if (hasSameLineBraceHeader(lines)) return locateFunctionsByParse(text, lines);
+  const { blocks, otherLayout } = kernelStyleBlocks(lines, true);
+  if (otherLayout) return locateFunctionsByParse(text, lines);
   const fns: CFunction[] = [];
-  for (const block of kernelStyleBlocks(lines)) {
-    const sig = signatureStart(lines, block.open);
-    const name = signatureName(lines.slice(sig - 1, block.open - 1).join(' '));
-    if (!name || sig >= block.open) continue; // a bare block: an initializer or stray braces, not a function
+  for (const block of blocks) {
+    // A same-line header is the signature's last line; the brace (and anything after it) is not part of it.
+    const sig = signatureStart(lines, block.sameLine ? block.open + 1 : block.open);
+    const signature = block.sameLine
+      ? [...lines.slice(sig - 1, block.open - 1), lines[block.open - 1].slice(0, lines[block.open - 1].lastIndexOf('{'))].join(' ')
+      : lines.slice(sig - 1, block.open - 1).join(' ');
+    const name = signatureName(signature);
+    if (!name || (!block.sameLine && sig >= block.open)) continue; // a bare block: an initializer or stray braces, not a function
     fns.push(new LazyFunction(lines, name, sig, block.open, block.close));
   }
   return fns;
@@ -246,7 +279,7 @@ export function locateFunctionsByParse(text: string, lines: string[] = text.spli
     const f = toCFunction(def);
     if (f) fns.push(f);
   }
-  for (const block of kernelStyleBlocks(lines)) {
+  for (const block of kernelStyleBlocks(lines).blocks) {
     if (fns.some((f) => f.line <= block.open && f.endLine >= block.close)) continue;
     const f = parseBlockAsFunction(lines, signatureStart(lines, block.open), block.open, block.close);
     if (f && !fns.some((g) => g.line === f.line)) fns.push(f);
