@@ -1,6 +1,11 @@
-/** What every handler does with an event: drop a repeated delivery, enqueue a review, refuse when full. */
+/**
+ * What every handler does with an event: drop a repeated delivery, enqueue a review or a command job,
+ * refuse when full. Nothing here calls GitHub.
+ */
 import type { Context } from 'probot';
-import { BacklogFull, type PullRequestState, type ReviewScheduler, type ScheduleResult } from './scheduler.js';
+import {
+  BacklogFull, type CommandRequest, type PullRequestState, type ReviewScheduler, type ScheduleResult,
+} from './scheduler.js';
 
 type AnyContext = Pick<Context, 'id' | 'log' | 'payload'>;
 
@@ -23,5 +28,15 @@ export async function enqueueReview(
     installationId: installationOf(context), deliveryId: context.id, pr, trigger, force,
   });
   if (result === 'backlog-full') throw new BacklogFull();
+  return result;
+}
+
+/** Enqueues a command job (command-job.ts) for this delivery; the worker does every GitHub call. */
+export async function enqueueCommand(
+  context: AnyContext, scheduler: ReviewScheduler, req: Omit<CommandRequest, 'installationId' | 'deliveryId'>,
+): Promise<ScheduleResult> {
+  const result = await scheduler.scheduleCommand({ ...req, installationId: installationOf(context), deliveryId: context.id });
+  if (result === 'backlog-full') throw new BacklogFull();
+  context.log.info({ pr: req.pullNumber, command: req.command.type, trigger: req.trigger, result }, 'command enqueued');
   return result;
 }

@@ -1,8 +1,10 @@
 /**
  * The kmap-review GitHub App (Probot 14). `probot run ./dist/app/index.js` loads the default export;
  * `node dist/app/main.js` runs it behind the hardened webhook server (server.ts).
- * Handlers (src/handlers) validate and enqueue; workers (review-job.ts) analyse and post; the engine runs
- * in worker threads.
+ * Handlers (src/handlers) validate and enqueue, without a single GitHub call; workers run the jobs by kind:
+ * reviews (review-job.ts) analyse and post, commands and re-runs (command-job.ts) react, check
+ * permissions, reply and schedule reviews, tree scans (tree-check.ts) scan the default branch; the
+ * engine runs in worker threads.
  */
 import { readFileSync } from 'node:fs';
 import type { ApplicationFunction, Probot } from 'probot';
@@ -11,9 +13,10 @@ import { registerIssueComment } from '../handlers/issue-comment.js';
 import { registerPullRequest } from '../handlers/pull-request.js';
 import { registerTreeEvents } from '../handlers/push.js';
 import { LruCache, RedisCache, type RedisLike, type ResultCache } from './cache.js';
+import { CommandWorker } from './command-job.js';
 import type { GitHub } from './collect.js';
 import { limitsFromEnv, type Limits } from './limits.js';
-import { createQueue, type WorkQueue } from './queue/index.js';
+import { createQueue, isCommandJob, type WorkQueue } from './queue/index.js';
 import { recoverInterrupted } from './recovery.js';
 import { retryPolicyFromEnv, type RetryPolicy } from './retry.js';
 import { ReviewWorker } from './review-job.js';
@@ -140,13 +143,17 @@ export function createApp(options: AppOptions = {}): ApplicationFunction {
       options: { ...treeOptionsFromEnv(), ...options.tree },
     });
     const scheduler = new ReviewScheduler(queue);
+    const commandWorker = new CommandWorker({
+      octokitFor, rules, scheduler, log: app.log, retry: options.retry ?? retryPolicyFromEnv(),
+    });
 
     registerPullRequest(app, scheduler);
-    registerIssueComment(app, scheduler, rules);
+    registerIssueComment(app, scheduler);
     registerCheckRun(app, scheduler);
     registerTreeEvents(app, scheduler);
     queue.start(async (job, ctx) => {
       if (isTreeJob(job)) await treeWorker.process(job, ctx);
+      else if (isCommandJob(job)) await commandWorker.process(job, ctx);
       else await worker.process(job, ctx);
     });
 

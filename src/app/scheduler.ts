@@ -1,11 +1,14 @@
 /**
- * The handlers' side of the queue: turns an event into a review job and enqueues it. No GitHub call
- * happens here, so a webhook is answered in milliseconds whatever the analysis is doing; the worker
- * (review-job.ts) reads the configuration, starts the check run, analyses and posts.
+ * The handlers' side of the queue: turns an event into a job and enqueues it. No GitHub call happens
+ * here, nor in any handler, so a webhook is answered in milliseconds whatever the analysis is doing:
+ * - a review job: the worker (review-job.ts) reads the configuration, starts the check run, analyses and posts;
+ * - a command job (comment commands, Checks re-runs): the worker (command-job.ts) reacts, checks the
+ *   commenter's permission, replies, looks up the pull request(s) and schedules the forced review here,
+ *   through `schedule()`, so supersede and locking stay keyed by pull request.
  */
 import type { RuleLookup } from '../comments/review.js';
 import type { PullRef } from './collect.js';
-import type { AddResult, WorkQueue } from './queue/types.js';
+import type { AddResult, CommandPayload, WorkQueue } from './queue/types.js';
 
 export interface RuleCatalog {
   find: RuleLookup;
@@ -32,6 +35,21 @@ export interface ScheduleRequest {
 
 export type ScheduleResult = AddResult;
 
+export interface CommandRequest {
+  installationId: number | null;
+  /** X-GitHub-Delivery: part of the command job's queue key. */
+  deliveryId: string;
+  owner: string;
+  repo: string;
+  /** The pull request of a comment command; for a re-run the first one the event named, or 0. */
+  pullNumber: number;
+  /** The re-run's commit; '' for a comment command (the worker reads the current head). */
+  headSha: string;
+  /** "/kmap-review recheck by @x", "check_run.rerequested": becomes the forced review's trigger. */
+  trigger: string;
+  command: CommandPayload;
+}
+
 export class ReviewScheduler {
   constructor(readonly queue: WorkQueue) {}
 
@@ -47,6 +65,15 @@ export class ReviewScheduler {
       owner: pr.owner, repo: pr.repo, pullNumber: pr.pullNumber, headSha: pr.headSha, baseSha: pr.baseSha,
       draft: pr.draft, updatedAt: pr.updatedAt, trigger: req.trigger, force: req.force, deliveryId: req.deliveryId,
       attempt: 1,
+    });
+  }
+
+  /** Enqueues a command job (its own queue key: it never replaces or supersedes a review). */
+  scheduleCommand(req: CommandRequest): Promise<ScheduleResult> {
+    return this.queue.add({
+      kind: 'command', installationId: req.installationId, owner: req.owner, repo: req.repo, pullNumber: req.pullNumber,
+      headSha: req.headSha, baseSha: '', draft: false, updatedAt: 0, trigger: req.trigger, force: false,
+      deliveryId: req.deliveryId, attempt: 1, command: req.command,
     });
   }
 }

@@ -39,6 +39,10 @@ export function renderNotAllowed(login: string, permission: string): string {
   );
 }
 
+export function renderClosed(): string {
+  return 'This pull request is closed: nothing to recheck.';
+}
+
 export function renderUnknownCommand(verb: string): string {
   return `I don't know ${code(`/kmap-review ${verb}`)}. Try ${code('/kmap-review help')}.`;
 }

@@ -1,12 +1,14 @@
 /**
  * The Checks tab: "Re-run" (check_run.rerequested, check_suite.rerequested) and the check run's
  * "Re-run kmap-review" button (check_run.requested_action) review the pull request's current head again.
+ * The handler only enqueues a command job with the commit and the pull requests the event names: the job
+ * (src/app/command-job.ts) finds the open pull requests of the commit when the event names none (a fork),
+ * reads each one's current head and schedules the forced review. No GitHub call happens here.
  */
 import type { Context, Probot } from 'probot';
 import { RECHECK_ACTION } from '../app/check-runs.js';
 import { CHECK_NAME } from '../app/config.js';
-import { enqueueReview, firstDelivery } from '../app/enqueue.js';
-import { currentPull, pullsForSha } from '../app/pull-state.js';
+import { enqueueCommand, firstDelivery } from '../app/enqueue.js';
 import type { ReviewScheduler } from '../app/scheduler.js';
 
 async function recheck(
@@ -14,13 +16,10 @@ async function recheck(
 ): Promise<void> {
   if (!(await firstDelivery(context, scheduler))) return;
   const { owner, repo } = context.repo();
-  const numbers = await pullsForSha(context.octokit, owner, repo, sha, known);
-  if (numbers.length === 0) context.log.info({ sha }, 'no open pull request for this commit: nothing to re-run');
-  for (const n of numbers) {
-    const pr = await currentPull(context.octokit, owner, repo, n);
-    if (!pr) continue;
-    await enqueueReview(context, scheduler, pr, trigger, true);
-  }
+  const pullNumbers = [...new Set(known.map((p) => p.number))];
+  await enqueueCommand(context, scheduler, {
+    owner, repo, pullNumber: pullNumbers[0] ?? 0, headSha: sha, trigger, command: { type: 'rerun', pullNumbers },
+  });
 }
 
 export function registerCheckRun(app: Probot, scheduler: ReviewScheduler): void {

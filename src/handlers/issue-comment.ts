@@ -1,15 +1,13 @@
 /**
  * Comment commands on pull requests: `/kmap-review recheck | explain RULE | help`.
- * Acknowledged with 👀; `recheck` needs write, maintain or admin permission (asked from GitHub: the
- * payload's author_association under-reports private organisation members).
+ * The handler only parses the comment, drops bots and repeated deliveries, and enqueues a command job:
+ * it makes no GitHub call. The job (src/app/command-job.ts) acknowledges with 👀, checks that `recheck`
+ * comes from someone with write, maintain or admin permission (asked from GitHub: the payload's
+ * author_association under-reports private organisation members), replies, and schedules the review.
  */
-import type { Context, Probot } from 'probot';
-import {
-  renderExplain, renderExplainUsage, renderHelp, renderNotAllowed, renderUnknownCommand, renderUnknownRule,
-} from '../comments/review-commands.js';
-import { enqueueReview, firstDelivery } from '../app/enqueue.js';
-import { currentPull } from '../app/pull-state.js';
-import type { ReviewScheduler, RuleCatalog } from '../app/scheduler.js';
+import type { Probot } from 'probot';
+import { enqueueCommand, firstDelivery } from '../app/enqueue.js';
+import type { ReviewScheduler } from '../app/scheduler.js';
 
 export interface Command {
   verb: string;
@@ -27,21 +25,7 @@ export function parseCommand(body: string | null | undefined): Command | undefin
   return { verb: (m[1] ?? 'help').toLowerCase(), ...(m[2] ? { arg: m[2] } : {}) };
 }
 
-type Permission = 'admin' | 'maintain' | 'write' | 'triage' | 'read' | 'none';
-
-async function permissionOf(context: Context<'issue_comment'>, username: string): Promise<Permission> {
-  try {
-    const { data } = await context.octokit.rest.repos.getCollaboratorPermissionLevel(context.repo({ username }));
-    const role = (data.role_name ?? '').toLowerCase();
-    if (role === 'maintain' || role === 'triage') return role;
-    return (data.permission as Permission) ?? 'none';
-  } catch (err) {
-    if ((err as { status?: number }).status === 404) return 'none';
-    throw err;
-  }
-}
-
-export function registerIssueComment(app: Probot, scheduler: ReviewScheduler, rules: () => Promise<RuleCatalog>): void {
+export function registerIssueComment(app: Probot, scheduler: ReviewScheduler): void {
   app.on('issue_comment.created', async (context) => {
     const { issue, comment, sender } = context.payload;
     if (!issue.pull_request || sender.type === 'Bot' || comment.user?.type === 'Bot') return;
@@ -49,43 +33,14 @@ export function registerIssueComment(app: Probot, scheduler: ReviewScheduler, ru
     if (!command) return;
     // Replies are not idempotent: a redelivered command must not answer twice.
     if (!(await firstDelivery(context, scheduler))) return;
-
-    await context.octokit.rest.reactions.createForIssueComment(context.repo({ comment_id: comment.id, content: 'eyes' as const }));
-    const reply = (body: string) => context.octokit.rest.issues.createComment(context.issue({ body }));
-
-    switch (command.verb) {
-      case 'help':
-        await reply(renderHelp());
-        return;
-      case 'explain': {
-        const catalog = await rules();
-        if (!command.arg) {
-          await reply(renderExplainUsage(catalog.ids()));
-          return;
-        }
-        const rule = catalog.find(command.arg);
-        await reply(rule ? renderExplain(rule) : renderUnknownRule(command.arg, catalog.ids()));
-        return;
-      }
-      case 'recheck': {
-        const login = comment.user?.login ?? sender.login;
-        const permission = await permissionOf(context, login);
-        if (!['admin', 'maintain', 'write'].includes(permission)) {
-          context.log.info({ login, permission }, 'recheck refused');
-          await reply(renderNotAllowed(login, permission));
-          return;
-        }
-        const { owner, repo } = context.repo();
-        const pr = await currentPull(context.octokit, owner, repo, issue.number);
-        if (!pr) {
-          await reply('This pull request is closed: nothing to recheck.');
-          return;
-        }
-        await enqueueReview(context, scheduler, pr, `/kmap-review recheck by @${login}`, true);
-        return;
-      }
-      default:
-        await reply(renderUnknownCommand(command.verb));
-    }
+    const { owner, repo } = context.repo();
+    const login = comment.user?.login ?? sender.login;
+    await enqueueCommand(context, scheduler, {
+      owner, repo, pullNumber: issue.number, headSha: '', trigger: `/kmap-review ${command.verb} by @${login}`,
+      command: {
+        type: 'comment', verb: command.verb, ...(command.arg ? { arg: command.arg } : {}), commentId: comment.id, login,
+        ...(comment.created_at ? { createdAt: comment.created_at } : {}),
+      },
+    });
   });
 }

@@ -4,7 +4,7 @@ import { LruCache, analysisKey } from '../../src/app/cache.js';
 import { AnalysisTimeout, analyzeWithinBudget, effectiveLimits } from '../../src/app/limits.js';
 import { DEFAULT_APP_CONFIG } from '../../src/app/config.js';
 import { EmbeddedQueue } from '../../src/app/queue/embedded.js';
-import type { JobContext, ReviewJob } from '../../src/app/queue/types.js';
+import { pullKey, type JobContext, type ReviewJob } from '../../src/app/queue/types.js';
 import { RetryLater, classifyError, retryDelay, withRetry } from '../../src/app/retry.js';
 import type { AnalysisRunner } from '../../src/app/runner.js';
 
@@ -115,6 +115,57 @@ describe('EmbeddedQueue', () => {
     await q2.add(job({ headSha: 'b'.repeat(40), updatedAt: 2000 }));
     await q2.onIdle();
     expect(ran.sort()).toEqual(['a', 'a (clean-up only)', 'b']);
+  });
+});
+
+describe('EmbeddedQueue: command jobs', () => {
+  const command = (deliveryId: string): ReviewJob => job({
+    kind: 'command', deliveryId, headSha: '', baseSha: '', updatedAt: 0, trigger: '/kmap-review recheck by @m',
+    command: { type: 'comment', verb: 'recheck', commentId: 1, login: 'm' },
+  });
+
+  it('have a key of their own: a review of the same pull request is neither replaced, superseded, deduplicated nor held up by them', async () => {
+    expect(pullKey(command('c1'))).toBe('o/r#1!command:c1');
+    expect(pullKey(job())).toBe('o/r#1');
+    const q = new EmbeddedQueue({ concurrency: 2 });
+    const gate = deferred();
+    const commandsRan = deferred();
+    const seen: string[] = [];
+    q.start(async (j, ctx) => {
+      if (j.kind !== 'command' && j.headSha[0] === 'a') await gate.promise;
+      seen.push(`${j.kind ?? 'review'}:${j.kind === 'command' ? j.deliveryId : j.headSha[0]} superseded=${await ctx.isSuperseded()}`);
+      if (seen.filter((x) => x.startsWith('command')).length === 2) commandsRan.resolve();
+    });
+    expect(await q.add(job())).toBe('queued'); // running, held
+    expect(await q.add(job({ headSha: 'b'.repeat(40), updatedAt: 2000 }))).toBe('queued'); // pending
+    // A command (updatedAt 0, no head) of the same pull request: not stale, not a duplicate, does not replace 'b'.
+    expect(await q.add(command('c1'))).toBe('queued');
+    expect(await q.add(command('c1'))).toBe('duplicate');
+    expect(await q.add(command('c2'))).toBe('queued');
+    // Reviews still deduplicate and order among themselves.
+    expect(await q.add(job({ headSha: 'b'.repeat(40), updatedAt: 2000, deliveryId: 'again' }))).toBe('duplicate');
+    expect(await q.add(job({ headSha: 'e'.repeat(40), updatedAt: 1500 }))).toBe('stale');
+    // The commands run while the pull request's review is running (one job per key, not per pull request).
+    await commandsRan.promise;
+    expect(seen).toEqual(['command:c1 superseded=false', 'command:c2 superseded=false']);
+    gate.resolve();
+    await q.onIdle();
+    expect(seen.slice(2)).toEqual(['review:a superseded=true', 'review:b superseded=false']);
+  });
+
+  it('are retried after RetryLater under their own key, without disturbing the review', async () => {
+    const q = new EmbeddedQueue({ maxAttempts: 3 });
+    const runs: string[] = [];
+    q.start(async (j, ctx) => {
+      runs.push(`${j.kind ?? 'review'} attempt=${ctx.attempt} resumed=${ctx.resumed} superseded=${await ctx.isSuperseded()}`);
+      if (j.kind === 'command' && ctx.attempt < 2) throw new RetryLater(5, 'GitHub answered 502');
+    });
+    expect(await q.add(command('c1'))).toBe('queued');
+    expect(await q.add(job())).toBe('queued');
+    await q.onIdle();
+    expect(runs.sort()).toEqual([
+      'command attempt=1 resumed=false superseded=false', 'command attempt=2 resumed=true superseded=false', 'review attempt=1 resumed=false superseded=false',
+    ]);
   });
 });
 

@@ -80,6 +80,58 @@ describeRedis('BullMqQueue (Redis)', () => {
     expect(seen.sort()).toEqual(['a:true', 'c:false']);
   });
 
+  it('command jobs have their own job id and take no head or lock key: they never supersede, dedupe or wait for the review of their pull request', async () => {
+    const command = (deliveryId: string): ReviewJob => job({
+      kind: 'command', deliveryId, headSha: '', baseSha: '', updatedAt: 0, trigger: '/kmap-review recheck by @m',
+      command: { type: 'comment', verb: 'recheck', commentId: 1, login: 'm' },
+    });
+    const redis = (await a.client()) as unknown as { keys(pattern: string): Promise<string[]>; get(key: string): Promise<string | null> };
+    const kmapKeys = async () => (await redis.keys(`kmap-review:${name}:kmap:*`)).sort();
+
+    expect(await a.add(job())).toBe('queued');
+    expect(await b.add(command('c1'))).toBe('queued');
+    expect(await b.add(command('c1'))).toBe('duplicate');
+    expect(await a.add(command('c2'))).toBe('queued');
+    // The review bookkeeping is the review's alone: a late older event is still stale, the head is 'a'.
+    expect(await a.add(job({ headSha: 'e'.repeat(40), updatedAt: 500 }))).toBe('stale');
+    expect(await kmapKeys()).toEqual([`kmap-review:${name}:kmap:head:o/r#1`]);
+    expect(await redis.get(`kmap-review:${name}:kmap:head:o/r#1`)).toBe(`1000|${'a'.repeat(40)}`);
+
+    const seen: string[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let commandsDone!: () => void;
+    const commandsRan = new Promise<void>((r) => (commandsDone = r));
+    let reviewStarted!: () => void;
+    const started = new Promise<void>((r) => (reviewStarted = r));
+    const proc = async (j: ReviewJob, ctx: { attempt: number; isSuperseded(): Promise<boolean> }) => {
+      if (j.kind === 'command') {
+        seen.push(`${j.deliveryId}#${ctx.attempt} superseded=${await ctx.isSuperseded()}`);
+        if (j.deliveryId === 'c1' && ctx.attempt === 1) throw new RetryLater(10, 'GitHub answered 502');
+        if (seen.filter((x) => x.startsWith('c')).length === 3) commandsDone();
+        return;
+      }
+      if (j.headSha[0] === 'a') {
+        reviewStarted();
+        await gate;
+      }
+      seen.push(`review ${j.headSha[0]} superseded=${await ctx.isSuperseded()}`);
+    };
+    a.start(proc);
+    b.start(proc);
+    await started;
+    // The review of o/r#1 holds its lock: the commands of the same pull request run (and retry) meanwhile.
+    await commandsRan;
+    expect(seen.sort()).toEqual(['c1#1 superseded=false', 'c1#2 superseded=false', 'c2#1 superseded=false']);
+    expect(await b.add(job({ headSha: 'c'.repeat(40), updatedAt: 3000 }))).toBe('queued');
+    release();
+    await a.onIdle();
+    expect(seen.filter((x) => x.startsWith('review')).sort()).toEqual(['review a superseded=true', 'review c superseded=false']);
+    // Nothing per delivery is left behind: only the pull request's head (the lock was released).
+    expect(await kmapKeys()).toEqual([`kmap-review:${name}:kmap:head:o/r#1`]);
+    expect(await redis.keys(`*command*`)).toEqual([]);
+  });
+
   it('RetryLater runs the job again with the next attempt number', async () => {
     const attempts: number[] = [];
     a.start(async (_j, ctx) => {

@@ -11,12 +11,17 @@
  *   writes). A job that finds the lock taken is delayed without using up an attempt.
  * Job ids are `<owner/repo#n>@<head>` (plus the delivery for forced rechecks): adding the same head twice
  * is a no-op.
+ *
+ * Command jobs (comment commands, Checks re-runs: command-job.ts) are keyed by pull request and delivery
+ * (pullKey), so their job id is unique. They take no `head:` or `lock:` key: nothing supersedes them, a
+ * review of the same pull request is not held up by them, and no per-delivery key is left in Redis (the
+ * review a command schedules goes through the pull request's keys as usual).
  */
 import { randomUUID } from 'node:crypto';
 import { DelayedError, Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import { RetryLater } from '../retry.js';
 import {
-  pullKey, type AddResult, type JobProcessor, type QueueLogger, type QueueStats, type ReviewJob, type WorkQueue,
+  isCommandJob, pullKey, type AddResult, type JobProcessor, type QueueLogger, type QueueStats, type ReviewJob, type WorkQueue,
 } from './types.js';
 
 export interface BullMqQueueOptions {
@@ -111,7 +116,8 @@ export class BullMqQueue implements WorkQueue {
 
   async add(job: ReviewJob): Promise<AddResult> {
     const key = pullKey(job);
-    const jobId = `${key}@${job.headSha}${job.force ? `+${job.deliveryId}` : ''}`.replace(/:/g, '_');
+    const command = isCommandJob(job);
+    const jobId = (command ? key : `${key}@${job.headSha}${job.force ? `+${job.deliveryId}` : ''}`).replace(/:/g, '_');
     // Finished jobs are removed (removeOnComplete/removeOnFail): a job still there is pending or running.
     if (await this.#queue.getJob(jobId)) return 'duplicate';
     const counts = await this.#queue.getJobCounts('wait', 'delayed', 'prioritized');
@@ -119,10 +125,12 @@ export class BullMqQueue implements WorkQueue {
       this.#log?.warn({ key }, 'review backlog full: event refused');
       return 'backlog-full';
     }
-    const client = await this.client();
-    const fresh = await client.eval(SET_HEAD, 1, this.#k('head', key), job.updatedAt, job.headSha, 30 * 24 * 3600);
-    if (fresh === 0) return 'stale';
-    await this.#queue.add('review', { ...job, attempt: job.attempt ?? 1 }, { jobId, removeOnComplete: true, removeOnFail: true });
+    if (!command) {
+      const client = await this.client();
+      const fresh = await client.eval(SET_HEAD, 1, this.#k('head', key), job.updatedAt, job.headSha, 30 * 24 * 3600);
+      if (fresh === 0) return 'stale';
+    }
+    await this.#queue.add(job.kind ?? 'review', { ...job, attempt: job.attempt ?? 1 }, { jobId, removeOnComplete: true, removeOnFail: true });
     return 'queued';
   }
 
@@ -146,16 +154,20 @@ export class BullMqQueue implements WorkQueue {
   async #process(processor: JobProcessor, job: Job<ReviewJob>, token: string | undefined): Promise<void> {
     const data = job.data;
     const key = pullKey(data);
+    const command = isCommandJob(data);
     const client = await this.client();
     const lockKey = this.#k('lock', key);
     const owner = randomUUID();
-    const got = await client.set(lockKey, owner, 'PX', this.#lockMs, 'NX');
-    if (got !== 'OK') {
-      // Another instance is reviewing this pull request: come back shortly, without using an attempt.
-      await job.moveToDelayed(Date.now() + 500 + Math.floor(Math.random() * 1000), token);
-      throw new DelayedError();
+    // A command job's key is its own (BullMQ's job lock is enough): no pull-request lock.
+    if (!command) {
+      const got = await client.set(lockKey, owner, 'PX', this.#lockMs, 'NX');
+      if (got !== 'OK') {
+        // Another instance is reviewing this pull request: come back shortly, without using an attempt.
+        await job.moveToDelayed(Date.now() + 500 + Math.floor(Math.random() * 1000), token);
+        throw new DelayedError();
+      }
     }
-    const renew = setInterval(() => {
+    const renew = command ? undefined : setInterval(() => {
       client.eval(RENEW, 1, lockKey, owner, this.#lockMs).catch(() => undefined);
     }, Math.max(250, Math.floor(this.#lockMs / 3)));
     this.#running++;
@@ -167,6 +179,7 @@ export class BullMqQueue implements WorkQueue {
         // A stalled job's worker died mid-run: its check run may be in progress.
         resumed: attempt > 1 || (job.stalledCounter ?? 0) > 0,
         isSuperseded: async () => {
+          if (command) return false;
           const cur = await client.get(this.#k('head', key));
           return cur !== null && cur.slice(cur.indexOf('|') + 1) !== data.headSha;
         },
@@ -178,9 +191,9 @@ export class BullMqQueue implements WorkQueue {
       await job.moveToDelayed(Date.now() + err.delayMs, token);
       throw new DelayedError();
     } finally {
-      clearInterval(renew);
+      if (renew) clearInterval(renew);
       this.#running--;
-      await client.eval(RELEASE, 1, lockKey, owner).catch(() => undefined);
+      if (!command) await client.eval(RELEASE, 1, lockKey, owner).catch(() => undefined);
     }
   }
 

@@ -4,12 +4,16 @@
  * than growing memory without bound). A pull request has at most one pending job: a newer head replaces
  * the pending one, and a running job for an older head sees `isSuperseded()`.
  *
+ * Command jobs (comment commands, Checks re-runs) have a key of their own, the pull request's plus the
+ * delivery id (pullKey): they share the concurrency and the backlog but never replace, supersede or
+ * deduplicate a review of their pull request.
+ *
  * Work lives in memory: a crash loses what was pending. Check runs left in progress are completed as
  * cancelled, with a re-run button, by the recovery at the next start (recovery.ts).
  */
 import { RetryLater } from '../retry.js';
 import {
-  pullKey, type AddResult, type JobProcessor, type QueueLogger, type QueueStats, type ReviewJob, type WorkQueue,
+  isCommandJob, pullKey, type AddResult, type JobProcessor, type QueueLogger, type QueueStats, type ReviewJob, type WorkQueue,
 } from './types.js';
 
 export interface EmbeddedQueueOptions {
@@ -159,7 +163,8 @@ export class EmbeddedQueue implements WorkQueue {
         attempt,
         maxAttempts: this.#maxAttempts,
         resumed: attempt > 1,
-        isSuperseded: async () => this.#latest.get(key)?.sha !== job.headSha,
+        // A command job has a key of its own (types.ts): nothing supersedes it.
+        isSuperseded: async () => !isCommandJob(job) && this.#latest.get(key)?.sha !== job.headSha,
       });
     } catch (err) {
       if (err instanceof RetryLater && !this.#closed) this.#retry(key, job, err, attempt);

@@ -4,13 +4,38 @@
  * and `BullMqQueue` (Redis: several App instances share the work and jobs survive a restart).
  *
  * Jobs are keyed by repository + pull request. A newer head supersedes pending work for an older one, a
- * delivery id is accepted once, and one pull request is reviewed by one worker at a time.
+ * delivery id is accepted once, and one pull request is reviewed by one worker at a time. Command jobs
+ * (kind 'command') are the exception: each has its own key (the pull request's plus its delivery id), so
+ * it neither supersedes nor is deduplicated against the reviews of its pull request; the review it may
+ * schedule goes through the pull request's key like any other.
  */
+
+/**
+ * What a webhook handler hands to the command worker (command-job.ts), as plain JSON:
+ * - 'comment': `/kmap-review VERB [ARG]` in a pull-request comment (the job's pullNumber is the PR);
+ * - 'rerun': the Checks tab's Re-run or the check run's button on the job's headSha, with the pull
+ *   requests the event named (empty for a fork: the worker looks them up by head SHA).
+ */
+export type CommandPayload =
+  | {
+    type: 'comment';
+    verb: string;
+    arg?: string;
+    commentId: number;
+    /** The commenter, whose permission `recheck` needs. */
+    login: string;
+    /** The comment's created_at (ISO): a resumed job looks for its reply among the comments since. */
+    createdAt?: string;
+  }
+  | { type: 'rerun'; pullNumbers: number[] };
 
 /** Everything a worker needs, as plain JSON (it goes through Redis). */
 export interface ReviewJob {
-  /** 'tree': the repo-wide scan of a default-branch commit (tree-check.ts; pullNumber 0, baseSha = the push's `before`). */
-  kind?: 'review' | 'tree';
+  /**
+   * 'tree': the repo-wide scan of a default-branch commit (tree-check.ts; pullNumber 0, baseSha = the push's `before`).
+   * 'command': a comment command or a Checks re-run (command-job.ts; `command` says which).
+   */
+  kind?: 'review' | 'tree' | 'command';
   installationId: number | null;
   owner: string;
   repo: string;
@@ -31,6 +56,8 @@ export interface ReviewJob {
   deliveryId: string;
   /** 1 for the first run; retries increment it. */
   attempt?: number;
+  /** Kind 'command' only. */
+  command?: CommandPayload;
 }
 
 export type AddResult =
@@ -83,6 +110,16 @@ export interface WorkQueue {
   close(): Promise<void>;
 }
 
-export function pullKey(job: Pick<ReviewJob, 'owner' | 'repo' | 'pullNumber'>): string {
-  return `${job.owner}/${job.repo}#${job.pullNumber}`;
+export function isCommandJob(job: Pick<ReviewJob, 'kind'>): boolean {
+  return job.kind === 'command';
+}
+
+/**
+ * The queue key: the pull request (`owner/repo#n`; #0 for the repository's tree scan), so pending work
+ * for it is replaced and one job per pull request runs at a time. A command job's key adds its delivery
+ * id: it is independent of the pull request's reviews (see the header).
+ */
+export function pullKey(job: Pick<ReviewJob, 'owner' | 'repo' | 'pullNumber'> & Partial<Pick<ReviewJob, 'kind' | 'deliveryId'>>): string {
+  const key = `${job.owner}/${job.repo}#${job.pullNumber}`;
+  return job.kind === 'command' ? `${key}!command:${job.deliveryId ?? ''}` : key;
 }
