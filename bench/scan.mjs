@@ -25,7 +25,8 @@ const { values } = parseArgs({
 });
 const trees = values.tree ?? [join(corpus, 'trees/linux-6.1'), join(corpus, 'trees/linux-6.12')];
 const runs = Number(values.runs);
-const cli = join(root, 'dist', 'cli', 'main.js');
+// The installed command (package.json bin): the bundle, with the launcher's scan options.
+const cli = join(root, 'dist', 'cli', 'kmap-review.cjs');
 for (const t of trees) if (!existsSync(t)) (console.error(`bench: no tree at ${t}; run ../shared/corpus/build.sh`), process.exit(2));
 
 /** Wall time (ms) and peak RSS (KiB, from GNU time) of a command; stdout discarded. */

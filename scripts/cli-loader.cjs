@@ -50,5 +50,29 @@ function run(script) {
   script.runInThisContext().call(mod.exports, mod.exports, req, mod, bundle, __dirname);
 }
 
-if (require.main === module) run(compile(true).script);
-else module.exports = { compile, run };
+/**
+ * Node options for `scan`, which can only be given when a process starts. The scan keeps one worker thread
+ * per core busy; V8's background thread pool (four threads by default: optimising compiles, parallel GC)
+ * then competes with them for the same cores, and on a two-core machine a whole-tree scan took about 20%
+ * longer with it than with one background thread and a single-threaded GC (bench/README.md).
+ */
+const SCAN_NODE_OPTIONS = ['--v8-pool-size=1', '--single-threaded-gc'];
+
+/** True when this is a `scan` in a process started without those options: run it again with them. */
+function wantsScanOptions(argv, execArgv) {
+  return argv[2] === 'scan' && !execArgv.some((a) => a.startsWith('--v8-pool-size'));
+}
+
+/** Runs this command again in a Node started with `options`; exits as it does (code or signal). */
+function rerunWith(options) {
+  const { spawnSync } = require('node:child_process');
+  const r = spawnSync(process.execPath, [...process.execArgv, ...options, __filename, ...process.argv.slice(2)], { stdio: 'inherit' });
+  if (r.error) throw r.error;
+  if (r.signal) process.kill(process.pid, r.signal);
+  process.exit(r.status ?? 1);
+}
+
+if (require.main === module) {
+  if (wantsScanOptions(process.argv, process.execArgv)) rerunWith(SCAN_NODE_OPTIONS);
+  else run(compile(true).script);
+} else module.exports = { compile, run, wantsScanOptions, SCAN_NODE_OPTIONS };

@@ -21,22 +21,39 @@ export async function firstDelivery(context: AnyContext, scheduler: ReviewSchedu
   return false;
 }
 
-export async function enqueueReview(
+/**
+ * Adds work for a delivery the handler has just marked as seen (`deliveryKey`). When the queue refuses it
+ * (full: 503) or fails (Redis down: 500), the mark is removed before the error goes back to GitHub, so a
+ * redelivery of the event is taken instead of being dropped as a duplicate: refused work is not lost.
+ */
+export async function addOrForget(scheduler: ReviewScheduler, deliveryKey: string, add: () => Promise<ScheduleResult>): Promise<ScheduleResult> {
+  let result: ScheduleResult;
+  try {
+    result = await add();
+  } catch (err) {
+    await scheduler.forgetDelivery(deliveryKey).catch(() => undefined);
+    throw err;
+  }
+  if (result === 'backlog-full') {
+    await scheduler.forgetDelivery(deliveryKey).catch(() => undefined);
+    throw new BacklogFull();
+  }
+  return result;
+}
+
+export function enqueueReview(
   context: AnyContext, scheduler: ReviewScheduler, pr: PullRequestState, trigger: string, force: boolean,
 ): Promise<ScheduleResult> {
-  const result = await scheduler.schedule({
+  return addOrForget(scheduler, context.id, () => scheduler.schedule({
     installationId: installationOf(context), deliveryId: context.id, pr, trigger, force,
-  });
-  if (result === 'backlog-full') throw new BacklogFull();
-  return result;
+  }));
 }
 
 /** Enqueues a command job (command-job.ts) for this delivery; the worker does every GitHub call. */
 export async function enqueueCommand(
   context: AnyContext, scheduler: ReviewScheduler, req: Omit<CommandRequest, 'installationId' | 'deliveryId'>,
 ): Promise<ScheduleResult> {
-  const result = await scheduler.scheduleCommand({ ...req, installationId: installationOf(context), deliveryId: context.id });
-  if (result === 'backlog-full') throw new BacklogFull();
+  const result = await addOrForget(scheduler, context.id, () => scheduler.scheduleCommand({ ...req, installationId: installationOf(context), deliveryId: context.id }));
   context.log.info({ pr: req.pullNumber, command: req.command.type, trigger: req.trigger, result }, 'command enqueued');
   return result;
 }

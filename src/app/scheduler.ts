@@ -58,6 +58,10 @@ export class ReviewScheduler {
     return this.queue.firstDelivery(deliveryId);
   }
 
+  forgetDelivery(deliveryId: string): Promise<void> {
+    return this.queue.forgetDelivery(deliveryId);
+  }
+
   schedule(req: ScheduleRequest): Promise<ScheduleResult> {
     const { pr } = req;
     return this.queue.add({

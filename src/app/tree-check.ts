@@ -26,7 +26,8 @@ import { toEngineConfig, type AppConfig } from './config.js';
 import type { Limits } from './limits.js';
 import type { JobContext, ReviewJob } from './queue/types.js';
 import { RetryLater, classifyError, retryDelay, withRetry, type RetryPolicy } from './retry.js';
-import { BacklogFull, type ReviewScheduler, type RuleCatalog, type ScheduleResult } from './scheduler.js';
+import { addOrForget } from './enqueue.js';
+import type { ReviewScheduler, RuleCatalog, ScheduleResult } from './scheduler.js';
 import { baselineOf, compareCounts, decodeBaselineMarker, encodeBaselineMarker, toBaselineInput, type CompactBaseline } from './tree/baseline.js';
 import { listTreeBlobs, type TreeBlob } from './tree/listing.js';
 import { gitBlobSha, tarGzEntries } from './tree/tar.js';
@@ -116,8 +117,7 @@ export async function enqueueTreeScan(context: AnyContext, scheduler: ReviewSche
     return 'duplicate-delivery';
   }
   const inst = (context.payload as { installation?: { id?: unknown } | null }).installation;
-  const result = await scheduler.queue.add(treeJob({ ...req, installationId: typeof inst?.id === 'number' ? inst.id : null, deliveryId: context.id }));
-  if (result === 'backlog-full') throw new BacklogFull();
+  const result = await addOrForget(scheduler, `${context.id}:tree`, () => scheduler.queue.add(treeJob({ ...req, installationId: typeof inst?.id === 'number' ? inst.id : null, deliveryId: context.id })));
   context.log.info({ repo: `${req.owner}/${req.repo}`, sha: req.headSha, result }, 'tree scan enqueued');
   return result;
 }

@@ -10,7 +10,7 @@ import { GitHubMock, useGitHubMock } from './helpers/github-mock.js';
 import { RULES, fakeAnalyzer, makeProbot } from './helpers/harness.js';
 import {
   BASE_SHA, HEAD_SHA, KERNEL_FILE, OWNER, PR_NUMBER, REPO, checkRunEvent, checkSuiteEvent, contentResponse, fixture,
-  issueCommentEvent, prFile, pullResponse,
+  issueCommentEvent, prFile, pullRequestEvent, pullResponse,
 } from './helpers/payloads.js';
 
 const R = `/repos/${OWNER}/${REPO}`;
@@ -238,6 +238,21 @@ describe('the handlers only enqueue: every GitHub call happens in the queued job
     await queue.onIdle();
     expect(gh.find('issues/create-comment')).toHaveLength(0);
     expect(gh.find('checks/create')).toHaveLength(0);
+  });
+
+  it('an event refused with 503 (backlog full) is taken when GitHub redelivers it: refused work is not lost', async () => {
+    const queue = new HeldQueue({ concurrency: 1, maxAttempts: 1, maxBacklog: 1 });
+    const { probot } = makeProbot(fakeAnalyzer([]), RULES, { queue });
+    await probot.receive({ id: 'full-1', name: 'pull_request', payload: pullRequestEvent('opened', { number: 7 }) as never });
+    const refused = (id: string, name: 'pull_request' | 'issue_comment' | 'check_run', payload: object) =>
+      probot.receive({ id, name, payload: payload as never }).then(() => 0, (e: { errors?: Array<{ status?: number }> }) => e.errors?.[0]?.status ?? -1);
+    expect(await refused('full-2', 'pull_request', pullRequestEvent('opened'))).toBe(503);
+    expect(await refused('full-3', 'issue_comment', issueCommentEvent('/kmap-review recheck'))).toBe(503);
+    expect(await refused('full-4', 'check_run', checkRunEvent('rerequested'))).toBe(503);
+    expect(await queue.stats()).toEqual({ pending: 1, running: 0, delayed: 0 });
+    // The refused deliveries were forgotten: GitHub's "Redeliver" (same ids) will be taken, the accepted one not.
+    expect(await queue.firstDelivery('full-1')).toBe(false);
+    for (const id of ['full-2', 'full-3', 'full-4']) expect(await queue.firstDelivery(id)).toBe(true);
   });
 });
 

@@ -41,6 +41,9 @@ describeRedis('BullMqQueue (Redis)', () => {
   it('delivery ids are shared: the second instance sees the first one\'s delivery', async () => {
     expect(await a.firstDelivery(`${name}-d1`)).toBe(true);
     expect(await b.firstDelivery(`${name}-d1`)).toBe(false);
+    // A refused event's delivery is forgotten (by any instance): its redelivery is taken.
+    await b.forgetDelivery(`${name}-d1`);
+    expect(await a.firstDelivery(`${name}-d1`)).toBe(true);
   });
 
   it('two instances share the work; each job runs once; a duplicate head is not queued twice', async () => {

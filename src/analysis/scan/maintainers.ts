@@ -14,7 +14,9 @@ export interface MaintainersIndex {
 
 interface Pattern {
   entry: string;
-  regex: RegExp;
+  /** The F:/X: value; compiled on first use (a kernel MAINTAINERS has ~20,000, a scan tests a few hundred). */
+  glob: string;
+  regex?: RegExp;
   /** Specificity: the pattern's length without globs. */
   weight: number;
   exclude: boolean;
@@ -65,7 +67,7 @@ export function parseMaintainers(text: string): MaintainersIndex {
     if (field && entry) {
       const [, tag, value] = field;
       if ((tag === 'F' || tag === 'X') && value) {
-        add({ entry, regex: globToRegex(value), weight: value.replace(/[*?]/g, '').length, exclude: tag === 'X' }, value);
+        add({ entry, glob: value, weight: value.replace(/[*?]/g, '').length, exclude: tag === 'X' }, value);
       }
       continue;
     }
@@ -77,6 +79,7 @@ export function parseMaintainers(text: string): MaintainersIndex {
       entries++;
     }
   }
+  const matches = (p: Pattern, path: string) => (p.regex ??= globToRegex(p.glob)).test(path);
   const memo = new Map<string, string | null>();
   return {
     entries,
@@ -84,10 +87,10 @@ export function parseMaintainers(text: string): MaintainersIndex {
       const known = memo.get(path);
       if (known !== undefined) return known;
       const candidates = ancestors(path).flatMap((dir) => byTop.get(dir) ?? []);
-      const excluded = new Set(candidates.filter((p) => p.exclude && p.regex.test(path)).map((p) => p.entry));
+      const excluded = new Set(candidates.filter((p) => p.exclude && matches(p, path)).map((p) => p.entry));
       let best: Pattern | null = null;
       for (const p of candidates) {
-        if (p.exclude || excluded.has(p.entry) || !p.regex.test(path)) continue;
+        if (p.exclude || excluded.has(p.entry) || !matches(p, path)) continue;
         if (p.entry === 'THE REST' && best) continue;
         if (!best || best.entry === 'THE REST' || p.weight > best.weight) best = p;
       }

@@ -41,6 +41,7 @@ export interface BullMqQueueOptions {
 interface RedisClientLike {
   set(...args: (string | number)[]): Promise<string | null>;
   get(key: string): Promise<string | null>;
+  del(key: string): Promise<number>;
   eval: (script: string, numKeys: number, ...args: (string | number)[]) => Promise<unknown>;
 }
 
@@ -112,6 +113,10 @@ export class BullMqQueue implements WorkQueue {
   async firstDelivery(deliveryId: string): Promise<boolean> {
     const ok = await (await this.client()).set(this.#k('delivery', deliveryId), '1', 'EX', 7 * 24 * 3600, 'NX');
     return ok === 'OK';
+  }
+
+  async forgetDelivery(deliveryId: string): Promise<void> {
+    await (await this.client()).del(this.#k('delivery', deliveryId));
   }
 
   async add(job: ReviewJob): Promise<AddResult> {

@@ -66,6 +66,10 @@ export class EmbeddedQueue implements WorkQueue {
     return true;
   }
 
+  async forgetDelivery(deliveryId: string): Promise<void> {
+    this.#deliveries.delete(deliveryId);
+  }
+
   async add(job: ReviewJob): Promise<AddResult> {
     if (this.#closed) return 'backlog-full';
     const key = pullKey(job);

@@ -101,6 +101,11 @@ export interface WorkQueue {
   readonly kind: 'embedded' | 'redis';
   /** True the first time a delivery id is seen (GitHub's "Redeliver" and retries send the same id). */
   firstDelivery(deliveryId: string): Promise<boolean>;
+  /**
+   * Forgets a delivery id again: an event the queue refused (full, or Redis failing) is answered with an
+   * error, and GitHub's redelivery of it must then be taken, not dropped as a duplicate.
+   */
+  forgetDelivery(deliveryId: string): Promise<void>;
   add(job: ReviewJob): Promise<AddResult>;
   /** Starts the workers; jobs added before wait for it. */
   start(processor: JobProcessor): void;
