@@ -8,6 +8,7 @@
  * (see verify.ts), which is where reliance on disabled page faults or preemption is found.
  */
 import type { KmapApi } from '../kmap-api.js';
+import type { Finding } from '../model.js';
 import { declaredTypes, findMapSites, findUnmapSites, type MapSite, type UnmapSite } from '../mappings.js';
 import type { CFunction } from '../source/functions.js';
 import { addressBase, calleeName, callArguments, findWrite, hasSideEffects, normalizedText, type SyntaxNode } from '../syntax/ast.js';
@@ -73,6 +74,11 @@ export interface FunctionPlan {
   groups: ConversionGroup[];
   /** Deprecated unmaps of a mapping made in another function (a getter's caller, a callback). */
   strays: StrayUnmap[];
+  /**
+   * Set by convertFile (verify.ts): the last check of the converted function, whether that code was the
+   * original with calls renamed only (same syntax tree), and what the rules found on it.
+   */
+  verified?: { pureRename: boolean; findings: Finding[] };
 }
 
 const isDeprecatedMap = (m: MapSite) => m.api.family === 'atomic' || m.api.family === 'kmap';

@@ -74,10 +74,12 @@ export function convertFile(path: string, source: string, api: KmapApi, config: 
     for (const plan of pending) {
       const live = plan.groups.filter((g) => !g.refusal);
       // Pure renames reuse the original tree (no parse); anything else is parsed from the converted text.
-      const post = renamedFunction(plan.fn, live.flatMap((g) => g.edits)) ?? convertedByLine.get(plan.fn.line);
+      const renamed = renamedFunction(plan.fn, live.flatMap((g) => g.edits));
+      const post = renamed ?? convertedByLine.get(plan.fn.line);
       if (!post || !live.length) continue;
       const changed = new Set(live.flatMap((g) => g.edits.map((e) => e.line)));
       const findings = checkFunction(post, { path, source: converted, image: 'post', isChanged: (l) => changed.has(l), api, rules, fileFunctions, counterpart: plan.fn });
+      plan.verified = { pureRename: renamed !== null, findings };
       let refusedAny = false;
       const switched = new Set<ConversionGroup>();
       for (const f of findings) {

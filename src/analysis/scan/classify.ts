@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { convertFile, DEPRECATED_CALL } from '../convert/verify.js';
-import type { ConversionGroup, Refusal, SiteClass } from '../convert/plan.js';
+import type { ConversionGroup, FunctionPlan, Refusal, SiteClass } from '../convert/plan.js';
 import { activeRules, checkFunction } from '../engine.js';
 import type { KmapApi } from '../kmap-api.js';
 import type { EngineConfig, Finding } from '../model.js';
@@ -43,6 +43,29 @@ export const TREE_RULES = ['mismatched-unmap', 'unmap-page', 'page-address-of-lo
 
 /** Files and functions worth parsing: they call the mapping API (not just mention it). */
 const MAPPING_CALL = /\bk(?:un)?map(?:_local_\w+|_atomic\w*)?\s*\(/;
+const MAPPING_CALLS = new RegExp(MAPPING_CALL.source, 'g');
+
+/**
+ * Functions whose tree-rule check would repeat the conversion's: converted by renames alone (the
+ * converted code is the original's syntax tree with kmap_atomic*()/kunmap_atomic() renamed), with every
+ * group accepted, no other mapping calls (so the rename maps one API family onto another that was not
+ * there before), and no tree-rule finding on the converted code. The tree rules treat kmap_atomic() and
+ * kmap_local_page() mappings alike (both are stack-like local mappings) and none of them looks at which
+ * lines changed, so the original has no finding either.
+ */
+function checkedByConversion(plans: readonly FunctionPlan[], api: KmapApi, treeRules: ReadonlySet<string>): Set<number> {
+  const out = new Set<number>();
+  for (const p of plans) {
+    const v = p.verified;
+    if (!v?.pureRename || p.strays.length || p.groups.some((g) => g.refusal)) continue;
+    if (v.findings.some((f) => treeRules.has(f.rule)) || mentionsWrapper(api, p.fn.text)) continue;
+    // Every mapping call in the text is one the groups renamed (a call they did not pair stays kmap_atomic()).
+    const calls = [...p.fn.text.matchAll(MAPPING_CALLS)];
+    const renamed = p.groups.reduce((n, g) => n + g.maps.length + g.unmaps.length, 0);
+    if (calls.length === renamed && calls.every((m) => m[0].includes('_atomic'))) out.add(p.fn.line);
+  }
+  return out;
+}
 
 
 function mentionsWrapper(api: KmapApi, text: string): boolean {
@@ -142,10 +165,12 @@ export function scanFile(path: string, source: string, options: ScanOptions): Fi
   // Existing bugs in the mapping code as it is.
   const rules = activeRules(config).filter((r) => (TREE_RULES as readonly string[]).includes(r.rule.meta.id));
   const byName = new Map<string, CFunction>(fns.filter((f) => !f.fragment).map((f) => [f.name, f]));
+  const alreadyChecked = checkedByConversion(conversion?.plans ?? [], api, new Set(rules.map((r) => r.rule.meta.id)));
   for (const fn of fns) {
     // kmap_atomic() sections must be LIFO too: a wrong order there is an existing bug, reported as such.
     if (!MAPPING_CALL.test(fn.text) && !mentionsWrapper(api, fn.text)) continue;
     out.functions++;
+    if (alreadyChecked.has(fn.line)) continue;
     out.findings.push(...checkFunction(fn, { path, source, image: 'pre', isChanged: () => true, api, rules, fileFunctions: byName }));
   }
   return out;
