@@ -243,15 +243,23 @@ describe('limits', () => {
 });
 
 describe('recovery at start', () => {
-  function mockScan(): void {
+  const TREE_SHA = '7'.repeat(40);
+  const leftAt = () => new Date(Date.now() - 3600_000).toISOString();
+  function mockScan(treeRuns: object[] = []): void {
     gh.on('GET', '/app/installations', () => [{ id: 5, account: { login: OWNER } }])
-      .on('GET', '/installation/repositories', () => ({ total_count: 1, repositories: [{ name: REPO, owner: { login: OWNER } }] }))
+      .on('GET', '/installation/repositories', () => ({ total_count: 1, repositories: [{ name: REPO, owner: { login: OWNER }, default_branch: 'main' }] }))
       .on('GET', `${R}/pulls`, () => [pullResponse()])
       .on('GET', `${R}/commits/${HEAD_SHA}/check-runs`, (_b, uri) => {
         expect(new URL(uri, 'http://x').searchParams.get('status')).toBe('in_progress');
-        return { total_count: 1, check_runs: [{ id: 90, name: 'kmap-review', status: 'in_progress', head_sha: HEAD_SHA, started_at: new Date(Date.now() - 3600_000).toISOString() }] };
+        return { total_count: 1, check_runs: [{ id: 90, name: 'kmap-review', status: 'in_progress', head_sha: HEAD_SHA, started_at: leftAt() }] };
+      })
+      .on('GET', `${R}/commits/main/check-runs`, (_b, uri) => {
+        const q = new URL(uri, 'http://x').searchParams;
+        expect([q.get('check_name'), q.get('status')]).toEqual(['kmap-review / tree', 'in_progress']);
+        return { total_count: treeRuns.length, check_runs: treeRuns };
       });
   }
+  const treeRun = { id: 91, name: 'kmap-review / tree', status: 'in_progress', head_sha: TREE_SHA, started_at: leftAt() };
 
   it('embedded: a check run left in progress is completed as cancelled, with the re-run button', async () => {
     const { probot } = makeProbot(fakeAnalyzer([]));
@@ -275,5 +283,24 @@ describe('recovery at start', () => {
     expect(result).toMatchObject({ found: 1, requeued: 1 });
     expect(added[0]).toMatchObject({ installationId: 5, owner: OWNER, repo: REPO, pullNumber: PR_NUMBER, headSha: HEAD_SHA, force: false, deliveryId: 'recovery-90' });
     expect(gh.find('checks/update')).toHaveLength(0);
+  });
+
+  it('the default branch\'s tree run too: cancelled with the re-run button (embedded), queued again as a tree scan (Redis)', async () => {
+    const { probot } = makeProbot(fakeAnalyzer([]));
+    mockScan([treeRun]);
+    gh.on('PATCH', `${R}/check-runs/90`, () => ({ id: 90 })).on('PATCH', `${R}/check-runs/91`, () => ({ id: 91 }));
+    const octokit = (await probot.auth()) as GitHub;
+    const embedded = await recoverInterrupted({ appOctokit: octokit, octokitFor: async () => octokit, queue: new EmbeddedQueue(), log: probot.log, startedAt: Date.now() });
+    expect(embedded).toMatchObject({ found: 2, cancelled: 2, errors: 0 });
+    expect(gh.find('checks/update').map((c) => c.body.conclusion)).toEqual(['cancelled', 'cancelled']);
+    expect(gh.find('checks/update')[1]!.body).toMatchObject({ actions: [{ identifier: 'recheck' }] });
+
+    mockScan([treeRun, { ...treeRun, id: 92, started_at: new Date(Date.now() + 1000).toISOString() }]);
+    const added: ReviewJob[] = [];
+    const queue = { kind: 'redis', add: async (j: ReviewJob) => (added.push(j), 'queued') } as unknown as WorkQueue;
+    const redis = await recoverInterrupted({ appOctokit: octokit, octokitFor: async () => octokit, queue, log: probot.log, startedAt: Date.now() });
+    // Run 92 started after this process did: it is this process's own, left alone.
+    expect(redis).toMatchObject({ found: 2, requeued: 2, errors: 0 });
+    expect(added[1]).toMatchObject({ kind: 'tree', owner: OWNER, repo: REPO, pullNumber: 0, headSha: TREE_SHA, force: false, deliveryId: 'recovery-91' });
   });
 });
