@@ -10,6 +10,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createHash, createHmac, generateKeyPairSync, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { GitHubStandIn } from './github-standin.mjs';
@@ -131,20 +132,37 @@ function payloadFor(r, k) {
   return p;
 }
 
-async function deliver(url, body, id) {
-  const started = performance.now();
-  const res = await fetch(url, {
-    method: 'POST', body,
+/** A delivery as GitHub sends it: the body and its signature are made before the request leaves. */
+function signed(url, body, id) {
+  return {
+    url, body,
     headers: {
       'content-type': 'application/json', 'x-github-event': 'pull_request', 'x-github-delivery': id,
       'x-hub-signature-256': `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}`,
     },
-  });
-  await res.text();
-  return { status: res.status, ms: performance.now() - started };
+  };
 }
 
-const deliverSafe = (url, body, id) => deliver(url, body, id).catch(() => ({ status: 0, ms: NaN }));
+/**
+ * Posts one delivery. The time is the App's: from the moment the request has been handed to the network
+ * (the socket write finished) to the end of its answer. Timing from before the client's own work would
+ * charge the App for the load generator: 40 requests set up in a burst cost it tens of milliseconds.
+ */
+function deliver({ url, body, headers }) {
+  return new Promise((resolve, reject) => {
+    let sent = NaN;
+    const req = httpRequest(url, { method: 'POST', headers: { ...headers, 'content-length': Buffer.byteLength(body) } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: performance.now() - sent }));
+      res.on('error', reject);
+    });
+    req.on('finish', () => (sent = performance.now()));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const deliverSafe = (d) => deliver(d).catch(() => ({ status: 0, ms: NaN }));
 
 /**
  * Sends every push of every repository (in push order per repository), plus `dups` re-deliveries of
@@ -169,7 +187,9 @@ async function sendAll(world, standin, urls, { pushes, dups, burst, pauseMs, onB
         state.pr.updatedAt = new Date(Date.UTC(2026, 0, 1, 0, 0, it.k)).toISOString();
       }
     }
-    const results = await Promise.all(batch.map((it) => deliverSafe(urls[n++ % urls.length], JSON.stringify(payloadFor(it.r, it.k)), it.id)));
+    // Built and signed first, then sent together: the burst's own preparation is not counted as the App's time.
+    const ready = batch.map((it) => signed(urls[n++ % urls.length], JSON.stringify(payloadFor(it.r, it.k)), it.id));
+    const results = await Promise.all(ready.map(deliverSafe));
     acks.push(...results);
     await onBurst?.(i / burst);
     if (pauseMs) await sleep(pauseMs);

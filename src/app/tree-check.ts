@@ -49,8 +49,10 @@ export interface TreeOptions {
   maxAnnotations: number;
   /** Items per list in the summary (the renderer's default when unset). */
   maxItems?: number;
-  /** Scan worker threads (1 scans on this thread). */
+  /** Scan worker threads (at least one: the scan never runs on the thread that answers webhooks)... */
   jobs: number;
+  /** ...unless this is set (KMAP_REVIEW_IN_PROCESS=1: tests, debugging). */
+  inProcess?: boolean;
   /** Files are scanned in batches of about this many bytes (bounds memory on a first run). */
   scanBatchBytes: number;
   /** The whole tarball download (GitHub's 30 s per-request timeout is far too short for a kernel). */
@@ -62,8 +64,10 @@ export function treeOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): TreeOp
     const v = Number(env[name]);
     return Number.isFinite(v) && v > 0 ? Math.floor(v) : dflt;
   };
-  const workers = env.KMAP_REVIEW_IN_PROCESS === '1' ? 1 : n('KMAP_REVIEW_WORKERS', 2);
+  const inProcess = env.KMAP_REVIEW_IN_PROCESS === '1';
+  const workers = inProcess ? 1 : n('KMAP_REVIEW_WORKERS', 2);
   return {
+    inProcess,
     tarballThreshold: n('KMAP_REVIEW_TREE_TARBALL_THRESHOLD', 200),
     blobConcurrency: n('KMAP_REVIEW_TREE_BLOB_CONCURRENCY', 8),
     maxAnnotations: n('KMAP_REVIEW_TREE_MAX_ANNOTATIONS', 500),
@@ -272,7 +276,8 @@ export async function scanRepository(
     if (await s.isSuperseded()) throw new Superseded();
     const r = await scanTree(
       { kind: 'texts', name: `${owner}/${repo}`, items: items.map((i) => ({ path: i.blob.path, bytes: i.bytes })) },
-      { config: engineConfig, jobs: options.jobs, maxBytes: maxFileBytes },
+      // On worker threads at background priority (unless KMAP_REVIEW_IN_PROCESS=1): webhooks come first.
+      { config: engineConfig, jobs: options.jobs, maxBytes: maxFileBytes, background: !options.inProcess },
     );
     const out = new Map<string, { m: 1; sites: ScanSite[]; findings: Finding[]; skipped?: string }>(
       items.map((i) => [i.blob.path, { m: 1, sites: [], findings: [] }]),

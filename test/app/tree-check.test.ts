@@ -131,7 +131,7 @@ afterEach(() => {
   nock.enableNetConnect();
 });
 
-const TREE: Partial<TreeOptions> = { jobs: 1, tarballThreshold: 3 };
+const TREE: Partial<TreeOptions> = { jobs: 1, inProcess: true, tarballThreshold: 3 };
 
 function app(tree: Partial<TreeOptions> = TREE) {
   return makeProbot(fakeAnalyzer([]), undefined, { tree });
@@ -251,7 +251,7 @@ describe('kmap-review / tree', () => {
     gh.calls.length = 0;
 
     // A fresh App: empty cache. Few files, so blobs rather than the tarball.
-    const { probot, queue } = app({ jobs: 1, tarballThreshold: 100 });
+    const { probot, queue } = app({ jobs: 1, inProcess: true, tarballThreshold: 100 });
     mockStart(head2, 93);
     for (const path of ['drivers/demo/ring.c', 'fs/demo/local.c', 'lib/demo/plain.c', LONG_PATH, 'MAINTAINERS']) {
       const sha = repo.blobSha(head2, path);

@@ -3,9 +3,11 @@
  * them, applies the prefilter and scans what passes. See tree.ts for the protocol.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { runInBackground } from '../background-thread.js';
 import { ScanBatchProcessor, type WorkerInit, type WorkerMessage } from './tree.js';
 
 const init = workerData as WorkerInit;
+if (init.background) runInBackground();
 const processor = new ScanBatchProcessor(init);
 const port = parentPort!;
 port.on('message', (msg: WorkerMessage) => {

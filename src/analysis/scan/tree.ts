@@ -29,8 +29,13 @@ export type TreeSource =
 
 export interface TreeScanOptions {
   config: EngineConfig;
-  /** Worker threads; 0 or 1 scans in this thread. Default: the machine's available parallelism. */
+  /** Worker threads; 0 or 1 scans in this thread (unless `background`). Default: the machine's available parallelism. */
   jobs?: number;
+  /**
+   * Never scan in the calling thread, and run the workers at background priority: for a server (the App)
+   * whose main thread must stay responsive. At least one worker thread is used.
+   */
+  background?: boolean;
   /** Files larger than this are skipped with a reason (default 8 MiB). */
   maxBytes?: number;
   baseline?: BaselineInput;
@@ -54,6 +59,8 @@ export interface TreeScan {
 export interface WorkerInit {
   config: EngineConfig;
   maxBytes: number;
+  /** Run the workers at background priority (background-thread.ts). */
+  background?: boolean;
 }
 
 export type WorkerMessage =
@@ -124,7 +131,7 @@ export class ScanBatchProcessor {
 /** Hands batches to workers (or runs them here) and gathers the results. */
 async function runBatches(list: () => Array<Exclude<WorkerMessage, { type: 'stop' }>>, init: WorkerInit, jobs: number, workerUrl: URL): Promise<BatchResult[]> {
   const results: BatchResult[] = [];
-  if (jobs <= 1) {
+  if (jobs <= 1 && !init.background) {
     const batches = list();
     const p = new ScanBatchProcessor(init);
     for (const b of batches) results.push(await p.run(b));
@@ -164,7 +171,7 @@ async function runBatches(list: () => Array<Exclude<WorkerMessage, { type: 'stop
       worker.on('error', (e) => finish(e));
       worker.on('exit', (code) => finish(code === 0 ? undefined : new Error(`scan worker exited with code ${code}`)));
     });
-  const running = Array.from({ length: jobs }, one);
+  const running = Array.from({ length: Math.max(1, jobs) }, one);
   try {
     batches = list();
   } catch (e) {
@@ -184,7 +191,7 @@ function chunk<T>(items: readonly T[], size: number): T[][] {
 
 export async function scanTree(source: TreeSource, options: TreeScanOptions): Promise<TreeScan> {
   const t0 = performance.now();
-  const init: WorkerInit = { config: options.config, maxBytes: options.maxBytes ?? DEFAULT_MAX_BYTES };
+  const init: WorkerInit = { config: options.config, maxBytes: options.maxBytes ?? DEFAULT_MAX_BYTES, ...(options.background ? { background: true } : {}) };
   const jobs = options.jobs ?? availableParallelism();
   const workerUrl = options.workerUrl ?? new URL('./scan-worker.js', import.meta.url);
   let name: string;
