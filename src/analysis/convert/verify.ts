@@ -11,7 +11,7 @@ import type { EngineConfig, Finding } from '../model.js';
 import { locateFunctions, relocateFunctions, type CFunction } from '../source/functions.js';
 import { planFunction, type ConversionGroup, type FunctionPlan, type PlanOptions, type Refusal } from './plan.js';
 import { renamedFunction } from './renamed.js';
-import { applyTextEdits, type TextEdit } from './text-edits.js';
+import { applyEditsByLine, applyTextEdits, type TextEdit } from './text-edits.js';
 import { setConverter } from '../rules/deprecated-api.js';
 
 /** Calls whose presence makes a function worth planning (cheap text test before parsing). */
@@ -66,8 +66,9 @@ export function convertFile(path: string, source: string, api: KmapApi, config: 
   let pending = new Set(plans.filter((p) => p.groups.some((g) => !g.refusal)));
   for (let round = 0; pending.size && round < 8; round++) {
     const edits: TextEdit[] = accepted().flatMap((g) => g.edits);
-    converted = applyTextEdits(source, edits);
-    const convertedFns = relocateFunctions(fns, converted);
+    const lines = applyEditsByLine(source, edits, ' ');
+    converted = lines.join('\n');
+    const convertedFns = relocateFunctions(fns, lines, new Set(edits.map((e) => e.line)));
     const convertedByLine = new Map(convertedFns.map((f) => [f.line, f]));
     const fileFunctions = byName(convertedFns);
     const next = new Set<FunctionPlan>();

@@ -12,7 +12,7 @@ const MAP_HELPER_NAME = /kmap|(?:^|_)map(?:_|$)|map_page|get_page|get_folio|_get
 function isMapHelper(ctx: RuleContext): boolean {
   if (MAP_HELPER_NAME.test(ctx.fn.name)) return true;
   // Documented as one: the comment right above the function says the caller unmaps.
-  const lines = ctx.source.split('\n');
+  const lines = fileLines(ctx.source);
   let l = ctx.fn.line - 2;
   while (l >= 0 && lines[l].trim() === '') l--;
   if (l < 0 || !/\*\/\s*$/.test(lines[l])) return false;
@@ -166,7 +166,7 @@ function unmappedFields(ctx: RuleContext): Set<string> {
   return s;
 }
 
-function escapesOf(ctx: RuleContext, site: MapSite, helper: boolean, types: ReadonlyMap<string, string>, unmappedTexts: ReadonlySet<string>): Escape[] {
+function escapesOf(ctx: RuleContext, site: MapSite, isHelper: () => boolean, types: ReadonlyMap<string, string>, unmappedTexts: ReadonlySet<string>): Escape[] {
   const out: Escape[] = [];
   const d = site.destination;
   let alias: string | null = null;
@@ -178,7 +178,7 @@ function escapesOf(ctx: RuleContext, site: MapSite, helper: boolean, types: Read
     if (where) out.push({ node: d.node, how: `is stored into ${where}` });
     else if (d.node.type === 'identifier') alias = d.name;
   } else if (d.kind === 'return') {
-    if (!helper) out.push({ node: site.statement, how: 'is returned to the caller' });
+    if (!isHelper()) out.push({ node: site.statement, how: 'is returned to the caller' });
   } else if (d.kind === 'argument' && DEFERS.test(calleeName(d.call) ?? '')) {
     out.push({ node: d.call, how: `is passed to ${calleeName(d.call)}(), which runs its work in another context` });
   }
@@ -192,7 +192,7 @@ function escapesOf(ctx: RuleContext, site: MapSite, helper: boolean, types: Read
       if (where) out.push({ node: n.child('left')!, how: `is stored into ${where}` });
     } else if (n.type === 'init_declarator' && n.child('value') && refersTo(n.child('value')!) && n.parent && n.parent.children.some((c) => c.type === 'storage_class_specifier' && c.text === 'static')) {
       out.push({ node: n, how: 'is stored into a static variable' });
-    } else if (n.type === 'return_statement' && n.namedChildren[0] && refersTo(n.namedChildren[0]) && !helper) {
+    } else if (n.type === 'return_statement' && n.namedChildren[0] && refersTo(n.namedChildren[0]) && !isHelper()) {
       out.push({ node: n, how: 'is returned to the caller' });
     } else if (n.type === 'call_expression' && DEFERS.test(calleeName(n) ?? '') && callArguments(n).some((a) => a.descendants('identifier').some((i) => i.text === v))) {
       out.push({ node: n, how: `is passed to ${calleeName(n)}(), which runs its work in another context` });
@@ -243,10 +243,12 @@ itself with \`kmap_local_page()\`, or use \`page_address()\` when the page can n
     if (!sites.length) return;
     const types = declaredTypes(ctx.fn.node);
     const unmapped = new Set(findUnmapSites(ctx.fn.body, ctx.api).flatMap((u) => (u.argBase ? [u.argBase] : [])));
-    const helper = isMapHelper(ctx) || callersUnmap(ctx);
+    // Only asked when an address is returned (it reads the comment above and every caller in the file).
+    let helper: boolean | undefined;
+    const isHelper = () => (helper ??= isMapHelper(ctx) || callersUnmap(ctx));
     const seen = new Set<SyntaxNode>();
     for (const site of sites) {
-      for (const e of escapesOf(ctx, site, helper, types, unmapped)) {
+      for (const e of escapesOf(ctx, site, isHelper, types, unmapped)) {
         if (seen.has(e.node)) continue;
         seen.add(e.node);
         const name = calleeName(site.call)!;

@@ -252,14 +252,20 @@ export function locateFunctions(text: string): CFunction[] {
 
 /**
  * The same functions over an edited text with the same line structure (a conversion made of in-line
- * edits): no scan, no whole-file parse, each function parsed from its own lines when first used.
+ * edits): no scan, no whole-file parse, each function parsed from its own lines when first used. The text
+ * may be given as its lines; `editedLines` (the lines the edits touched) spares comparing every function.
  */
-export function relocateFunctions(fns: readonly CFunction[], text: string): CFunction[] {
-  const lines = text.split('\n');
+export function relocateFunctions(fns: readonly CFunction[], text: string | string[], editedLines?: ReadonlySet<number>): CFunction[] {
+  const lines = typeof text === 'string' ? text.split('\n') : text;
+  const untouched = (f: CFunction) => {
+    if (!editedLines) return f.text === lines.slice(f.line - 1, f.endLine).join('\n');
+    for (const l of editedLines) if (l >= f.line && l <= f.endLine) return false;
+    return true;
+  };
   return fns.filter((f) => !f.fragment).map((f) => {
     // A function the edits left alone is the same function: reuse it, and its parse if it has one (the
     // helpers and callers the rules look at are mostly such functions).
-    if (f instanceof LazyFunction && f.text === lines.slice(f.line - 1, f.endLine).join('\n')) return f;
+    if (f instanceof LazyFunction && untouched(f)) return f;
     return new LazyFunction(lines, f.name, f.line, f instanceof LazyFunction ? f.openLine : f.body.line, f.endLine);
   });
 }
