@@ -3,11 +3,11 @@
  * 3,000), keeps the C/H files the configuration selects, and fetches both sides at the exact base and head
  * SHAs from the base repository (which also works for pull requests from forks, read-only).
  */
-import { minimatch } from 'minimatch';
 import type { Context } from 'probot';
 import type { ChangeSet, ChangedFile, SkippedFile } from '../analysis/model.js';
 import { changedFileFromImages } from '../analysis/patch/line-diff.js';
 import type { AppConfig } from './config.js';
+import { isSelected } from './paths.js';
 import { parseHunks, type Hunk } from './diff-lines.js';
 
 export type GitHub = Context['octokit'];
@@ -47,11 +47,6 @@ interface PrFile {
 }
 
 const C_FILE = /\.[ch]$/i;
-
-function selected(path: string, config: AppConfig): boolean {
-  const opts = { dot: true, matchBase: false };
-  return config.include.some((g) => minimatch(path, g, opts)) && !config.exclude.some((g) => minimatch(path, g, opts));
-}
 
 async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array(items.length);
@@ -104,11 +99,11 @@ export async function collectPullRequest(octokit: GitHub, pr: PullRef, config: A
   const wanted: PrFile[] = [];
   for (const f of files) {
     const paths = [f.filename, f.previous_filename].filter((p): p is string => !!p);
-    if (!paths.some((p) => C_FILE.test(p) || selected(p, config))) {
+    if (!paths.some((p) => C_FILE.test(p) || isSelected(p, config))) {
       ignoredFiles++;
       continue;
     }
-    if (!paths.some((p) => selected(p, config))) {
+    if (!paths.some((p) => isSelected(p, config))) {
       skipped.push({ path: f.filename, reason: 'not selected by include/exclude in .github/kmap-review.yml' });
       continue;
     }

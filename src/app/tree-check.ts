@@ -13,7 +13,6 @@
  * 4. only the files whose bytes mention kmap/kunmap (or a configured wrapper) are scanned.
  */
 import type { Context, Logger } from 'probot';
-import { minimatch } from 'minimatch';
 import type { EngineConfig, Finding, SkippedFile } from '../analysis/model.js';
 import type { ScanSite } from '../analysis/scan/classify.js';
 import type { TreeScan } from '../analysis/scan/tree.js';
@@ -23,6 +22,7 @@ import { closeCheckRun, completeCheckRun } from './check-runs.js';
 import type { GitHub } from './collect.js';
 import { loadRepoConfig } from './config-loader.js';
 import { toEngineConfig, type AppConfig } from './config.js';
+import { isSelected } from './paths.js';
 import type { Limits } from './limits.js';
 import type { JobContext, ReviewJob } from './queue/types.js';
 import { RetryLater, classifyError, retryDelay, withRetry, type RetryPolicy } from './retry.js';
@@ -140,11 +140,6 @@ function isBlobResult(v: unknown): v is BlobResult {
 
 const C_FILE = /\.[ch]$/;
 
-function selected(path: string, config: AppConfig): boolean {
-  const opts = { dot: true, matchBase: false };
-  return config.include.some((g) => minimatch(path, g, opts)) && !config.exclude.some((g) => minimatch(path, g, opts));
-}
-
 async function forEachLimit<T>(items: readonly T[], limit: number, fn: (t: T) => Promise<void>): Promise<void> {
   let next = 0;
   await Promise.all(Array.from({ length: Math.min(Math.max(1, limit), items.length) }, async () => {
@@ -232,7 +227,7 @@ export async function scanRepository(
   const { scanTree, mayMentionApi, KmapApi, computeTotals, parseMaintainers, ENGINE_VERSION } = await loadScanner();
   const { octokit, cache, options } = s;
   const listing = await listTreeBlobs(octokit, owner, repo, headSha);
-  const candidates = listing.blobs.filter((b) => C_FILE.test(b.path) && selected(b.path, config));
+  const candidates = listing.blobs.filter((b) => C_FILE.test(b.path) && isSelected(b.path, config));
   const skipped: SkippedFile[] = [];
   const wanted: TreeBlob[] = [];
   for (const b of candidates) {

@@ -66,6 +66,16 @@ describe('kmap-review CLI', () => {
     expect(bad.err).toContain("unknown rule 'no-such-rule'");
   });
 
+  it('--config include/exclude: files it leaves out are skipped (with the reason), as in the App', async () => {
+    const excluding = tmpFile('kmap-review.yml', 'exclude: ["mm/**"]\n');
+    const out = await cli(['check', '--format', 'json', '--config', excluding, '-'], smallPatch);
+    const json = JSON.parse(out.out);
+    expect(json.findings).toEqual([]);
+    expect(json.reviews[0].skipped).toEqual([{ path: 'mm/demo.c', reason: `not selected by include/exclude in ${excluding}` }]);
+    const including = tmpFile('kmap-review.yml', 'include: ["mm/*.c"]\n');
+    expect((await cli(['check', '--config', including, '-'], smallPatch)).out).toContain("mm/demo.c:3: warning: Deprecated use of 'kmap_atomic()'");
+  });
+
   it.each([
     [['check'], 'at least one PATCH'],
     [['check', '--format', 'xml', 'x.patch'], '--format must be text or json'],

@@ -7,14 +7,14 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { analyze, hasBlockingFinding } from '../analysis/engine.js';
-import type { Report } from '../analysis/model.js';
+import type { ChangeSet, Report } from '../analysis/model.js';
 import { InputError } from '../analysis/patch/errors.js';
 import { loadChangeSets, type PatchInput } from '../analysis/patch/load.js';
 import { allRules, findRule } from '../analysis/rules/index.js';
 import { initParser } from '../analysis/syntax/parser.js';
 import { renderReportsJson } from '../comments/json.js';
 import { renderReportText } from '../comments/text.js';
-import { engineConfigFromOptions, positiveInteger, UsageError } from './options.js';
+import { cliConfigFromOptions, positiveInteger, UsageError } from './options.js';
 import { TOOL_VERSION } from './version.js';
 
 export interface CliIo {
@@ -37,7 +37,8 @@ check options:
   --tree DIR            pre-image kernel tree: patches are applied in memory and whole functions analysed
   --git RANGE           review the commits A..B of the git repository in the current directory
   --format text|json    output format (default text; json follows schema/report-v1.schema.json)
-  --config FILE         a kmap-review.yml (same format as the App's .github/kmap-review.yml)
+  --config FILE         a kmap-review.yml (same format as the App's .github/kmap-review.yml;
+                        its include/exclude globs select the files)
   --rule ID=LEVEL       set a rule to error, warning, notice or off (repeatable)
   --map-fn NAME[=API]   treat NAME as a mapping wrapper behaving like API (default kmap_local_page)
   --unmap-fn NAME[=API] treat NAME as an unmapping wrapper behaving like API (default kunmap_local)
@@ -76,7 +77,7 @@ async function check(args: string[], io: CliIo): Promise<number> {
   if (values.format !== 'text' && values.format !== 'json') throw new UsageError(`--format must be text or json, not '${values.format}'`);
   if (!positionals.length && !values.git) throw new UsageError('check needs at least one PATCH (or - for stdin), or --git A..B');
   const maxBytes = positiveInteger(values['max-bytes'], '--max-bytes');
-  const config = await engineConfigFromOptions(values);
+  const { engine: config, select, notSelectedReason } = await cliConfigFromOptions(values, io.cwd);
 
   // Compiling the parser's WASM is asynchronous: start it now so it overlaps reading and applying patches.
   const parserReady = initParser();
@@ -95,7 +96,12 @@ async function check(args: string[], io: CliIo): Promise<number> {
       inputs.push({ name: p, content });
     }
   }
-  const changeSets = await loadChangeSets(inputs, { tree: values.tree, maxBytes });
+  const loaded = await loadChangeSets(inputs, { tree: values.tree, maxBytes });
+  // Files the --config's include/exclude leave out are listed as skipped, as the App does.
+  const changeSets: ChangeSet[] = !select ? loaded : loaded.map((cs) => {
+    const out = cs.files.filter((f) => !select(f.newPath ?? f.oldPath ?? ''));
+    return { ...cs, files: cs.files.filter((f) => !out.includes(f)), skipped: [...cs.skipped, ...out.map((f) => ({ path: f.newPath ?? f.oldPath ?? '', reason: notSelectedReason }))] };
+  });
   await parserReady;
   const reports: Report[] = [];
   for (const cs of changeSets) reports.push(await analyze(cs, config));

@@ -67,6 +67,14 @@ describe('kmap-review fix', () => {
     expect(readdirSync(join(t, 'drivers', 'demo')).sort()).toEqual(['a.c', 'b.c', 'notes.txt']);
   });
 
+  it('--config include/exclude: left-out files are not converted', async () => {
+    const t = tree();
+    writeFileSync(join(t, 'kmap-review.yml'), 'exclude: ["drivers/demo/a.c"]\n');
+    const { out, err } = await fix(['drivers', '--tree', '.', '--config', 'kmap-review.yml'], t);
+    expect(out).not.toContain('a.c');
+    expect(err).toContain('0 of 2 sites converted');
+  });
+
   it('--split groups by subsystem', async () => {
     const t = tree();
     writeFileSync(join(t, 'drivers', 'demo', 'b.c'), ready.replace('sum_page', 'sum_other'));

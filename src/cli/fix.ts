@@ -21,7 +21,7 @@ import { mayMentionApi } from '../analysis/scan/prefilter.js';
 import { listCFiles } from '../analysis/scan/sources.js';
 import { initParser } from '../analysis/syntax/parser.js';
 import type { CliIo } from './cli.js';
-import { engineConfigFromOptions, UsageError } from './options.js';
+import { cliConfigFromOptions, UsageError } from './options.js';
 
 export const FIX_USAGE = `usage: kmap-review fix [options] DIR            convert the ready sites of the C files under DIR
        kmap-review fix [options] --tree T PATCH  convert what the files a patch touches still need (after the patch)
@@ -119,7 +119,7 @@ async function fix(argv: string[], io: CliIo): Promise<number> {
     maxBytes = Number(values['max-bytes']);
     if (!Number.isSafeInteger(maxBytes) || maxBytes <= 0) throw new UsageError(`--max-bytes expects a positive whole number, got '${values['max-bytes']}'`);
   }
-  const config = await engineConfigFromOptions(values);
+  const { engine: config, select } = await cliConfigFromOptions(values, io.cwd);
   const api = new KmapApi(config);
   const parserReady = initParser();
   parserReady.catch(() => undefined);
@@ -143,6 +143,7 @@ async function fix(argv: string[], io: CliIo): Promise<number> {
     treeRoot = root;
     for (const rel of listCFiles(dir)) {
       const file = join(dir, rel);
+      if (select && !select(relative(root, file).split(sep).join('/'))) continue;
       const size = statSync(file).size;
       if (size > maxBytes) {
         io.stderr(`kmap-review: skipping ${rel}: larger than ${maxBytes} bytes\n`);
@@ -168,7 +169,7 @@ async function fix(argv: string[], io: CliIo): Promise<number> {
     // The last version of each file the range or patch (series) touches.
     const last = new Map<string, string>();
     for (const cs of sets) for (const f of cs.files) if (f.newPath && isReviewedPath(f.newPath)) last.set(f.newPath, f.newText);
-    for (const [path, text] of last) sources.push({ path, text });
+    for (const [path, text] of last) if (!select || select(path)) sources.push({ path, text });
   }
   await parserReady;
 

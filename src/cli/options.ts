@@ -3,10 +3,12 @@
  * EngineConfig here, so `check`, `scan` and `fix` configure the engine the same way.
  */
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { EngineConfig } from '../analysis/model.js';
 import { InputError } from '../analysis/patch/errors.js';
 import { allRules, findRule } from '../analysis/rules/index.js';
 import { DEFAULT_APP_CONFIG, parseConfig, toEngineConfig } from '../app/config.js';
+import type { PathGlobs } from '../app/paths.js';
 
 /** Bad command-line usage: exit 2 with a hint to --help. */
 export class UsageError extends Error {}
@@ -21,7 +23,7 @@ function wrapperOption(values: string[] | undefined, defaultApi: string, flag: s
   return out;
 }
 
-async function loadConfigFile(path: string): Promise<EngineConfig & { include: string[]; exclude: string[] }> {
+async function loadConfigFile(path: string): Promise<EngineConfig & PathGlobs> {
   let raw: unknown;
   try {
     // Loaded on demand: the YAML parser is a noticeable part of start-up time for one-patch runs.
@@ -50,8 +52,28 @@ export interface EngineOptionValues {
   'unmap-fn'?: string[];
 }
 
-export async function engineConfigFromOptions(values: EngineOptionValues): Promise<EngineConfig> {
-  const base = values.config ? await loadConfigFile(values.config) : { ...toEngineConfig(DEFAULT_APP_CONFIG), include: [], exclude: [] };
+/** What the options configure: the engine, and which files are analysed. */
+export interface CliConfig {
+  engine: EngineConfig;
+  /**
+   * The config file's include/exclude globs, or null without --config (every C file). Paths are relative
+   * to the tree (scan, fix) or as the patch names them (check), like the App's paths in a repository.
+   */
+  select: ((path: string) => boolean) | null;
+  /** Why an unselected file is skipped, for the report. */
+  notSelectedReason: string;
+}
+
+/** `cwd`: what a relative --config path is relative to (the CLI's working directory). */
+export async function cliConfigFromOptions(values: EngineOptionValues, cwd: string): Promise<CliConfig> {
+  const base = values.config ? await loadConfigFile(resolve(cwd, values.config)) : { ...toEngineConfig(DEFAULT_APP_CONFIG), include: [], exclude: [] };
+  let select: CliConfig['select'] = null;
+  if (values.config) {
+    // Loaded on demand, like the YAML parser: one-patch runs without a config do not pay for minimatch.
+    const { isSelected } = await import('../app/paths.js');
+    const globs: PathGlobs = { include: base.include, exclude: base.exclude };
+    select = (path) => isSelected(path, globs);
+  }
   const config: EngineConfig = {
     rules: { ...base.rules },
     mapFunctions: { ...base.mapFunctions, ...wrapperOption(values['map-fn'], 'kmap_local_page', '--map-fn') },
@@ -63,8 +85,7 @@ export async function engineConfigFromOptions(values: EngineOptionValues): Promi
     if (!findRule(m[1])) throw new UsageError(`--rule: unknown rule '${m[1]}' (see kmap-review rules)`);
     config.rules[m[1]] = m[2] as EngineConfig['rules'][string];
   }
-
-  return config;
+  return { engine: config, select, notSelectedReason: `not selected by include/exclude in ${values.config ?? 'the configuration'}` };
 }
 
 /** A positive whole number option, or a usage error naming the flag. */

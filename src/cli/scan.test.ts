@@ -57,6 +57,17 @@ describe('kmap-review scan', () => {
     expect(again.runs[0].results.map((x: { partialFingerprints: object }) => x.partialFingerprints)).toEqual(run.results.map((x: { partialFingerprints: object }) => x.partialFingerprints));
   });
 
+  it('--config include/exclude: only the selected files are scanned', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kmap-scan-cfg-'));
+    cpSync(exampleTree, join(dir, 'tree'), { recursive: true });
+    cpSync(join(exampleTree, 'drivers', 'misc', 'kmap_demo.c'), join(dir, 'tree', 'drivers', 'misc', 'copy.c'));
+    writeFileSync(join(dir, 'kmap-review.yml'), 'exclude: ["drivers/misc/copy.c"]\n');
+    const all = JSON.parse((await cli(['scan', '--jobs', '1', '--format', 'json', join(dir, 'tree')])).out);
+    const selected = JSON.parse((await cli(['scan', '--jobs', '1', '--format', 'json', '--config', join(dir, 'kmap-review.yml'), join(dir, 'tree')])).out);
+    expect(new Set(all.sites.map((x: { path: string }) => x.path))).toEqual(new Set(['drivers/misc/kmap_demo.c', 'drivers/misc/copy.c']));
+    expect(new Set(selected.sites.map((x: { path: string }) => x.path))).toEqual(new Set(['drivers/misc/kmap_demo.c']));
+  });
+
   it('renders markdown for a check run', async () => {
     const r = await cli(['scan', '--jobs', '1', '--format', 'markdown', exampleTree]);
     expect(r.out).toMatch(/\*\*10\*\* uses of `kmap_atomic\(\)`\/`kmap\(\)`/);

@@ -14,7 +14,7 @@ import { renderScanMarkdown } from '../comments/scan/markdown.js';
 import { renderScanSarif } from '../comments/scan/sarif.js';
 import { renderScanText } from '../comments/scan/text.js';
 import type { CliIo } from './cli.js';
-import { ENGINE_OPTIONS, engineConfigFromOptions, positiveInteger, UsageError } from './options.js';
+import { ENGINE_OPTIONS, cliConfigFromOptions, positiveInteger, UsageError } from './options.js';
 import { TOOL_VERSION } from './version.js';
 
 const FORMATS = ['text', 'json', 'markdown', 'sarif'] as const;
@@ -40,7 +40,7 @@ export async function runScan(args: string[], io: CliIo): Promise<number> {
   if (positionals.length && values.git) throw new UsageError('give a DIR or --git REV, not both');
   const jobs = values.jobs === '0' ? 0 : positiveInteger(values.jobs, '--jobs');
   const maxBytes = positiveInteger(values['max-bytes'], '--max-bytes');
-  const config = await engineConfigFromOptions(values);
+  const { engine: config, select } = await cliConfigFromOptions(values, io.cwd);
 
   let baseline: BaselineInput | undefined;
   if (values.baseline) {
@@ -73,7 +73,7 @@ export async function runScan(args: string[], io: CliIo): Promise<number> {
 
   let scan;
   try {
-    scan = await scanTree(source, { config, ...(jobs !== undefined ? { jobs } : {}), ...(maxBytes ? { maxBytes } : {}), ...(baseline ? { baseline } : {}) });
+    scan = await scanTree(source, { config, ...(select ? { select } : {}), ...(jobs !== undefined ? { jobs } : {}), ...(maxBytes ? { maxBytes } : {}), ...(baseline ? { baseline } : {}) });
   } catch (e) {
     // git failures (unknown revision, not a repository) are input errors, not crashes.
     if (source.kind === 'git') throw new InputError((e as Error).message);

@@ -39,6 +39,8 @@ export interface TreeScanOptions {
   /** Files larger than this are skipped with a reason (default 8 MiB). */
   maxBytes?: number;
   baseline?: BaselineInput;
+  /** Files to scan among the C files listed (paths relative to the tree); default all. */
+  select?: (path: string) => boolean;
   /** The compiled worker script (default: scan-worker.js next to this module). */
   workerUrl?: URL;
 }
@@ -204,7 +206,7 @@ export async function scanTree(source: TreeSource, options: TreeScanOptions): Pr
   if (source.kind === 'dir') {
     name = source.root;
     list = () => {
-      const paths = listCFiles(source.root);
+      const paths = options.select ? listCFiles(source.root).filter(options.select) : listCFiles(source.root);
       // Most files fail the prefilter at once: big batches for a kernel tree, but at least one per worker.
       const size = paths.length > 4000 ? 100 : Math.max(1, Math.min(BATCH, Math.ceil(paths.length / Math.max(1, jobs))));
       return chunk(paths, size).map((p) => ({ type: 'files' as const, root: source.root, paths: p }));
@@ -217,7 +219,7 @@ export async function scanTree(source: TreeSource, options: TreeScanOptions): Pr
   } else if (source.kind === 'git') {
     commit = resolveRevision(source.repo, source.rev);
     name = `${source.repo}@${commit.slice(0, 12)}`;
-    const files = listGitCandidates(source.repo, commit);
+    const files = listGitCandidates(source.repo, commit).filter((f) => !options.select || options.select(f.path));
     const big = files.filter((f) => f.size > init.maxBytes);
     preSkipped = big.map((f) => ({ path: f.path, reason: `larger than ${init.maxBytes} bytes` }));
     const wanted = files.filter((f) => f.size <= init.maxBytes);
