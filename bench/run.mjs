@@ -45,15 +45,24 @@ const checkpatchArgs = (p) => [checkpatch, '--no-tree', '--quiet', '--no-summary
 
 console.log(`machine: ${process.arch}, node ${process.version}, ${patches.length} corpus patches\n`);
 
-// Warm the file cache and the JIT-less paths once, so neither side pays first-touch costs.
-run('node', [cli, 'check', '--tree', tree61, '--format', 'json', patches[0]]);
+// Warm the file cache and the JIT-less paths once, so neither side pays first-touch costs. kmap-review exits 1
+// for findings, and so does Node on a crash (a missing bundle would be timed as a very fast review): the
+// output must be a report.
+const warm = run('node', [cli, 'check', '--tree', tree61, '--format', 'json', patches[0]]);
+try {
+  if (!Array.isArray(JSON.parse(warm.stdout).reviews)) throw new Error('no reviews');
+} catch (e) {
+  throw new Error(`kmap-review did not produce a report (${e.message}): ${warm.stderr.slice(0, 2000)}`);
+}
 run('perl', checkpatchArgs(patches[0]));
 
 // 1. Batch.
 let rss = 0;
 const kmBatch = time(() => {
   const r = spawnSync('/usr/bin/time', ['-f', '%M', 'node', cli, 'check', '--tree', tree61, '--format', 'json', ...patches], { encoding: 'utf8', maxBuffer: 1 << 28 });
-  if (r.status !== 0 && r.status !== 1) throw new Error(`kmap-review batch exited ${r.status}: ${r.stderr.slice(0, 2000)}`);
+  if ((r.status !== 0 && r.status !== 1) || JSON.parse(r.stdout).reviews?.length !== patches.length) {
+    throw new Error(`kmap-review batch exited ${r.status} without a report per patch: ${r.stderr.slice(0, 2000)}`);
+  }
   rss = Number(r.stderr.trim().split('\n').pop()) / 1024;
 });
 const cpBatch = time(() => {

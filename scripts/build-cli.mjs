@@ -64,8 +64,9 @@ const commonJsForm = {
   },
 };
 
-// The App and its dependencies must not end up in the CLI: fail the build if they do.
-const FORBIDDEN = [/^src\/(handlers|app\/(?!config\.ts$))/, /node_modules\/(probot|bullmq|@octokit)\//];
+// The App and its dependencies must not end up in the CLI: fail the build if they do. The CLI shares the
+// App's configuration format (config.ts) and its include/exclude selection (selection.ts), nothing else.
+const FORBIDDEN = [/^src\/(handlers|app\/(?!(?:config|selection)\.ts$))/, /node_modules\/(probot|bullmq|@octokit)\//];
 
 for (const f of readdirSync(out)) if (/^kmap-review|^tree-sitter\.wasm$/.test(f)) rmSync(join(out, f));
 

@@ -22,7 +22,7 @@ import { closeCheckRun, completeCheckRun } from './check-runs.js';
 import type { GitHub } from './collect.js';
 import { loadRepoConfig } from './config-loader.js';
 import { toEngineConfig, type AppConfig } from './config.js';
-import { isSelected } from './paths.js';
+import { isSelected } from './selection.js';
 import type { Limits } from './limits.js';
 import type { JobContext, ReviewJob } from './queue/types.js';
 import { RetryLater, classifyError, retryDelay, withRetry, type RetryPolicy } from './retry.js';
