@@ -24,7 +24,7 @@ import {
 import type { GitHub } from './collect.js';
 import { currentPull, pullsForSha } from './pull-state.js';
 import type { CommandPayload, JobContext, ReviewJob } from './queue/types.js';
-import { RetryLater, classifyError, retryDelay, type Classified, type RetryPolicy } from './retry.js';
+import { classifyError, retryLaterOrGiveUp, type Classified, type RetryPolicy } from './retry.js';
 import { BacklogFull, type PullRequestState, type ReviewScheduler, type RuleCatalog } from './scheduler.js';
 
 export interface CommandServices {
@@ -82,13 +82,8 @@ export class CommandWorker {
       const octokit = await s.octokitFor(job.installationId);
       return cmd.type === 'comment' ? await this.#comment(octokit, job, cmd, ctx, log) : await this.#rerun(octokit, job, cmd, log);
     } catch (err) {
-      const c: Classified = err instanceof BacklogFull ? { retryable: true, reason: 'the review queue is full' } : classifyError(err);
-      if (c.retryable && ctx.attempt < ctx.maxAttempts) {
-        const delay = retryDelay(s.retry, ctx.attempt, c);
-        log.warn({ reason: c.reason, delayMs: delay }, 'command: transient failure, will be retried');
-        throw new RetryLater(delay, c.reason);
-      }
-      log.error({ err, reason: c.reason }, 'kmap-review command failed');
+      const full: Classified | undefined = err instanceof BacklogFull ? { retryable: true, reason: 'the review queue is full' } : undefined;
+      retryLaterOrGiveUp(err, ctx, s.retry, log, 'kmap-review command', full);
       return 'failed';
     }
   }

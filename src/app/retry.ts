@@ -102,6 +102,26 @@ export class RetryLater extends Error {
   }
 }
 
+/**
+ * What a queued job does with the error that ended an attempt: a transient one before the last attempt
+ * throws RetryLater (the queue runs the job again after the policy's delay); otherwise the failure is
+ * logged and its reason returned, for the job to report ("GitHub answered 502, and kept failing after 4
+ * attempts"). `classified` overrides the classification (a job's own transient conditions).
+ */
+export function retryLaterOrGiveUp(
+  err: unknown, attempt: { attempt: number; maxAttempts: number }, policy: RetryPolicy,
+  log: { warn(o: object, m: string): void; error(o: object, m: string): void }, what: string, classified: Classified = classifyError(err),
+): string {
+  const c = classified;
+  if (c.retryable && attempt.attempt < attempt.maxAttempts) {
+    const delay = retryDelay(policy, attempt.attempt, c);
+    log.warn({ reason: c.reason, delayMs: delay }, `${what}: transient failure, will be retried`);
+    throw new RetryLater(delay, c.reason);
+  }
+  log.error({ err, reason: c.reason }, `${what} failed`);
+  return c.retryable ? `${c.reason}, and kept failing after ${attempt.attempt} attempt${attempt.attempt === 1 ? '' : 's'}` : c.reason;
+}
+
 /** Runs `fn` up to `attempts` times for transient failures, sleeping in between (short, inline retries). */
 export async function withRetry<T>(fn: () => Promise<T>, policy: RetryPolicy, sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))): Promise<T> {
   for (let attempt = 1; ; attempt++) {

@@ -14,7 +14,7 @@ import { toEngineConfig } from './config.js';
 import { analyzeWithinBudget, effectiveLimits, type Limits } from './limits.js';
 import { publishReview } from './publish-review.js';
 import type { JobContext, ReviewJob } from './queue/types.js';
-import { RetryLater, classifyError, retryDelay, withRetry, type RetryPolicy } from './retry.js';
+import { retryLaterOrGiveUp, withRetry, type RetryPolicy } from './retry.js';
 import type { AnalysisRunner } from './runner.js';
 import type { RuleCatalog } from './scheduler.js';
 
@@ -96,16 +96,7 @@ export class ReviewWorker {
         partial: partial !== undefined, ms: Date.now() - started }, 'kmap-review done');
       return 'done';
     } catch (err) {
-      const c = classifyError(err);
-      if (c.retryable && ctx.attempt < ctx.maxAttempts) {
-        const delay = retryDelay(s.retry, ctx.attempt, c);
-        log.warn({ reason: c.reason, delayMs: delay }, 'transient failure: the job will be retried');
-        throw new RetryLater(delay, c.reason);
-      }
-      log.error({ err, reason: c.reason }, 'kmap-review failed');
-      const reason = c.retryable
-        ? `${c.reason}, and kept failing after ${ctx.attempt} attempt${ctx.attempt === 1 ? '' : 's'}`
-        : c.reason;
+      const reason = retryLaterOrGiveUp(err, ctx, s.retry, log, 'kmap-review');
       await this.#reportFailure(octokit, job, checkRunId, reason, log);
       return 'failed';
     }

@@ -25,7 +25,7 @@ import { toEngineConfig, type AppConfig } from './config.js';
 import { isSelected } from './selection.js';
 import type { Limits } from './limits.js';
 import type { JobContext, ReviewJob } from './queue/types.js';
-import { RetryLater, classifyError, retryDelay, withRetry, type RetryPolicy } from './retry.js';
+import { retryLaterOrGiveUp, withRetry, type RetryPolicy } from './retry.js';
 import { addOrForget } from './enqueue.js';
 import type { ReviewScheduler, RuleCatalog, ScheduleResult } from './scheduler.js';
 import { baselineOf, compareCounts, decodeBaselineMarker, encodeBaselineMarker, toBaselineInput, type CompactBaseline } from './tree/baseline.js';
@@ -553,14 +553,7 @@ export class TreeWorker {
         }
         return 'superseded';
       }
-      const c = classifyError(err);
-      if (c.retryable && ctx.attempt < ctx.maxAttempts) {
-        const delay = retryDelay(s.retry, ctx.attempt, c);
-        log.warn({ reason: c.reason, delayMs: delay }, 'tree scan: transient failure, will be retried');
-        throw new RetryLater(delay, c.reason);
-      }
-      log.error({ err, reason: c.reason }, 'kmap-review tree scan failed');
-      const reason = c.retryable ? `${c.reason}, and kept failing after ${ctx.attempt} attempt${ctx.attempt === 1 ? '' : 's'}` : c.reason;
+      const reason = retryLaterOrGiveUp(err, ctx, s.retry, log, 'kmap-review tree scan');
       await this.#reportFailure(octokit, job, checkRunId, reason, log);
       return 'failed';
     }

@@ -5,7 +5,7 @@ import { AnalysisTimeout, analyzeWithinBudget, effectiveLimits } from '../../src
 import { DEFAULT_APP_CONFIG } from '../../src/app/config.js';
 import { EmbeddedQueue } from '../../src/app/queue/embedded.js';
 import { pullKey, type JobContext, type ReviewJob } from '../../src/app/queue/types.js';
-import { RetryLater, classifyError, retryDelay, withRetry } from '../../src/app/retry.js';
+import { RetryLater, classifyError, retryDelay, retryLaterOrGiveUp, withRetry } from '../../src/app/retry.js';
 import type { AnalysisRunner } from '../../src/app/runner.js';
 
 const job = (over: Partial<ReviewJob> = {}): ReviewJob => ({
@@ -296,5 +296,29 @@ describe('the App never runs code from the repository under review', () => {
       }
     }
     expect(offenders).toEqual([]);
+  });
+});
+
+describe('retryLaterOrGiveUp', () => {
+  const policy = { attempts: 3, baseDelayMs: 1000, maxDelayMs: 10_000 };
+  const logged: string[] = [];
+  const log = { warn: (_o: object, m: string) => void logged.push(`warn ${m}`), error: (_o: object, m: string) => void logged.push(`error ${m}`) };
+  const bad = Object.assign(new Error('Bad Gateway'), { status: 502 });
+  const gone = Object.assign(new Error('Not Found'), { status: 404 });
+
+  it.each([
+    ['a transient error before the last attempt is retried later', bad, 1, 'retry'],
+    ['a transient error on the last attempt is given up, saying how often it failed', bad, 3, 'GitHub answered 502, and kept failing after 3 attempts'],
+    ['a permanent error is given up at once', gone, 1, 'GitHub answered 404'],
+  ])('%s', (_name, err, attempt, expected) => {
+    logged.length = 0;
+    const run = () => retryLaterOrGiveUp(err, { attempt, maxAttempts: 3 }, policy, log, 'job');
+    if (expected === 'retry') {
+      expect(run).toThrow(RetryLater);
+      expect(logged).toEqual(['warn job: transient failure, will be retried']);
+    } else {
+      expect(run()).toContain(expected);
+      expect(logged).toEqual(['error job failed']);
+    }
   });
 });
