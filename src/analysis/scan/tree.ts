@@ -1,11 +1,14 @@
 /**
  * The repo-wide scan: list the C files of a directory or a git revision, keep the ones that mention the
- * mapping API (a byte search), scan them on worker threads (each file read once, only the functions that
- * matter parsed), and sum up per class, directory and MAINTAINERS subsystem.
+ * mapping API (a byte search), analyse them (only the functions that matter parsed), and sum up per class,
+ * directory and MAINTAINERS subsystem.
  *
- * Protocol with scan-worker.ts: a worker posts a `results` message (its first one empty) whenever it
- * wants work; the main thread answers with the next batch or `stop`. Batches are small so that the two
- * workers stay busy to the end even though a few files (mm/, fs/btrfs) cost far more than the rest.
+ * Threads: this one lists, reads and prefilters every file (grep's work), handing each file that mentions
+ * the API to a worker thread as soon as it is read; the workers only analyse (scan-worker.ts: `file`
+ * messages, then `stop`, answered by one `results`). Reading in the workers instead made them compete for
+ * the cores with their own analysis and pay a second JIT warm-up for the same work: on two cores, one
+ * reading thread and one analysing worker scan Linux 6.1 in three quarters of the time two reading and
+ * analysing workers took (bench/README.md).
  */
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -29,11 +32,14 @@ export type TreeSource =
 
 export interface TreeScanOptions {
   config: EngineConfig;
-  /** Worker threads; 0 or 1 scans in this thread (unless `background`). Default: the machine's available parallelism. */
+  /**
+   * Threads in all (default: the machine's available parallelism): this one reads and prefilters, the
+   * other jobs - 1 analyse; 0 or 1 does everything in this thread (unless `background`).
+   */
   jobs?: number;
   /**
-   * Never scan in the calling thread, and run the workers at background priority: for a server (the App)
-   * whose main thread must stay responsive. At least one worker thread is used.
+   * Never analyse in the calling thread (it only prefilters), and run the workers at background priority:
+   * for a server (the App) whose main thread must stay responsive. At least one worker thread is used.
    */
   background?: boolean;
   /** Files larger than this are skipped with a reason (default 8 MiB). */
@@ -65,129 +71,99 @@ export interface WorkerInit {
   background?: boolean;
 }
 
-export type WorkerMessage =
-  | { type: 'files'; root: string; paths: string[] }
-  | { type: 'texts'; items: Array<{ path: string; bytes: Uint8Array }> }
-  | { type: 'stop' };
-
-export interface BatchResult {
-  type: 'results';
-  scans: FileScan[];
-  skipped: SkippedFile[];
-  listed: number;
-  matched: number;
+/** A C file that mentions the API, read and ready to analyse. */
+export interface Candidate {
+  path: string;
+  bytes: Uint8Array;
 }
 
-const DEFAULT_MAX_BYTES = 8 << 20;
-const BATCH = 48;
+/** Main thread -> scan-worker.ts: a file to analyse, or the end of the work. */
+export type WorkerMessage = { type: 'file'; file: Candidate } | { type: 'stop' };
 
-/** Scans batches of files; the same code runs in a worker thread or, for small jobs, in this one. */
-export class ScanBatchProcessor {
+/** scan-worker.ts -> main thread, once, after `stop`. */
+export type WorkerResult = { type: 'results'; scans: FileScan[]; skipped: SkippedFile[] } | { type: 'failed'; error: string };
+
+const DEFAULT_MAX_BYTES = 8 << 20;
+
+/** Analyses one file at a time; the same code runs in a worker thread or, with one job, in this one. */
+export class FileAnalyser {
   private readonly api: KmapApi;
-  private readonly extraNames: string[];
-  private readonly scratch = { buf: Buffer.allocUnsafe(1 << 20) };
+  readonly scans: FileScan[] = [];
+  readonly skipped: SkippedFile[] = [];
 
   constructor(private readonly init: WorkerInit) {
     this.api = new KmapApi(init.config);
-    this.extraNames = this.api.wrapperNames();
   }
 
-  async run(msg: Exclude<WorkerMessage, { type: 'stop' }>): Promise<BatchResult> {
-    await initParser();
-    const out: BatchResult = { type: 'results', scans: [], skipped: [], listed: 0, matched: 0 };
-    const one = (path: string, bytes: Uint8Array | null, mentionsIfLarge: () => boolean) => {
-      out.listed++;
-      if (!bytes) {
-        if (mentionsIfLarge()) out.skipped.push({ path, reason: `larger than ${this.init.maxBytes} bytes` });
-        return;
-      }
-      if (!mayMentionApi(bytes, this.extraNames)) return;
-      out.matched++;
-      // Lossy decoding: a stray Latin-1 byte in a comment must not hide the file's code.
-      const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
-      try {
-        out.scans.push(scanFile(path, text, { api: this.api, config: this.init.config }));
-      } catch (e) {
-        out.skipped.push({ path, reason: `not analysed: ${e instanceof Error ? e.message : String(e)}` });
-      }
-    };
-    if (msg.type === 'files') {
-      for (const path of msg.paths) {
-        let bytes: Uint8Array | null;
-        try {
-          bytes = readBounded(join(msg.root, path), this.scratch, this.init.maxBytes);
-        } catch (e) {
-          out.listed++;
-          out.skipped.push({ path, reason: `unreadable: ${(e as NodeJS.ErrnoException).code ?? String(e)}` });
-          continue;
-        }
-        one(path, bytes, () => largeFileMentionsApi(join(msg.root, path), this.extraNames));
-      }
-    } else {
-      for (const item of msg.items) one(item.path, item.bytes.byteLength > this.init.maxBytes ? null : item.bytes, () => mayMentionApi(item.bytes, this.extraNames));
+  /** initParser() must have been awaited. */
+  analyse(file: Candidate): void {
+    // Lossy decoding: a stray Latin-1 byte in a comment must not hide the file's code.
+    const text = Buffer.from(file.bytes.buffer, file.bytes.byteOffset, file.bytes.byteLength).toString('utf8');
+    try {
+      this.scans.push(scanFile(file.path, text, { api: this.api, config: this.init.config }));
+    } catch (e) {
+      this.skipped.push({ path: file.path, reason: `not analysed: ${e instanceof Error ? e.message : String(e)}` });
     }
-    return out;
   }
 }
 
-/** Hands batches to workers (or runs them here) and gathers the results. */
-async function runBatches(list: () => Array<Exclude<WorkerMessage, { type: 'stop' }>>, init: WorkerInit, jobs: number, workerUrl: URL): Promise<BatchResult[]> {
-  const results: BatchResult[] = [];
-  if (jobs <= 1 && !init.background) {
-    const batches = list();
-    const p = new ScanBatchProcessor(init);
-    for (const b of batches) results.push(await p.run(b));
-    return results;
-  }
-  // Workers start before the files are listed: their start-up (modules, WASM) overlaps the listing.
-  let batches: Array<Exclude<WorkerMessage, { type: 'stop' }>> | null = null;
-  let listError: unknown = null;
-  const waiting: Array<() => void> = [];
-  let next = 0;
-  const one = () =>
-    new Promise<void>((resolve, reject) => {
-      const worker = new Worker(workerUrl, { workerData: init });
-      let finished = false;
-      const finish = (err?: Error) => {
-        if (finished) return;
-        finished = true;
-        void worker.terminate();
-        if (err) reject(err);
-        else resolve();
-      };
-      // Gives this worker its next batch, or stops it; waits for the listing when it is not done yet.
-      const feed = () => {
-        if (listError) return finish(listError as Error);
-        if (!batches) return void waiting.push(feed);
-        if (next < batches.length) worker.postMessage(batches[next++]);
-        else {
-          worker.postMessage({ type: 'stop' });
-          finish();
-        }
-      };
-      worker.on('message', (msg: BatchResult | { type: 'failed'; error: string }) => {
-        if (msg.type === 'failed') return finish(new Error(`scan worker: ${msg.error}`));
-        if (msg.scans.length || msg.listed) results.push(msg);
-        feed();
-      });
-      worker.on('error', (e) => finish(e));
-      worker.on('exit', (code) => finish(code === 0 ? undefined : new Error(`scan worker exited with code ${code}`)));
+/**
+ * Where the candidates go: analysed at once in this thread (no workers), or posted to the worker that has
+ * been given the fewest bytes so far (file size is a fair guess of analysis cost; the files arrive while
+ * this thread is still reading, so there is no asking for work).
+ */
+interface Analysers {
+  add(file: Candidate): void;
+  /** Waits for every worker's results (and stops them). */
+  finish(): Promise<{ scans: FileScan[]; skipped: SkippedFile[] }>;
+  /** Stops the workers without waiting (an error while reading). */
+  abort(): void;
+}
+
+async function inThisThread(init: WorkerInit): Promise<Analysers> {
+  await initParser();
+  const a = new FileAnalyser(init);
+  return { add: (f) => a.analyse(f), finish: async () => ({ scans: a.scans, skipped: a.skipped }), abort: () => undefined };
+}
+
+function onWorkers(init: WorkerInit, count: number, workerUrl: URL): Analysers {
+  const workers = Array.from({ length: count }, () => {
+    const worker = new Worker(workerUrl, { workerData: init });
+    const result = new Promise<{ scans: FileScan[]; skipped: SkippedFile[] }>((resolve, reject) => {
+      worker.once('message', (msg: WorkerResult) => (msg.type === 'failed' ? reject(new Error(`scan worker: ${msg.error}`)) : resolve(msg)));
+      worker.once('error', reject);
+      worker.once('exit', (code) => reject(new Error(`scan worker exited with code ${code} before its results`)));
     });
-  const running = Array.from({ length: Math.max(1, jobs) }, one);
-  try {
-    batches = list();
-  } catch (e) {
-    listError = e;
-  }
-  for (const feed of waiting.splice(0)) feed();
-  await Promise.all(running);
-  if (listError) throw listError;
-  return results;
+    result.catch(() => undefined); // observed in finish(); a failure meanwhile must not be unhandled
+    return { worker, result, bytes: 0 };
+  });
+  return {
+    add(file) {
+      let w = workers[0];
+      for (const x of workers) if (x.bytes < w.bytes) w = x;
+      w.bytes += file.bytes.byteLength;
+      // Transferred, not copied: the candidate owns its own buffer (see copyOf).
+      w.worker.postMessage({ type: 'file', file } satisfies WorkerMessage, [file.bytes.buffer as ArrayBuffer]);
+    },
+    async finish() {
+      for (const w of workers) w.worker.postMessage({ type: 'stop' } satisfies WorkerMessage);
+      try {
+        const results = await Promise.all(workers.map((w) => w.result));
+        return { scans: results.flatMap((r) => r.scans), skipped: results.flatMap((r) => r.skipped) };
+      } finally {
+        for (const w of workers) void w.worker.terminate();
+      }
+    },
+    abort() {
+      for (const w of workers) void w.worker.terminate();
+    },
+  };
 }
 
-function chunk<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+/** A candidate's own copy of bytes read into a reused buffer (it may be transferred to a worker). */
+function copyOf(bytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array(bytes.byteLength);
+  out.set(bytes);
   return out;
 }
 
@@ -195,53 +171,84 @@ export async function scanTree(source: TreeSource, options: TreeScanOptions): Pr
   const t0 = performance.now();
   const init: WorkerInit = { config: options.config, maxBytes: options.maxBytes ?? DEFAULT_MAX_BYTES, ...(options.background ? { background: true } : {}) };
   const jobs = options.jobs ?? availableParallelism();
+  // This thread lists, reads and prefilters; the others analyse. A server's scan never analyses here.
+  const workerCount = options.background ? Math.max(1, jobs - 1) : jobs <= 1 ? 0 : jobs - 1;
   const workerUrl = options.workerUrl ?? new URL('./scan-worker.js', import.meta.url);
+  const extraNames = new KmapApi(options.config).wrapperNames();
+  // Workers start first: their start-up (modules, WASM) overlaps the listing and reading.
+  const analysers = workerCount > 0 ? onWorkers(init, workerCount, workerUrl) : await inThisThread(init);
   let name: string;
   let commit: string | null = null;
   let maintainers: string | null = null;
-  let list: () => Array<Exclude<WorkerMessage, { type: 'stop' }>>;
-  let preSkipped: SkippedFile[] = [];
-  let listedUpfront = 0;
-
-  if (source.kind === 'dir') {
-    name = source.root;
-    list = () => {
-      const paths = options.select ? listCFiles(source.root).filter(options.select) : listCFiles(source.root);
-      // Most files fail the prefilter at once: big batches for a kernel tree, but at least one per worker.
-      const size = paths.length > 4000 ? 100 : Math.max(1, Math.min(BATCH, Math.ceil(paths.length / Math.max(1, jobs))));
-      return chunk(paths, size).map((p) => ({ type: 'files' as const, root: source.root, paths: p }));
-    };
-    try {
-      maintainers = readFileSync(join(source.root, 'MAINTAINERS'), 'utf8');
-    } catch {
-      maintainers = null;
+  let listed = 0;
+  let matched = 0;
+  const skipped: SkippedFile[] = [];
+  /** The prefilter: most files stop here, only the ones that mention the API are analysed. */
+  const offer = (path: string, bytes: Uint8Array, owned: boolean) => {
+    if (!mayMentionApi(bytes, extraNames)) return;
+    matched++;
+    analysers.add({ path, bytes: owned ? bytes : copyOf(bytes) });
+  };
+  const offerAll = (items: ReadonlyArray<{ path: string; bytes: Uint8Array }>, owned: boolean) => {
+    for (const item of items) {
+      listed++;
+      if (item.bytes.byteLength > init.maxBytes) {
+        if (mayMentionApi(item.bytes, extraNames)) skipped.push({ path: item.path, reason: `larger than ${init.maxBytes} bytes` });
+      } else offer(item.path, item.bytes, owned);
     }
-  } else if (source.kind === 'git') {
-    commit = resolveRevision(source.repo, source.rev);
-    name = `${source.repo}@${commit.slice(0, 12)}`;
-    const files = listGitCandidates(source.repo, commit).filter((f) => !options.select || options.select(f.path));
-    const big = files.filter((f) => f.size > init.maxBytes);
-    preSkipped = big.map((f) => ({ path: f.path, reason: `larger than ${init.maxBytes} bytes` }));
-    const wanted = files.filter((f) => f.size <= init.maxBytes);
-    const bySha = new Map<string, string[]>();
-    for (const f of wanted) bySha.set(f.sha, [...(bySha.get(f.sha) ?? []), f.path]);
-    const items: Array<{ path: string; bytes: Uint8Array }> = [];
-    await readGitBlobs(source.repo, [...bySha.keys()], (sha, bytes) => {
-      for (const path of bySha.get(sha) ?? []) items.push({ path, bytes });
-    });
-    items.sort((a, b) => a.path.localeCompare(b.path));
-    listedUpfront = big.length;
-    const batches = chunk(items, BATCH).map((i) => ({ type: 'texts' as const, items: i }));
-    list = () => batches;
-    maintainers = readGitFile(source.repo, commit, 'MAINTAINERS');
-  } else {
-    name = source.name;
-    const batches = chunk(source.items, BATCH).map((i) => ({ type: 'texts' as const, items: i }));
-    list = () => batches;
+  };
+
+  try {
+    if (source.kind === 'dir') {
+      name = source.root;
+      const scratch = { buf: Buffer.allocUnsafe(1 << 20) };
+      for (const path of listCFiles(source.root)) {
+        if (options.select && !options.select(path)) continue;
+        listed++;
+        const file = join(source.root, path);
+        let bytes: Uint8Array | null;
+        try {
+          bytes = readBounded(file, scratch, init.maxBytes);
+        } catch (e) {
+          skipped.push({ path, reason: `unreadable: ${(e as NodeJS.ErrnoException).code ?? String(e)}` });
+          continue;
+        }
+        if (bytes) offer(path, bytes, false);
+        else if (largeFileMentionsApi(file, extraNames)) skipped.push({ path, reason: `larger than ${init.maxBytes} bytes` });
+      }
+      try {
+        maintainers = readFileSync(join(source.root, 'MAINTAINERS'), 'utf8');
+      } catch {
+        maintainers = null;
+      }
+    } else if (source.kind === 'git') {
+      commit = resolveRevision(source.repo, source.rev);
+      name = `${source.repo}@${commit.slice(0, 12)}`;
+      const files = listGitCandidates(source.repo, commit).filter((f) => !options.select || options.select(f.path));
+      const big = files.filter((f) => f.size > init.maxBytes);
+      listed += big.length;
+      skipped.push(...big.map((f) => ({ path: f.path, reason: `larger than ${init.maxBytes} bytes` })));
+      const bySha = new Map<string, string[]>();
+      for (const f of files) if (f.size <= init.maxBytes) bySha.set(f.sha, [...(bySha.get(f.sha) ?? []), f.path]);
+      const items: Array<{ path: string; bytes: Uint8Array }> = [];
+      await readGitBlobs(source.repo, [...bySha.keys()], (sha, bytes) => {
+        for (const path of bySha.get(sha) ?? []) items.push({ path, bytes });
+      });
+      items.sort((a, b) => a.path.localeCompare(b.path));
+      // A blob shared by several paths is one buffer: each path gets its own copy to hand over.
+      offerAll(items, false);
+      maintainers = readGitFile(source.repo, commit, 'MAINTAINERS');
+    } else {
+      name = source.name;
+      offerAll(source.items, false);
+    }
+  } catch (e) {
+    analysers.abort();
+    throw e;
   }
 
-  const results = await runBatches(list, init, jobs, workerUrl);
-  const scans = results.flatMap((r) => r.scans).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const analysed = await analysers.finish();
+  const scans = analysed.scans.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const sites = scans.flatMap((s) => s.sites);
   const findings = scans.flatMap((s) => s.findings);
   const index: MaintainersIndex | null = maintainers ? parseMaintainers(maintainers) : null;
@@ -253,10 +260,10 @@ export async function scanTree(source: TreeSource, options: TreeScanOptions): Pr
     findings,
     totals: computeTotals(sites, findings, index),
     files: {
-      listed: listedUpfront + results.reduce((n, r) => n + r.listed, 0),
-      matched: results.reduce((n, r) => n + r.matched, 0),
+      listed,
+      matched,
       analysed: scans.length,
-      skipped: [...preSkipped, ...results.flatMap((r) => r.skipped)].sort((a, b) => a.path.localeCompare(b.path)),
+      skipped: [...skipped, ...analysed.skipped].sort((a, b) => a.path.localeCompare(b.path)),
     },
     baseline: options.baseline ? compareWithBaseline(sites, findings, options.baseline) : null,
     elapsedMs: Math.round(performance.now() - t0),
