@@ -52,7 +52,8 @@ scan options:
                         output format (default text; json follows schema/scan-v1.schema.json and is
                         also the --baseline input; sarif is SARIF 2.1.0 for GitHub code scanning)
   --baseline FILE       a previous --format json result: report the trend, fail on new uses
-  --jobs N              worker threads (default: the number of CPUs)
+  --jobs N              threads in all (default: the number of CPUs): this one reads, N-1 analyse;
+                        1 does everything in one thread
   --verbose             also list the ready sites in text output
   --config, --rule, --map-fn, --unmap-fn, --max-bytes as for check
 

@@ -1,6 +1,7 @@
 /**
  * A tree-scan worker thread: analyses the files the main thread hands it (already read and prefiltered),
- * and answers `stop` with everything it found. See tree.ts for the threads' roles.
+ * says `done` after each (the main thread keeps it a few files ahead), and answers `stop` with everything
+ * it found. See tree.ts for the threads' roles.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { runInBackground } from '../background-thread.js';
@@ -25,14 +26,19 @@ port.on('message', (msg: WorkerMessage) => {
   if (msg.type === 'stop') {
     stopping = true;
     if (ready) finish();
-  } else if (ready) analyser.analyse(msg.file);
-  else waiting.push(msg.file);
+  } else if (ready) {
+    analyser.analyse(msg.file);
+    port.postMessage({ type: 'done' } satisfies WorkerResult);
+  } else waiting.push(msg.file);
 });
 
 initParser().then(
   () => {
     ready = true;
-    for (const f of waiting.splice(0)) analyser.analyse(f);
+    for (const f of waiting.splice(0)) {
+      analyser.analyse(f);
+      port.postMessage({ type: 'done' } satisfies WorkerResult);
+    }
     if (stopping) finish();
   },
   (e: unknown) => port.postMessage({ type: 'failed', error: e instanceof Error ? e.message : String(e) } satisfies WorkerResult),

@@ -76,3 +76,48 @@ describe('scanTree', () => {
     expect(scan.totals.byClass.ready).toBe(2);
   });
 });
+
+/**
+ * The hand-over between this thread and the workers, with stand-in workers (plain JS: jest cannot start the
+ * compiled scan-worker.js): every file is analysed exactly once, by a worker or by this thread once it has
+ * read everything, and a failing worker fails the scan instead of leaving it waiting.
+ */
+describe('scanTree: workers', () => {
+  const workerFile = (body: string) => {
+    const dir = mkdtempSync(join(tmpdir(), 'kmap-worker-'));
+    const file = join(dir, 'worker.mjs');
+    writeFileSync(file, `import { parentPort } from 'node:worker_threads';\n${body}`);
+    return new URL(`file://${file}`);
+  };
+  // Answers each file with `done` and reports it as scanned (no sites) at `stop`.
+  const echo = workerFile(`
+const scans = [];
+parentPort.on('message', (m) => {
+  if (m.type === 'file') { scans.push({ path: m.file.path, sites: [], findings: [], functions: 0 }); parentPort.postMessage({ type: 'done' }); }
+  else { parentPort.postMessage({ type: 'results', scans, skipped: [] }); parentPort.close(); }
+});`);
+  const items = Array.from({ length: 300 }, (_, i) => ({ path: `f${String(i).padStart(3, '0')}.c`, bytes: Buffer.from(READY.replace('demo_copy', `demo_copy${i}`)) }));
+
+  it('every file is analysed once, by a worker or (after the reading) by this thread', async () => {
+    const scan = await scanTree({ kind: 'texts', name: 'many', items }, { config: DEFAULT_CONFIG, jobs: 3, workerUrl: echo });
+    expect(scan.files).toMatchObject({ listed: 300, matched: 300, analysed: 300 });
+    // The files this thread analysed itself are the ones with sites (the stand-ins report none).
+    const here = new Set(scan.sites.map((x) => x.path));
+    expect(here.size).toBeLessThan(300);
+    expect(scan.sites.length).toBe(here.size * 2);
+  });
+
+  it('a server\'s scan (background) leaves every file to the workers', async () => {
+    const scan = await scanTree({ kind: 'texts', name: 'many', items }, { config: DEFAULT_CONFIG, jobs: 1, background: true, workerUrl: echo });
+    expect(scan.files).toMatchObject({ matched: 300, analysed: 300 });
+    expect(scan.sites).toEqual([]);
+  });
+
+  it.each([
+    ['reports a failure', `parentPort.postMessage({ type: 'failed', error: 'no parser' });`, 'scan worker: no parser'],
+    ['exits', `process.exit(3);`, 'exited with code 3'],
+    ['throws', `throw new Error('broken worker');`, 'broken worker'],
+  ])('a worker that %s fails the scan (no hang)', async (_name, body, message) => {
+    await expect(scanTree({ kind: 'texts', name: 'many', items }, { config: DEFAULT_CONFIG, jobs: 2, workerUrl: workerFile(body) })).rejects.toThrow(message);
+  });
+});

@@ -80,8 +80,8 @@ export interface Candidate {
 /** Main thread -> scan-worker.ts: a file to analyse, or the end of the work. */
 export type WorkerMessage = { type: 'file'; file: Candidate } | { type: 'stop' };
 
-/** scan-worker.ts -> main thread, once, after `stop`. */
-export type WorkerResult = { type: 'results'; scans: FileScan[]; skipped: SkippedFile[] } | { type: 'failed'; error: string };
+/** scan-worker.ts -> main thread: `done` after each file, `results` once after `stop`. */
+export type WorkerResult = { type: 'done' } | { type: 'results'; scans: FileScan[]; skipped: SkippedFile[] } | { type: 'failed'; error: string };
 
 const DEFAULT_MAX_BYTES = 8 << 20;
 
@@ -108,47 +108,92 @@ export class FileAnalyser {
 }
 
 /**
- * Where the candidates go: analysed at once in this thread (no workers), or posted to the worker that has
- * been given the fewest bytes so far (file size is a fair guess of analysis cost; the files arrive while
- * this thread is still reading, so there is no asking for work).
+ * Where the candidates go. Without workers they are analysed at once, here. With workers they queue here
+ * and each worker is kept LEAD files ahead (it reports every file done); the reading loop yields now and
+ * then so that those reports are heard. When reading is over, this thread takes files from the back of
+ * the queue itself (unless it serves webhooks), while the workers go on taking from the front.
  */
 interface Analysers {
   add(file: Candidate): void;
-  /** Waits for every worker's results (and stops them). */
-  finish(): Promise<{ scans: FileScan[]; skipped: SkippedFile[] }>;
+  /** Lets worker messages in; the reading loop awaits it every few hundred files. */
+  breathe(): Promise<void>;
+  /** Analyses what is left (here too, if `helpHere`), then waits for every worker's results. */
+  finish(helpHere: boolean): Promise<{ scans: FileScan[]; skipped: SkippedFile[] }>;
   /** Stops the workers without waiting (an error while reading). */
   abort(): void;
 }
 
+/** Files a worker is given ahead of what it has finished: enough not to starve between this thread's yields. */
+const LEAD = 24;
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 async function inThisThread(init: WorkerInit): Promise<Analysers> {
   await initParser();
   const a = new FileAnalyser(init);
-  return { add: (f) => a.analyse(f), finish: async () => ({ scans: a.scans, skipped: a.skipped }), abort: () => undefined };
+  return { add: (f) => a.analyse(f), breathe: async () => undefined, finish: async () => ({ scans: a.scans, skipped: a.skipped }), abort: () => undefined };
 }
 
 function onWorkers(init: WorkerInit, count: number, workerUrl: URL): Analysers {
+  const queue: Candidate[] = [];
+  /** Set when a worker fails: waiting for its files would wait forever. */
+  let broken: Error | null = null;
+  /** Resolved whenever the work may be over (all given out and done) or broken. */
+  let wake: (() => void) | null = null;
   const workers = Array.from({ length: count }, () => {
     const worker = new Worker(workerUrl, { workerData: init });
-    const result = new Promise<{ scans: FileScan[]; skipped: SkippedFile[] }>((resolve, reject) => {
-      worker.once('message', (msg: WorkerResult) => (msg.type === 'failed' ? reject(new Error(`scan worker: ${msg.error}`)) : resolve(msg)));
-      worker.once('error', reject);
-      worker.once('exit', (code) => reject(new Error(`scan worker exited with code ${code} before its results`)));
+    const w = { worker, inFlight: 0, result: undefined as unknown as Promise<{ scans: FileScan[]; skipped: SkippedFile[] }> };
+    w.result = new Promise((resolve, reject) => {
+      const fail = (e: Error) => {
+        broken ??= e;
+        wake?.();
+        reject(e);
+      };
+      worker.on('message', (msg: WorkerResult) => {
+        if (msg.type === 'done') {
+          w.inFlight--;
+          feed();
+          wake?.();
+        } else if (msg.type === 'failed') fail(new Error(`scan worker: ${msg.error}`));
+        else resolve(msg);
+      });
+      worker.once('error', fail);
+      worker.once('exit', (code) => fail(new Error(`scan worker exited with code ${code} before its results`)));
     });
-    result.catch(() => undefined); // observed in finish(); a failure meanwhile must not be unhandled
-    return { worker, result, bytes: 0 };
+    w.result.catch(() => undefined); // observed in finish(); a failure meanwhile must not be unhandled
+    return w;
   });
+  const feed = () => {
+    for (const w of workers) {
+      while (w.inFlight < LEAD && queue.length) {
+        const file = queue.shift()!;
+        w.inFlight++;
+        // Transferred, not copied: the candidate owns its buffer (see copyOf).
+        w.worker.postMessage({ type: 'file', file } satisfies WorkerMessage, [file.bytes.buffer as ArrayBuffer]);
+      }
+    }
+  };
   return {
     add(file) {
-      let w = workers[0];
-      for (const x of workers) if (x.bytes < w.bytes) w = x;
-      w.bytes += file.bytes.byteLength;
-      // Transferred, not copied: the candidate owns its own buffer (see copyOf).
-      w.worker.postMessage({ type: 'file', file } satisfies WorkerMessage, [file.bytes.buffer as ArrayBuffer]);
+      queue.push(file);
+      feed();
     },
-    async finish() {
+    breathe: nextTurn,
+    async finish(helpHere) {
+      const here = helpHere ? new FileAnalyser(init) : null;
+      if (here) {
+        await initParser();
+        for (let file = queue.pop(); file && !broken; file = queue.pop()) {
+          here.analyse(file);
+          await nextTurn(); // the workers' reports come in between: they keep taking from the front
+        }
+      }
+      while (!broken && (queue.length || workers.some((w) => w.inFlight > 0))) await new Promise<void>((r) => (wake = r));
+      if (broken) throw broken;
       for (const w of workers) w.worker.postMessage({ type: 'stop' } satisfies WorkerMessage);
       try {
         const results = await Promise.all(workers.map((w) => w.result));
+        if (here) results.push({ scans: here.scans, skipped: here.skipped });
         return { scans: results.flatMap((r) => r.scans), skipped: results.flatMap((r) => r.skipped) };
       } finally {
         for (const w of workers) void w.worker.terminate();
@@ -189,9 +234,9 @@ export async function scanTree(source: TreeSource, options: TreeScanOptions): Pr
     matched++;
     analysers.add({ path, bytes: owned ? bytes : copyOf(bytes) });
   };
-  const offerAll = (items: ReadonlyArray<{ path: string; bytes: Uint8Array }>, owned: boolean) => {
+  const offerAll = async (items: ReadonlyArray<{ path: string; bytes: Uint8Array }>, owned: boolean) => {
     for (const item of items) {
-      listed++;
+      if (++listed % 256 === 0) await analysers.breathe();
       if (item.bytes.byteLength > init.maxBytes) {
         if (mayMentionApi(item.bytes, extraNames)) skipped.push({ path: item.path, reason: `larger than ${init.maxBytes} bytes` });
       } else offer(item.path, item.bytes, owned);
@@ -204,7 +249,7 @@ export async function scanTree(source: TreeSource, options: TreeScanOptions): Pr
       const scratch = { buf: Buffer.allocUnsafe(1 << 20) };
       for (const path of listCFiles(source.root)) {
         if (options.select && !options.select(path)) continue;
-        listed++;
+        if (++listed % 256 === 0) await analysers.breathe();
         const file = join(source.root, path);
         let bytes: Uint8Array | null;
         try {
@@ -236,18 +281,19 @@ export async function scanTree(source: TreeSource, options: TreeScanOptions): Pr
       });
       items.sort((a, b) => a.path.localeCompare(b.path));
       // A blob shared by several paths is one buffer: each path gets its own copy to hand over.
-      offerAll(items, false);
+      await offerAll(items, false);
       maintainers = readGitFile(source.repo, commit, 'MAINTAINERS');
     } else {
       name = source.name;
-      offerAll(source.items, false);
+      await offerAll(source.items, false);
     }
   } catch (e) {
     analysers.abort();
     throw e;
   }
 
-  const analysed = await analysers.finish();
+  // This thread helps with what is left once it has read everything, unless it answers webhooks.
+  const analysed = await analysers.finish(!options.background);
   const scans = analysed.scans.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const sites = scans.flatMap((s) => s.sites);
   const findings = scans.flatMap((s) => s.findings);
