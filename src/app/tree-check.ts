@@ -273,7 +273,7 @@ export async function scanRepository(
       { kind: 'texts', name: `${owner}/${repo}`, items: items.map((i) => ({ path: i.blob.path, bytes: i.bytes })) },
       // On worker threads at background priority (unless KMAP_REVIEW_IN_PROCESS=1): webhooks come first.
       // scanTree counts this thread too (it only prefilters here): `jobs` workers analyse.
-      { config: engineConfig, jobs: options.jobs + 1, maxBytes: maxFileBytes, background: !options.inProcess },
+      { config: engineConfig, jobs: options.inProcess ? 1 : options.jobs + 1, maxBytes: maxFileBytes, background: !options.inProcess },
     );
     const out = new Map<string, { m: 1; sites: ScanSite[]; findings: Finding[]; skipped?: string }>(
       items.map((i) => [i.blob.path, { m: 1, sites: [], findings: [] }]),
