@@ -144,6 +144,7 @@ function onWorkers(init: WorkerInit, count: number, workerUrl: URL): Analysers {
     const worker = new Worker(workerUrl, { workerData: init });
     const w = { worker, inFlight: 0, result: undefined as unknown as Promise<{ scans: FileScan[]; skipped: SkippedFile[] }> };
     w.result = new Promise((resolve, reject) => {
+      let answered = false;
       const fail = (e: Error) => {
         broken ??= e;
         wake?.();
@@ -155,10 +156,14 @@ function onWorkers(init: WorkerInit, count: number, workerUrl: URL): Analysers {
           feed();
           wake?.();
         } else if (msg.type === 'failed') fail(new Error(`scan worker: ${msg.error}`));
-        else resolve(msg);
+        else {
+          answered = true;
+          resolve(msg);
+        }
       });
       worker.once('error', fail);
-      worker.once('exit', (code) => fail(new Error(`scan worker exited with code ${code} before its results`)));
+      // After its results a worker exits normally; before them, an exit is a failure.
+      worker.once('exit', (code) => answered || fail(new Error(`scan worker exited with code ${code} before its results`)));
     });
     w.result.catch(() => undefined); // observed in finish(); a failure meanwhile must not be unhandled
     return w;
