@@ -123,13 +123,23 @@ export async function readGitBlobs(repo: string, shas: readonly string[], onBlob
   if (!shas.length) return;
   const child = spawn('git', ['cat-file', '--batch'], { cwd: repo, stdio: ['pipe', 'pipe', 'pipe'] });
   let pending: Buffer = Buffer.alloc(0);
+  // The chunks of a blob still arriving, joined once it is complete (joining at every chunk was quadratic).
+  let parts: Buffer[] = [];
+  let partsLength = 0;
   let expect: { sha: string; size: number } | null = null;
   const done = new Promise<void>((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`git cat-file exited with ${code}`))));
   });
   child.stdout.on('data', (chunk: Buffer) => {
-    pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+    if (expect && pending.length + partsLength + chunk.length < expect.size + 1) {
+      parts.push(chunk);
+      partsLength += chunk.length;
+      return;
+    }
+    pending = parts.length || pending.length ? Buffer.concat([pending, ...parts, chunk]) : chunk;
+    parts = [];
+    partsLength = 0;
     for (;;) {
       if (!expect) {
         const nl = pending.indexOf(10);

@@ -280,13 +280,14 @@ export async function scanTree(source: TreeSource, options: TreeScanOptions): Pr
       skipped.push(...big.map((f) => ({ path: f.path, reason: `larger than ${init.maxBytes} bytes` })));
       const bySha = new Map<string, string[]>();
       for (const f of files) if (f.size <= init.maxBytes) bySha.set(f.sha, [...(bySha.get(f.sha) ?? []), f.path]);
-      const items: Array<{ path: string; bytes: Uint8Array }> = [];
+      // Each blob is prefiltered and handed over as git streams it: the workers start while git still reads.
       await readGitBlobs(source.repo, [...bySha.keys()], (sha, bytes) => {
-        for (const path of bySha.get(sha) ?? []) items.push({ path, bytes });
+        // A blob shared by several paths is one buffer: each path gets its own copy (offer's copyOf).
+        for (const path of bySha.get(sha) ?? []) {
+          listed++;
+          offer(path, bytes, false);
+        }
       });
-      items.sort((a, b) => a.path.localeCompare(b.path));
-      // A blob shared by several paths is one buffer: each path gets its own copy to hand over.
-      await offerAll(items, false);
       maintainers = readGitFile(source.repo, commit, 'MAINTAINERS');
     } else {
       name = source.name;
