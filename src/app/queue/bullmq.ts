@@ -124,8 +124,9 @@ export class BullMqQueue implements WorkQueue {
     const command = isCommandJob(job);
     const jobId = (command ? key : `${key}@${job.headSha}${job.force ? `+${job.deliveryId}` : ''}`).replace(/:/g, '_');
     // Finished jobs are removed (removeOnComplete/removeOnFail): a job still there is pending or running.
-    if (await this.#queue.getJob(jobId)) return 'duplicate';
-    const counts = await this.#queue.getJobCounts('wait', 'delayed', 'prioritized');
+    // Both reads at once: every round trip here is part of the webhook's answer time.
+    const [existing, counts] = await Promise.all([this.#queue.getJob(jobId), this.#queue.getJobCounts('wait', 'delayed', 'prioritized')]);
+    if (existing) return 'duplicate';
     if ((counts.wait ?? 0) + (counts.delayed ?? 0) + (counts.prioritized ?? 0) >= this.#maxBacklog) {
       this.#log?.warn({ key }, 'review backlog full: event refused');
       return 'backlog-full';
