@@ -76,6 +76,17 @@ function requireParser(): Parser {
   return parser;
 }
 
+/**
+ * Tokens the copy leaves out: parentheses, semicolons and commas that are not in a grammar field (about a
+ * third of a function's nodes). Nothing reads them (texts come from offsets; statements, arguments and
+ * operators are named nodes or fields); a MISSING one is kept, as it marks a syntax error. Braces stay:
+ * a block's `{` anchors inserted declarations (convert/plan.ts).
+ */
+const DROPPED = new Set(['(', ')', ';', ',']);
+function isDroppedPunctuation(type: string | undefined, named: boolean, missing: boolean): boolean {
+  return !named && !missing && type !== undefined && DROPPED.has(type);
+}
+
 /** Parses C source. The returned tree's node texts are slices of `source` itself (not the normalised text). */
 export function parseC(source: string, lineBase = 0, copy: 'fast' | 'portable' = 'fast'): SyntaxNode {
   const { text, iteratorLoops } = normalizeKernelSource(source);
@@ -133,8 +144,11 @@ function copyTreeFast(tree: Tree, c: CursorBinding, transferBuffer: number, sour
     if (type === 'while_statement' && iteratorLoops.has(start)) node.iteratorMacro = iteratorLoops.get(start)!;
     if (c._ts_tree_cursor_goto_first_child_wasm(t) === 1) {
       const children: SyntaxNode[] = [];
-      do children.push(make(node, fields[c._ts_tree_cursor_current_field_id_wasm(t)] ?? null));
-      while (c._ts_tree_cursor_goto_next_sibling_wasm(t) === 1);
+      do {
+        const childField = fields[c._ts_tree_cursor_current_field_id_wasm(t)] ?? null;
+        if (childField === null && isDroppedPunctuation(types[c._ts_tree_cursor_current_node_type_id_wasm(t)], c._ts_tree_cursor_current_node_is_named_wasm(t) === 1, mayMiss && c._ts_tree_cursor_current_node_is_missing_wasm(t) === 1)) continue;
+        children.push(make(node, childField));
+      } while (c._ts_tree_cursor_goto_next_sibling_wasm(t) === 1);
       c._ts_tree_cursor_goto_parent_wasm(t);
       node.children = children;
     }
@@ -166,8 +180,11 @@ function convert(root: TSNode, source: string, lineOf: (offset: number) => numbe
     if (node.type === 'while_statement' && iteratorLoops.has(node.start)) node.iteratorMacro = iteratorLoops.get(node.start)!;
     if (cursor.gotoFirstChild()) {
       const children: SyntaxNode[] = [];
-      do children.push(make(node, cursor.currentFieldName));
-      while (cursor.gotoNextSibling());
+      do {
+        const childField = cursor.currentFieldName ?? null;
+        if (childField === null && isDroppedPunctuation(cursor.nodeType, cursor.nodeIsNamed, mayMiss && cursor.nodeIsMissing)) continue;
+        children.push(make(node, childField));
+      } while (cursor.gotoNextSibling());
       cursor.gotoParent();
       node.children = children;
     }
