@@ -94,3 +94,16 @@ describe('the fast tree copy', () => {
     expect(dump(parseC(src, 0, 'fast'))).toEqual(expected);
   });
 });
+
+describe('tokens the copy leaves out', () => {
+  it('drops field-less ( ) ; , but keeps braces, operators, keywords and a MISSING ; (a syntax error)', () => {
+    const root = parseC('static int f(int a, int b)\n{\n\tif (a)\n\t\treturn a + b;\n\treturn g(a, b);\n}\n');
+    const types = new Set<string>();
+    root.walk((n) => void types.add(n.type));
+    for (const t of ['(', ')', ';', ',']) expect(types.has(t)).toBe(false);
+    for (const t of ['{', '}', '+', 'return', 'if', 'static']) expect(types.has(t)).toBe(true);
+    const broken = parseC('void f(void)\n{\n\tint a = 1\n}\n');
+    expect(broken.hasError()).toBe(true);
+    expect(broken.descendants((n) => n.isMissing).map((n) => n.type)).toEqual([';']);
+  });
+});
