@@ -36,7 +36,7 @@ export interface FileConversion {
   source: string;
   plans: FunctionPlan[];
   /** The source with every accepted group converted (line count unchanged). */
-  converted: string;
+  readonly converted: string;
   /** Findings on the converted code that refused a group, by group. */
   refusedBy: Map<ConversionGroup, Finding>;
   /** The edits of every accepted group (what `converted` applies; layout.ts renders them in kernel style). */
@@ -62,12 +62,11 @@ export function convertFile(path: string, source: string, api: KmapApi, config: 
   const refusedBy = new Map<ConversionGroup, Finding>();
   const rules = activeRules(config).filter((r) => !NOT_VERIFYING.has(r.rule.meta.id));
   const accepted = () => plans.flatMap((p) => p.groups.filter((g) => !g.refusal));
-  let converted = source;
   let pending = new Set(plans.filter((p) => p.groups.some((g) => !g.refusal)));
   for (let round = 0; pending.size && round < 8; round++) {
     const edits: TextEdit[] = accepted().flatMap((g) => g.edits);
     const lines = applyEditsByLine(source, edits, ' ');
-    converted = lines.join('\n');
+    const converted = lines.join('\n');
     const convertedFns = relocateFunctions(fns, lines, new Set(edits.map((e) => e.line)));
     const convertedByLine = new Map(convertedFns.map((f) => [f.line, f]));
     const fileFunctions = byName(convertedFns);
@@ -109,8 +108,18 @@ export function convertFile(path: string, source: string, api: KmapApi, config: 
     pending = next;
   }
   const edits = accepted().flatMap((g) => g.edits);
-  converted = applyTextEdits(source, edits);
-  return { path, source, plans, converted, refusedBy, edits };
+  // Built when asked (fix and the tests ask; the scan never does): a whole-file join is not free.
+  let convertedText: string | undefined;
+  return {
+    path,
+    source,
+    plans,
+    get converted() {
+      return (convertedText ??= applyTextEdits(source, edits));
+    },
+    refusedBy,
+    edits,
+  };
 }
 
 // The deprecated-api rule offers the verified conversion as its fix.

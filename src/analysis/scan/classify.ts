@@ -80,6 +80,27 @@ export function blankCommentsAndStrings(text: string): string {
   return text.replace(/\/\*[\s\S]*?\*\/|\/\/[^\n]*|"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*'/g, (m) => m.replace(/[^\n]/g, ' '));
 }
 
+/**
+ * The lines (1-based, ascending) on which `call` matches within the line: one search over the whole text
+ * rather than a test of every line (files of 10,000 lines have a handful of calls). A match that runs
+ * across a line break (`kmap(\n`... is `kmap\n(`) is not one a line-by-line test would see, so it is left out.
+ */
+export function linesWithCall(text: string, call: RegExp): number[] {
+  const all = new RegExp(call.source, 'g');
+  const out: number[] = [];
+  let line = 1;
+  let counted = 0;
+  for (let m = all.exec(text); m; m = all.exec(text)) {
+    if (m[0].includes('\n')) continue;
+    for (let nl = text.indexOf('\n', counted); nl >= 0 && nl < m.index; nl = text.indexOf('\n', nl + 1)) {
+      line++;
+      counted = nl + 1;
+    }
+    if (out[out.length - 1] !== line) out.push(line);
+  }
+  return out;
+}
+
 function siteKey(path: string, fn: string | null, api: string, n: number): string {
   return createHash('sha256').update([path, fn ?? '', api, String(n)].join('\u0000')).digest('hex').slice(0, 16);
 }
@@ -135,12 +156,11 @@ export function scanFile(path: string, source: string, options: ScanOptions): Fi
 
   // Uses the function scan cannot see: macro bodies, initialisers, code outside kernel-style functions.
   if (conversion) {
-    const raw = source.split('\n');
     let blank: string[] | null = null;
     const inFunction = (line: number) => fns.find((f) => f.line <= line && line <= f.endLine);
-    raw.forEach((rawText, i) => {
-      const line = i + 1;
-      if (covered.has(line) || !DEPRECATED_CALL.test(rawText)) return;
+    for (const line of linesWithCall(source, DEPRECATED_CALL)) {
+      if (covered.has(line)) continue;
+      const i = line - 1;
       blank ??= blankCommentsAndStrings(source).split('\n'); // only when a candidate line exists
       const text = blank[i];
       for (const m of text.matchAll(/\b(kmap_atomic(?:_prot|_pfn)?|kunmap_atomic|kmap|kunmap)\s*\(/g)) {
@@ -158,7 +178,7 @@ export function scanFile(path: string, source: string, options: ScanOptions): Fi
           push(line, m[1], 'needs-care', 'outside any function the scanner recognises: convert by hand', null, null);
         }
       }
-    });
+    }
   }
   out.sites.sort((a, b) => a.line - b.line);
 
