@@ -1,45 +1,35 @@
 /**
  * A tree-scan worker thread: analyses the files the main thread hands it (already read and prefiltered),
- * says `done` after each (the main thread keeps it a few files ahead), and answers `stop` with everything
+ * each unless the main thread has claimed it first (tree.ts, Claims), and answers `stop` with everything
  * it found. See tree.ts for the threads' roles.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { runInBackground } from '../background-thread.js';
 import { initParser } from '../syntax/parser.js';
-import { FileAnalyser, type Candidate, type WorkerInit, type WorkerMessage, type WorkerResult } from './tree.js';
+import { Claims, FileAnalyser, type WorkerMessage, type WorkerResult, type WorkerStart } from './tree.js';
 
-const init = workerData as WorkerInit;
+const init = workerData as WorkerStart;
 if (init.background) runInBackground();
 const port = parentPort!;
+const claims = new Claims(init.claims);
 const analyser = new FileAnalyser(init);
-// Files that arrive while the parser's WASM is still compiling wait here.
-const waiting: Candidate[] = [];
-let stopping = false;
+// Messages that arrive while the parser's WASM is still compiling wait here, in order.
+const waiting: WorkerMessage[] = [];
 let ready = false;
 
-const finish = () => {
-  port.postMessage({ type: 'results', scans: analyser.scans, skipped: analyser.skipped } satisfies WorkerResult);
-  port.close();
+const handle = (msg: WorkerMessage) => {
+  if (msg.type === 'stop') {
+    port.postMessage({ type: 'results', scans: analyser.scans, skipped: analyser.skipped } satisfies WorkerResult);
+    port.close();
+  } else if (claims.claim(msg.index)) analyser.analyse(msg.file);
 };
 
-port.on('message', (msg: WorkerMessage) => {
-  if (msg.type === 'stop') {
-    stopping = true;
-    if (ready) finish();
-  } else if (ready) {
-    analyser.analyse(msg.file);
-    port.postMessage({ type: 'done' } satisfies WorkerResult);
-  } else waiting.push(msg.file);
-});
+port.on('message', (msg: WorkerMessage) => (ready ? handle(msg) : waiting.push(msg)));
 
 initParser().then(
   () => {
     ready = true;
-    for (const f of waiting.splice(0)) {
-      analyser.analyse(f);
-      port.postMessage({ type: 'done' } satisfies WorkerResult);
-    }
-    if (stopping) finish();
+    for (const msg of waiting.splice(0)) handle(msg);
   },
   (e: unknown) => port.postMessage({ type: 'failed', error: e instanceof Error ? e.message : String(e) } satisfies WorkerResult),
 );

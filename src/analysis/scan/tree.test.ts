@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_CONFIG } from '../model.js';
 import { initParser } from '../syntax/parser.js';
-import { scanTree } from './tree.js';
+import { Claims, scanTree } from './tree.js';
 
 const FIXTURE = join(import.meta.dirname ?? '.', '..', '..', '..', 'test', 'fixtures', 'scan-tree');
 const READY = readFileSync(join(FIXTURE, 'fs/demo/ready.c'), 'utf8');
@@ -89,12 +89,19 @@ describe('scanTree: workers', () => {
     writeFileSync(file, `import { parentPort } from 'node:worker_threads';\n${body}`);
     return new URL(`file://${file}`);
   };
-  // Answers each file with `done` and reports it as scanned (no sites) at `stop`.
+  // Claims each file as scan-worker.js does, reports the ones it got as scanned (no sites) at `stop`, and
+  // takes 1 ms a file (so that this thread, done reading, claims some back).
   const echo = workerFile(`
+import { workerData } from 'node:worker_threads';
+const slots = new Int32Array(workerData.claims);
 const scans = [];
 parentPort.on('message', (m) => {
-  if (m.type === 'file') { scans.push({ path: m.file.path, sites: [], findings: [], functions: 0 }); parentPort.postMessage({ type: 'done' }); }
-  else { parentPort.postMessage({ type: 'results', scans, skipped: [] }); parentPort.close(); }
+  if (m.type === 'file') {
+    if (m.index < slots.length && Atomics.compareExchange(slots, m.index, 0, 1) !== 0) return;
+    const until = Date.now() + 1;
+    while (Date.now() < until);
+    scans.push({ path: m.file.path, sites: [], findings: [], functions: 0 });
+  } else { parentPort.postMessage({ type: 'results', scans, skipped: [] }); parentPort.close(); }
 });`);
   const items = Array.from({ length: 300 }, (_, i) => ({ path: `f${String(i).padStart(3, '0')}.c`, bytes: Buffer.from(READY.replace('demo_copy', `demo_copy${i}`)) }));
 
@@ -103,8 +110,26 @@ parentPort.on('message', (m) => {
     expect(scan.files).toMatchObject({ listed: 300, matched: 300, analysed: 300 });
     // The files this thread analysed itself are the ones with sites (the stand-ins report none).
     const here = new Set(scan.sites.map((x) => x.path));
+    expect(here.size).toBeGreaterThan(0);
     expect(here.size).toBeLessThan(300);
     expect(scan.sites.length).toBe(here.size * 2);
+  });
+
+  it.each([2, 3])('with %i threads, a file is analysed by exactly one thread (one scan result per file)', async (jobs) => {
+    const scan = await scanTree({ kind: 'texts', name: 'many', items }, { config: DEFAULT_CONFIG, jobs, workerUrl: echo });
+    expect(scan.files.analysed).toBe(300);
+  });
+
+  it('Claims: the first claim wins; files beyond the capacity stay with their worker', () => {
+    const here = new Claims();
+    const there = new Claims(here.shared);
+    expect(there.claim(7)).toBe(true);
+    expect(here.claim(7)).toBe(false);
+    expect(here.claim(8)).toBe(true);
+    expect(there.claim(8)).toBe(false);
+    expect(here.stealable(Claims.CAPACITY - 1)).toBe(true);
+    expect(here.stealable(Claims.CAPACITY)).toBe(false);
+    expect(there.claim(Claims.CAPACITY)).toBe(true);
   });
 
   it('a server\'s scan (background) leaves every file to the workers', async () => {

@@ -8,7 +8,8 @@
  * messages, then `stop`, answered by one `results`). Reading in the workers instead made them compete for
  * the cores with their own analysis and pay a second JIT warm-up for the same work: on two cores, one
  * reading thread and one analysing worker scan Linux 6.1 in three quarters of the time two reading and
- * analysing workers took (bench/README.md).
+ * analysing workers took (bench/README.md). Once it has read everything, this thread analyses too, taking
+ * files from the back of what the workers were given (see Claims).
  */
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -77,11 +78,48 @@ export interface Candidate {
   bytes: Uint8Array;
 }
 
-/** Main thread -> scan-worker.ts: a file to analyse, or the end of the work. */
-export type WorkerMessage = { type: 'file'; file: Candidate } | { type: 'stop' };
+/**
+ * Who analyses each file handed to a worker: the worker, or this thread once it has read everything. A
+ * file goes to a worker as soon as it is read (its bytes in shared memory, so both threads can read them)
+ * and whichever thread claims its slot first analyses it: the worker takes its files in order from the
+ * front, this thread from the back. Files handed out by message cannot be taken back, so with a fixed
+ * lead instead, the worker was still busy with its last ones ~140 ms after this thread ran out of work;
+ * with a small lead it waited for this thread (busy analysing) to hand it the next file (Linux 6.1).
+ */
+export class Claims {
+  /** Slots beyond this many files are never taken back from the worker given them. */
+  static readonly CAPACITY = 1 << 16;
+  readonly #slots: Int32Array;
 
-/** scan-worker.ts -> main thread: `done` after each file, `results` once after `stop`. */
-export type WorkerResult = { type: 'done' } | { type: 'results'; scans: FileScan[]; skipped: SkippedFile[] } | { type: 'failed'; error: string };
+  constructor(shared: SharedArrayBuffer = new SharedArrayBuffer(Claims.CAPACITY * 4)) {
+    this.#slots = new Int32Array(shared);
+  }
+
+  get shared(): SharedArrayBuffer {
+    return this.#slots.buffer as SharedArrayBuffer;
+  }
+
+  /** True for the one caller that claims file `index` first. */
+  claim(index: number): boolean {
+    return index >= this.#slots.length || Atomics.compareExchange(this.#slots, index, 0, 1) === 0;
+  }
+
+  /** Whether this thread may take file `index` back from its worker (not for the ones beyond CAPACITY). */
+  stealable(index: number): boolean {
+    return index < this.#slots.length;
+  }
+}
+
+/** Main thread -> scan-worker.ts: a file to analyse (unless already claimed), or the end of the work. */
+export type WorkerMessage = { type: 'file'; index: number; file: Candidate } | { type: 'stop' };
+
+/** scan-worker.ts -> main thread: `results` once after `stop`. */
+export type WorkerResult = { type: 'results'; scans: FileScan[]; skipped: SkippedFile[] } | { type: 'failed'; error: string };
+
+/** What a scan worker is started with: the analysis settings and the claims it shares with this thread. */
+export interface WorkerStart extends WorkerInit {
+  claims: SharedArrayBuffer;
+}
 
 const DEFAULT_MAX_BYTES = 8 << 20;
 
@@ -108,54 +146,43 @@ export class FileAnalyser {
 }
 
 /**
- * Where the candidates go. Without workers they are analysed at once, here. With workers they queue here
- * and each worker is kept LEAD files ahead (it reports every file done); the reading loop yields now and
- * then so that those reports are heard. When reading is over, this thread takes files from the back of
- * the queue itself (unless it serves webhooks), while the workers go on taking from the front.
+ * Where the candidates go. Without workers they are analysed at once, here. With workers each goes to a
+ * worker as it is read (round robin), and when reading is over this thread claims and analyses from the
+ * back (unless it serves webhooks) while the workers go on from the front.
  */
 interface Analysers {
   add(file: Candidate): void;
-  /** Lets worker messages in; the reading loop awaits it every few hundred files. */
-  breathe(): Promise<void>;
   /** Analyses what is left (here too, if `helpHere`), then waits for every worker's results. */
   finish(helpHere: boolean): Promise<{ scans: FileScan[]; skipped: SkippedFile[] }>;
   /** Stops the workers without waiting (an error while reading). */
   abort(): void;
 }
 
-/** Files a worker is given ahead of what it has finished: enough not to starve between this thread's yields. */
-const LEAD = 24;
-
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 async function inThisThread(init: WorkerInit): Promise<Analysers> {
   await initParser();
   const a = new FileAnalyser(init);
-  return { add: (f) => a.analyse(f), breathe: async () => undefined, finish: async () => ({ scans: a.scans, skipped: a.skipped }), abort: () => undefined };
+  return { add: (f) => a.analyse(f), finish: async () => ({ scans: a.scans, skipped: a.skipped }), abort: () => undefined };
 }
 
 function onWorkers(init: WorkerInit, count: number, workerUrl: URL): Analysers {
-  const queue: Candidate[] = [];
-  /** Set when a worker fails: waiting for its files would wait forever. */
+  const claims = new Claims();
+  /** Every file handed out, by index: what this thread may claim back. */
+  const given: Candidate[] = [];
+  /** Set when a worker fails: its results will never come. */
   let broken: Error | null = null;
-  /** Resolved whenever the work may be over (all given out and done) or broken. */
-  let wake: (() => void) | null = null;
   const workers = Array.from({ length: count }, () => {
-    const worker = new Worker(workerUrl, { workerData: init });
-    const w = { worker, inFlight: 0, result: undefined as unknown as Promise<{ scans: FileScan[]; skipped: SkippedFile[] }> };
+    const worker = new Worker(workerUrl, { workerData: { ...init, claims: claims.shared } satisfies WorkerStart });
+    const w = { worker, result: undefined as unknown as Promise<{ scans: FileScan[]; skipped: SkippedFile[] }> };
     w.result = new Promise((resolve, reject) => {
       let answered = false;
       const fail = (e: Error) => {
         broken ??= e;
-        wake?.();
         reject(e);
       };
       worker.on('message', (msg: WorkerResult) => {
-        if (msg.type === 'done') {
-          w.inFlight--;
-          feed();
-          wake?.();
-        } else if (msg.type === 'failed') fail(new Error(`scan worker: ${msg.error}`));
+        if (msg.type === 'failed') fail(new Error(`scan worker: ${msg.error}`));
         else {
           answered = true;
           resolve(msg);
@@ -168,32 +195,24 @@ function onWorkers(init: WorkerInit, count: number, workerUrl: URL): Analysers {
     w.result.catch(() => undefined); // observed in finish(); a failure meanwhile must not be unhandled
     return w;
   });
-  const feed = () => {
-    for (const w of workers) {
-      while (w.inFlight < LEAD && queue.length) {
-        const file = queue.shift()!;
-        w.inFlight++;
-        // Transferred, not copied: the candidate owns its buffer (see copyOf).
-        w.worker.postMessage({ type: 'file', file } satisfies WorkerMessage, [file.bytes.buffer as ArrayBuffer]);
-      }
-    }
-  };
   return {
-    add(file) {
-      queue.push(file);
-      feed();
+    add(read) {
+      const index = given.length;
+      const file = { path: read.path, bytes: copyOf(read.bytes) };
+      given.push(file);
+      workers[index % workers.length].worker.postMessage({ type: 'file', index, file } satisfies WorkerMessage);
     },
-    breathe: nextTurn,
     async finish(helpHere) {
       const here = helpHere ? new FileAnalyser(init) : null;
       if (here) {
         await initParser();
-        for (let file = queue.pop(); file && !broken; file = queue.pop()) {
-          here.analyse(file);
-          await nextTurn(); // the workers' reports come in between: they keep taking from the front
+        for (let index = given.length - 1; index >= 0 && !broken; index--) {
+          if (!claims.stealable(index) || !claims.claim(index)) continue;
+          here.analyse(given[index]);
+          await nextTurn(); // a worker's failure is heard between files
         }
       }
-      while (!broken && (queue.length || workers.some((w) => w.inFlight > 0))) await new Promise<void>((r) => (wake = r));
+      given.length = 0;
       if (broken) throw broken;
       for (const w of workers) w.worker.postMessage({ type: 'stop' } satisfies WorkerMessage);
       try {
@@ -210,9 +229,9 @@ function onWorkers(init: WorkerInit, count: number, workerUrl: URL): Analysers {
   };
 }
 
-/** A candidate's own copy of bytes read into a reused buffer (it may be transferred to a worker). */
+/** A candidate's bytes (often in a reused buffer) copied into memory that the workers and this thread share. */
 function copyOf(bytes: Uint8Array): Uint8Array {
-  const out = new Uint8Array(bytes.byteLength);
+  const out = new Uint8Array(new SharedArrayBuffer(bytes.byteLength));
   out.set(bytes);
   return out;
 }
@@ -233,19 +252,14 @@ export async function scanTree(source: TreeSource, options: TreeScanOptions): Pr
   let listed = 0;
   let matched = 0;
   const skipped: SkippedFile[] = [];
-  /** The prefilter: most files stop here, only the ones that mention the API are analysed. */
-  const offer = (path: string, bytes: Uint8Array, owned: boolean) => {
+  /**
+   * The prefilter: most files stop here, only the ones that mention the API are analysed. `bytes` may be a
+   * reused buffer: the analysers use it before returning or take their own copy.
+   */
+  const offer = (path: string, bytes: Uint8Array) => {
     if (!mayMentionApi(bytes, extraNames)) return;
     matched++;
-    analysers.add({ path, bytes: owned ? bytes : copyOf(bytes) });
-  };
-  const offerAll = async (items: ReadonlyArray<{ path: string; bytes: Uint8Array }>, owned: boolean) => {
-    for (const item of items) {
-      if (++listed % 256 === 0) await analysers.breathe();
-      if (item.bytes.byteLength > init.maxBytes) {
-        if (mayMentionApi(item.bytes, extraNames)) skipped.push({ path: item.path, reason: `larger than ${init.maxBytes} bytes` });
-      } else offer(item.path, item.bytes, owned);
-    }
+    analysers.add({ path, bytes });
   };
 
   try {
@@ -254,7 +268,7 @@ export async function scanTree(source: TreeSource, options: TreeScanOptions): Pr
       const scratch = { buf: Buffer.allocUnsafe(1 << 20) };
       for (const path of listCFiles(source.root)) {
         if (options.select && !options.select(path)) continue;
-        if (++listed % 256 === 0) await analysers.breathe();
+        listed++;
         const file = join(source.root, path);
         let bytes: Uint8Array | null;
         try {
@@ -263,7 +277,7 @@ export async function scanTree(source: TreeSource, options: TreeScanOptions): Pr
           skipped.push({ path, reason: `unreadable: ${(e as NodeJS.ErrnoException).code ?? String(e)}` });
           continue;
         }
-        if (bytes) offer(path, bytes, false);
+        if (bytes) offer(path, bytes);
         else if (largeFileMentionsApi(file, extraNames)) skipped.push({ path, reason: `larger than ${init.maxBytes} bytes` });
       }
       try {
@@ -285,13 +299,17 @@ export async function scanTree(source: TreeSource, options: TreeScanOptions): Pr
         // A blob shared by several paths is one buffer: each path gets its own copy (offer's copyOf).
         for (const path of bySha.get(sha) ?? []) {
           listed++;
-          offer(path, bytes, false);
+          offer(path, bytes);
         }
       });
       maintainers = readGitFile(source.repo, commit, 'MAINTAINERS');
     } else {
       name = source.name;
-      await offerAll(source.items, false);
+      for (const item of source.items) {
+        listed++;
+        if (item.bytes.byteLength <= init.maxBytes) offer(item.path, item.bytes);
+        else if (mayMentionApi(item.bytes, extraNames)) skipped.push({ path: item.path, reason: `larger than ${init.maxBytes} bytes` });
+      }
     }
   } catch (e) {
     analysers.abort();
