@@ -20,6 +20,14 @@ import { TOOL_VERSION } from './version.js';
 const FORMATS = ['text', 'json', 'markdown', 'sarif'] as const;
 type Format = (typeof FORMATS)[number];
 
+/** Defined by the CLI bundle's first lines (scripts/build-cli.mjs): where its own scan worker bundle is. */
+declare const __kmapBundledScanWorker: (() => string) | undefined;
+
+/** The bundled scan worker when this code runs from the bundle; else scanTree's default (tsc's scan-worker.js). */
+function bundledScanWorker(): URL | undefined {
+  return typeof __kmapBundledScanWorker === 'function' ? new URL(__kmapBundledScanWorker()) : undefined;
+}
+
 export async function runScan(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
@@ -73,7 +81,8 @@ export async function runScan(args: string[], io: CliIo): Promise<number> {
 
   let scan;
   try {
-    scan = await scanTree(source, { config, ...(select ? { select } : {}), ...(jobs !== undefined ? { jobs } : {}), ...(maxBytes ? { maxBytes } : {}), ...(baseline ? { baseline } : {}) });
+    const workerUrl = bundledScanWorker();
+    scan = await scanTree(source, { config, ...(select ? { select } : {}), ...(jobs !== undefined ? { jobs } : {}), ...(maxBytes ? { maxBytes } : {}), ...(baseline ? { baseline } : {}), ...(workerUrl ? { workerUrl } : {}) });
   } catch (e) {
     // git failures (unknown revision, not a repository) are input errors, not crashes.
     if (source.kind === 'git') throw new InputError((e as Error).message);
