@@ -51,34 +51,24 @@ function run(script) {
 }
 
 /**
- * Node options for `scan`, which can only be given when a process starts. The scan keeps one worker thread
- * per core busy; V8's background thread pool (four threads by default: optimising compiles, parallel GC)
- * then competes with them for the same cores, and on a two-core machine a whole-tree scan took about 20%
- * longer with it than with one background thread and a single-threaded GC (bench/README.md).
- *
- * The other two make V8's optimising compiler (TurboFan) do less: a scan is over in two seconds, and with
- * V8's defaults TurboFan compiled (and, after deoptimisations, recompiled) hundreds of functions in each
- * analysing thread: a third of the process's CPU time. A larger interrupt budget optimises only functions
- * that stay hot well after start-up; without inlining each compile is smaller. Together: about 17% less
- * wall time on Linux 6.1 (bench/README.md), with the analysis itself a few per cent slower once warm.
+ * V8 options for `scan`, set when the bundle is compiled and before it runs: a scan is over in two seconds,
+ * and with V8's defaults its optimising compiler (TurboFan) compiled, and after deoptimisations recompiled,
+ * hundreds of functions in each analysing thread: a third of the process's CPU time on Linux 6.1. A larger
+ * interrupt budget optimises only the functions that stay hot well after start-up, and without inlining
+ * each compile is smaller; a scavenge on one thread leaves the other core to the other analysing thread.
+ * Together about 25% less wall time (bench/README.md). They are set after compiling because V8 flags are
+ * part of the code cache's key (the cache is made by a review); V8 reads these three when it uses them, so
+ * they take effect from here on, in the worker threads too.
  */
-const SCAN_NODE_OPTIONS = ['--v8-pool-size=1', '--single-threaded-gc', '--interrupt-budget=800000', '--no-turbo-inlining'];
+const SCAN_V8_FLAGS = ['--interrupt-budget=800000', '--no-turbo-inlining', '--no-parallel-scavenge'];
 
-/** True when this is a `scan` in a process started without those options: run it again with them. */
-function wantsScanOptions(argv, execArgv) {
-  return argv[2] === 'scan' && !execArgv.some((a) => a.startsWith('--v8-pool-size'));
-}
-
-/** Runs this command again in a Node started with `options`; exits as it does (code or signal). */
-function rerunWith(options) {
-  const { spawnSync } = require('node:child_process');
-  const r = spawnSync(process.execPath, [...process.execArgv, ...options, __filename, ...process.argv.slice(2)], { stdio: 'inherit' });
-  if (r.error) throw r.error;
-  if (r.signal) process.kill(process.pid, r.signal);
-  process.exit(r.status ?? 1);
+/** The V8 flags a command line asks for. */
+function v8FlagsFor(argv) {
+  return argv[2] === 'scan' ? SCAN_V8_FLAGS : [];
 }
 
 if (require.main === module) {
-  if (wantsScanOptions(process.argv, process.execArgv)) rerunWith(SCAN_NODE_OPTIONS);
-  else run(compile(true).script);
-} else module.exports = { compile, run, wantsScanOptions, SCAN_NODE_OPTIONS };
+  const { script } = compile(true);
+  for (const flag of v8FlagsFor(process.argv)) setFlagsFromString(flag);
+  run(script);
+} else module.exports = { compile, run, v8FlagsFor, SCAN_V8_FLAGS };
