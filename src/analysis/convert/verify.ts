@@ -9,6 +9,7 @@ import { activeRules, checkFunction } from '../engine.js';
 import type { KmapApi } from '../kmap-api.js';
 import type { EngineConfig, Finding } from '../model.js';
 import { locateFunctions, relocateFunctions, type CFunction } from '../source/functions.js';
+import { functionsMatching } from '../source/matches.js';
 import { planFunction, type ConversionGroup, type FunctionPlan, type PlanOptions, type Refusal } from './plan.js';
 import { renamedFunction } from './renamed.js';
 import { applyEditsByLine, applyTextEdits, type TextEdit } from './text-edits.js';
@@ -58,7 +59,8 @@ function owningGroups(f: Finding, groups: ConversionGroup[]): ConversionGroup[] 
 }
 
 export function convertFile(path: string, source: string, api: KmapApi, config: EngineConfig, fns: CFunction[] = locateFunctions(source), options: ConvertOptions = {}): FileConversion {
-  const plans = fns.filter((fn) => !fn.fragment && DEPRECATED_CALL.test(fn.text)).map((fn) => planFunction(fn, api, options)).filter((p) => p.groups.length || p.strays.length);
+  const callers = functionsMatching(fns, source, DEPRECATED_CALL);
+  const plans = fns.filter((fn) => !fn.fragment && callers.has(fn)).map((fn) => planFunction(fn, api, options)).filter((p) => p.groups.length || p.strays.length);
   const refusedBy = new Map<ConversionGroup, Finding>();
   const rules = activeRules(config).filter((r) => !NOT_VERIFYING.has(r.rule.meta.id));
   const accepted = () => plans.flatMap((p) => p.groups.filter((g) => !g.refusal));

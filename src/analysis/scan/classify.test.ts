@@ -8,8 +8,7 @@ import { KmapApi } from '../kmap-api.js';
 import { DEFAULT_CONFIG } from '../model.js';
 import { locateFunctions } from '../source/functions.js';
 import { initParser } from '../syntax/parser.js';
-import { linesWithCall, scanFile, TREE_RULES } from './classify.js';
-import { DEPRECATED_CALL } from '../convert/verify.js';
+import { scanFile, TREE_RULES } from './classify.js';
 
 beforeAll(initParser);
 const api = new KmapApi();
@@ -57,19 +56,5 @@ describe('scanFile: existing bugs in kmap_atomic() code', () => {
     const scanned = scanFile('x.c', source, { api, config: DEFAULT_CONFIG }).findings.map((f) => `${f.rule}:${f.line}`);
     expect(scanned.sort()).toEqual(directly(source).sort());
     expect(scanned.sort()).toEqual([...findings].sort());
-  });
-});
-
-describe('linesWithCall: the lines a line-by-line test would pick, from one search', () => {
-  const byLine = (text: string) => text.split('\n').flatMap((l, i) => (DEPRECATED_CALL.test(l) ? [i + 1] : []));
-  it.each([
-    ['no call', 'int x;\n/* kmap */\n'],
-    ['one call on the first line', 'kmap(p);\n'],
-    ['two calls on one line, then one three lines on', 'a = kmap_atomic(p); kunmap_atomic(a);\n\n\n\tkunmap(p);'],
-    ['a call split before its parenthesis is not a line match', 'x = kmap\n(p);\ny = kmap_atomic (q);\n'],
-    ['names that only contain the API', 'my_kmap(p);\nkmap_local_page(p);\nkmapx(p);\n'],
-    ['consecutive lines and a last line without newline', '\tkmap(a);\n\tkmap(b);\n\tkunmap_atomic(c)'],
-  ])('%s', (_name, text) => {
-    expect(linesWithCall(text, DEPRECATED_CALL)).toEqual(byLine(text));
   });
 });

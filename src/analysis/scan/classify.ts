@@ -11,6 +11,7 @@ import { activeRules, checkFunction } from '../engine.js';
 import type { KmapApi } from '../kmap-api.js';
 import type { EngineConfig, Finding } from '../model.js';
 import { locateFunctions, type CFunction } from '../source/functions.js';
+import { functionsMatching, linesMatching } from '../source/matches.js';
 import { calleeName } from '../syntax/ast.js';
 
 /** One use of a deprecated API, and what converting it takes. */
@@ -58,7 +59,7 @@ function checkedByConversion(plans: readonly FunctionPlan[], api: KmapApi, treeR
   for (const p of plans) {
     const v = p.verified;
     if (!v?.pureRename || p.strays.length || p.groups.some((g) => g.refusal)) continue;
-    if (v.findings.some((f) => treeRules.has(f.rule)) || mentionsWrapper(api, p.fn.text)) continue;
+    if (v.findings.some((f) => treeRules.has(f.rule)) || mentionsWrapper(api, p.fn)) continue;
     // Every mapping call in the text is one the groups renamed (a call they did not pair stays kmap_atomic()).
     const calls = [...p.fn.text.matchAll(MAPPING_CALLS)];
     const renamed = p.groups.reduce((n, g) => n + g.maps.length + g.unmaps.length, 0);
@@ -68,8 +69,11 @@ function checkedByConversion(plans: readonly FunctionPlan[], api: KmapApi, treeR
 }
 
 
-function mentionsWrapper(api: KmapApi, text: string): boolean {
-  return api.wrapperNames().some((n) => text.includes(n));
+function mentionsWrapper(api: KmapApi, text: string | CFunction): boolean {
+  const names = api.wrapperNames();
+  if (!names.length) return false; // (a function's text is joined on first use: not for nothing)
+  const t = typeof text === 'string' ? text : text.text;
+  return names.some((n) => t.includes(n));
 }
 
 /** The API's own definitions (include/linux/highmem*.h) are not uses. */
@@ -78,27 +82,6 @@ export const API_NAMES = /^(?:__)?k(?:un)?map(?:_atomic\w*|_local\w*)?$/;
 /** A C-ish source with comments and string/char literals blanked (same length, newlines kept). */
 export function blankCommentsAndStrings(text: string): string {
   return text.replace(/\/\*[\s\S]*?\*\/|\/\/[^\n]*|"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*'/g, (m) => m.replace(/[^\n]/g, ' '));
-}
-
-/**
- * The lines (1-based, ascending) on which `call` matches within the line: one search over the whole text
- * rather than a test of every line (files of 10,000 lines have a handful of calls). A match that runs
- * across a line break (`kmap(\n`... is `kmap\n(`) is not one a line-by-line test would see, so it is left out.
- */
-export function linesWithCall(text: string, call: RegExp): number[] {
-  const all = new RegExp(call.source, 'g');
-  const out: number[] = [];
-  let line = 1;
-  let counted = 0;
-  for (let m = all.exec(text); m; m = all.exec(text)) {
-    if (m[0].includes('\n')) continue;
-    for (let nl = text.indexOf('\n', counted); nl >= 0 && nl < m.index; nl = text.indexOf('\n', nl + 1)) {
-      line++;
-      counted = nl + 1;
-    }
-    if (out[out.length - 1] !== line) out.push(line);
-  }
-  return out;
 }
 
 function siteKey(path: string, fn: string | null, api: string, n: number): string {
@@ -158,7 +141,7 @@ export function scanFile(path: string, source: string, options: ScanOptions): Fi
   if (conversion) {
     let blank: string[] | null = null;
     const inFunction = (line: number) => fns.find((f) => f.line <= line && line <= f.endLine);
-    for (const line of linesWithCall(source, DEPRECATED_CALL)) {
+    for (const line of linesMatching(source, DEPRECATED_CALL)) {
       if (covered.has(line)) continue;
       const i = line - 1;
       blank ??= blankCommentsAndStrings(source).split('\n'); // only when a candidate line exists
@@ -186,9 +169,10 @@ export function scanFile(path: string, source: string, options: ScanOptions): Fi
   const rules = activeRules(config).filter((r) => (TREE_RULES as readonly string[]).includes(r.rule.meta.id));
   const byName = new Map<string, CFunction>(fns.filter((f) => !f.fragment).map((f) => [f.name, f]));
   const alreadyChecked = checkedByConversion(conversion?.plans ?? [], api, new Set(rules.map((r) => r.rule.meta.id)));
+  const callers = functionsMatching(fns, source, MAPPING_CALL);
   for (const fn of fns) {
     // kmap_atomic() sections must be LIFO too: a wrong order there is an existing bug, reported as such.
-    if (!MAPPING_CALL.test(fn.text) && !mentionsWrapper(api, fn.text)) continue;
+    if (!callers.has(fn) && !mentionsWrapper(api, fn)) continue;
     out.functions++;
     if (alreadyChecked.has(fn.line)) continue;
     out.findings.push(...checkFunction(fn, { path, source, image: 'pre', isChanged: () => true, api, rules, fileFunctions: byName }));
