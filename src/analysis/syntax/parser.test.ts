@@ -96,12 +96,15 @@ describe('the fast tree copy', () => {
 });
 
 describe('tokens the copy leaves out', () => {
-  it('drops field-less ( ) ; , but keeps braces, operators, keywords and a MISSING ; (a syntax error)', () => {
-    const root = parseC('static int f(int a, int b)\n{\n\tif (a)\n\t\treturn a + b;\n\treturn g(a, b);\n}\n');
+  it('drops field-less anonymous tokens (punctuation, keywords) but keeps braces, operators and a MISSING ; (a syntax error)', () => {
+    const root = parseC('static int f(int a, char *b)\n{\n\tif (a)\n\t\treturn a + *b;\n\treturn g(a, b);\n}\n');
     const types = new Set<string>();
     root.walk((n) => void types.add(n.type));
-    for (const t of ['(', ')', ';', ',']) expect(types.has(t)).toBe(false);
-    for (const t of ['{', '}', '+', 'return', 'if', 'static']) expect(types.has(t)).toBe(true);
+    for (const t of ['(', ')', ';', ',', 'return', 'if', 'static']) expect(types.has(t)).toBe(false);
+    for (const t of ['{', '}', '+', '*', 'storage_class_specifier', 'pointer_declarator']) expect(types.has(t)).toBe(true);
+    // The `+` and the dereference's `*` are operator fields; the declarator's `*` is not.
+    expect(root.descendants('pointer_declarator')[0].children.map((c) => c.type)).toEqual(['identifier']);
+    expect(root.descendants('storage_class_specifier')[0].text).toBe('static');
     const broken = parseC('void f(void)\n{\n\tint a = 1\n}\n');
     expect(broken.hasError()).toBe(true);
     expect(broken.descendants((n) => n.isMissing).map((n) => n.type)).toEqual([';']);
