@@ -213,9 +213,10 @@ function onWorkers(init: WorkerInit, count: number, workerUrl: URL): Analysers {
         }
       }
       given.length = 0;
-      if (broken) throw broken;
-      for (const w of workers) w.worker.postMessage({ type: 'stop' } satisfies WorkerMessage);
       try {
+        // (Inside the try: the other workers of a failed scan are stopped too, not left waiting for files.)
+        if (broken) throw broken;
+        for (const w of workers) w.worker.postMessage({ type: 'stop' } satisfies WorkerMessage);
         const results = await Promise.all(workers.map((w) => w.result));
         if (here) results.push({ scans: here.scans, skipped: here.skipped });
         return { scans: results.flatMap((r) => r.scans), skipped: results.flatMap((r) => r.skipped) };
