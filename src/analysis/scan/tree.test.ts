@@ -130,6 +130,9 @@ parentPort.on('message', (m) => {
     expect(here.stealable(Claims.CAPACITY - 1)).toBe(true);
     expect(here.stealable(Claims.CAPACITY)).toBe(false);
     expect(there.claim(Claims.CAPACITY)).toBe(true);
+    expect(here.claimed(7)).toBe(true);
+    expect(here.claimed(9)).toBe(false);
+    expect(here.claimed(Claims.CAPACITY + 5)).toBe(true);
   });
 
   it('a server\'s scan (background) leaves every file to the workers', async () => {

@@ -104,6 +104,11 @@ export class Claims {
     return index >= this.#slots.length || Atomics.compareExchange(this.#slots, index, 0, 1) === 0;
   }
 
+  /** True once someone has claimed file `index` (always, beyond CAPACITY: those are their worker's). */
+  claimed(index: number): boolean {
+    return index >= this.#slots.length || Atomics.load(this.#slots, index) !== 0;
+  }
+
   /** Whether this thread may take file `index` back from its worker (not for the ones beyond CAPACITY). */
   stealable(index: number): boolean {
     return index < this.#slots.length;
@@ -168,8 +173,16 @@ async function inThisThread(init: WorkerInit): Promise<Analysers> {
 
 function onWorkers(init: WorkerInit, count: number, workerUrl: URL): Analysers {
   const claims = new Claims();
-  /** Every file handed out, by index: what this thread may claim back. */
-  const given: Candidate[] = [];
+  /**
+   * Every file handed out, by index: what this thread may claim back. A file a worker has claimed is
+   * dropped from here (the worker holds the shared bytes until it is done with them): a tree's candidates
+   * are not all kept until the end.
+   */
+  const given: Array<Candidate | null> = [];
+  let dropped = 0; // given[0..dropped) are claimed and let go
+  const dropClaimed = () => {
+    while (dropped < given.length && claims.claimed(dropped)) given[dropped++] = null;
+  };
   /** Set when a worker fails: its results will never come. */
   let broken: Error | null = null;
   const workers = Array.from({ length: count }, () => {
@@ -201,14 +214,17 @@ function onWorkers(init: WorkerInit, count: number, workerUrl: URL): Analysers {
       const file = { path: read.path, bytes: copyOf(read.bytes) };
       given.push(file);
       workers[index % workers.length].worker.postMessage({ type: 'file', index, file } satisfies WorkerMessage);
+      dropClaimed();
     },
     async finish(helpHere) {
       const here = helpHere ? new FileAnalyser(init) : null;
       if (here) {
         await initParser();
         for (let index = given.length - 1; index >= 0 && !broken; index--) {
-          if (!claims.stealable(index) || !claims.claim(index)) continue;
-          here.analyse(given[index]);
+          const file = given[index];
+          if (!file || !claims.stealable(index) || !claims.claim(index)) continue;
+          given[index] = null;
+          here.analyse(file);
           await nextTurn(); // a worker's failure is heard between files
         }
       }
