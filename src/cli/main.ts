@@ -9,11 +9,14 @@ import { readFileSync, writeSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { runCli } from './cli.js';
 
-// Compile the tree-sitter WASM with V8's baseline compiler only. By default V8 also re-compiles hot WASM
-// functions with its optimising compiler on a background thread, and Node waits for those jobs before the
-// process exits: 50-70 ms for one patch, far more than they save (also in a 158-patch batch). Must run
-// before the parser is initialised; the loader sets it earlier still (V8 flags are part of its code cache key).
-setFlagsFromString('--liftoff-only');
+// How V8 compiles the tree-sitter WASM. A review parses a few functions: the baseline compiler only. By
+// default V8 also re-compiles hot WASM functions with its optimising compiler on a background thread, and
+// Node waits for those jobs before the process exits: 50-70 ms for one patch, far more than they save (also
+// in a 158-patch batch). A tree scan parses ~1 MB of functions in each analysing thread: there the
+// optimising compiler alone, each WASM function compiled once when first called, saves ~3 % of the wall
+// time (bench/README.md). Must run before the parser is initialised; the loader sets --liftoff-only earlier
+// still (V8 flags are part of its code cache key), so a scan turns it off again.
+for (const flag of process.argv[2] === 'scan' ? ['--no-liftoff-only', '--no-liftoff'] : ['--liftoff-only']) setFlagsFromString(flag);
 
 /**
  * Writes to fd directly: the first use of process.stdout/stderr loads Node's stream modules (2-3 ms). A
