@@ -22,6 +22,10 @@ DEMO GPU
 F:	drivers/gpu/drm/demo
 F:	include/drm/demo_*.h
 
+DEMO HIGHMEM
+F:	./mm/highmem.c
+F:	include/linux/highmem+internal.h
+
 THE REST
 F:	*
 F:	*/
@@ -37,7 +41,11 @@ describe('MAINTAINERS subsystems', () => {
     ['drivers/demo/sub/x.c', 'THE REST'],
     ['drivers/gpu/drm/demo/demo_drv.c', 'DEMO GPU'],
     ['include/drm/demo_ioctl.h', 'DEMO GPU'],
-    ['mm/highmem.c', 'THE REST'],
+    ['mm/highmem.c', 'DEMO HIGHMEM'], // a ./ prefix, a plain file
+    ['mm/highmem.cx', 'THE REST'], // a file pattern is not a prefix of other names
+    ['include/linux/highmem+internal.h', 'DEMO HIGHMEM'], // regex characters are literal
+    ['include/linux/highmemminternal.h', 'THE REST'],
+    ['mm/memory.c', 'THE REST'],
   ])('%s -> %s', (path, entry) => expect(idx.subsystemOf(path)).toBe(entry));
 
   it('counts entries and answers null without a match', () => {
