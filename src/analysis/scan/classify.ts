@@ -11,7 +11,7 @@ import { activeRules, checkFunction } from '../engine.js';
 import type { KmapApi } from '../kmap-api.js';
 import type { EngineConfig, Finding } from '../model.js';
 import { locateFunctions, type CFunction } from '../source/functions.js';
-import { functionsMatching, linesMatching } from '../source/matches.js';
+import { functionsMatching, linesMatching, matchSpans } from '../source/matches.js';
 import { calleeName } from '../syntax/ast.js';
 
 /** One use of a deprecated API, and what converting it takes. */
@@ -109,9 +109,10 @@ export function scanFile(path: string, source: string, options: ScanOptions): Fi
   const { api, config } = options;
   const out: FileScan = { path, sites: [], findings: [], functions: 0 };
   // Files that only mention the API in passing (a comment, `bpf_kmap_...`) are not located or parsed.
-  if (!MAPPING_CALL.test(source) && !mentionsWrapper(api, source)) return out;
+  // (The searches are remembered: the functions and lines that call it are asked again below.)
+  if (!matchSpans(source, MAPPING_CALL).length && !mentionsWrapper(api, source)) return out;
   const fns = locateFunctions(source).filter((f) => !API_NAMES.test(f.name));
-  const conversion = DEPRECATED_CALL.test(source) ? convertFile(path, source, api, config, fns) : null;
+  const conversion = matchSpans(source, DEPRECATED_CALL).length ? convertFile(path, source, api, config, fns) : null;
   const counters = new Map<string, number>();
   const push = (line: number, apiName: string, cls: SiteClass, reason: string, rule: string | null, fn: string | null) => {
     const k = `${fn ?? ''}\u0000${apiName}`;

@@ -15,8 +15,25 @@ export interface MatchSpan {
   endLine: number;
 }
 
+/**
+ * The last few searches, by text (identity) and pattern: the scan asks for the same file's calls several
+ * times (is there one at all, which functions, which lines), and each asking searched the whole file.
+ */
+const recent: Array<{ text: string; pattern: string; spans: readonly MatchSpan[] }> = [];
+const RECENT = 4;
+
 /** Every match of `pattern` in `text` (leftmost, not overlapping, as a global search finds them). */
-export function matchSpans(text: string, pattern: RegExp): MatchSpan[] {
+export function matchSpans(text: string, pattern: RegExp): readonly MatchSpan[] {
+  const key = `${pattern.source}/${pattern.flags}`;
+  const hit = recent.find((r) => r.text === text && r.pattern === key);
+  if (hit) return hit.spans;
+  const spans = Object.freeze(searchSpans(text, pattern));
+  recent.unshift({ text, pattern: key, spans });
+  if (recent.length > RECENT) recent.pop();
+  return spans;
+}
+
+function searchSpans(text: string, pattern: RegExp): MatchSpan[] {
   const all = new RegExp(pattern.source, pattern.flags.includes('g') ? pattern.flags : `${pattern.flags}g`);
   const out: MatchSpan[] = [];
   let line = 1;
