@@ -3,6 +3,7 @@
  * these so that they never add or remove a line: a converted file keeps every line number, and what the
  * rules report on it points at the original lines.
  */
+import { linesOf } from '../source/lines.js';
 import type { SyntaxNode } from '../syntax/ast.js';
 
 export interface TextEdit {
@@ -48,7 +49,7 @@ export function applyTextEdits(text: string, edits: readonly TextEdit[]): string
  * applyTextEdits (BREAK -> ' ') and the layout (BREAK kept, then split).
  */
 export function applyEditsByLine(text: string, edits: readonly TextEdit[], breakAs: string): string[] {
-  const lines = text.split('\n');
+  const lines = linesOf(text).slice();
   if (!edits.length) return lines;
   const byLine = new Map<number, TextEdit[]>();
   for (const e of edits) {

@@ -1,3 +1,4 @@
+import { linesOf } from '../source/lines.js';
 import { declaredTypes, findMapSites, findUnmapSites, type MapSite } from '../mappings.js';
 import type { CFunction } from '../source/functions.js';
 import { addressBase, calleeName, callArguments, normalizedText, unwrap, type SyntaxNode } from '../syntax/ast.js';
@@ -12,7 +13,7 @@ const MAP_HELPER_NAME = /kmap|(?:^|_)map(?:_|$)|map_page|get_page|get_folio|_get
 function isMapHelper(ctx: RuleContext): boolean {
   if (MAP_HELPER_NAME.test(ctx.fn.name)) return true;
   // Documented as one: the comment right above the function says the caller unmaps.
-  const lines = fileLines(ctx.source);
+  const lines = linesOf(ctx.source);
   let l = ctx.fn.line - 2;
   while (l >= 0 && lines[l].trim() === '') l--;
   if (l < 0 || !/\*\/\s*$/.test(lines[l])) return false;
@@ -28,15 +29,9 @@ const RELEASE_LIKE = /k?unmap|release_kmap|put_page|put_folio|unmap_page|put_met
  * True when callers of this function in the same file unmap the address it returns: a caller keeps the
  * result in a variable and later hands that variable to an unmap (or unmap-like helper).
  */
-/** The last file's lines: every function of a file asks, and splitting a large file each time showed in profiles. */
-let linesMemo: { source: string; lines: string[] } | null = null;
-function fileLines(source: string): string[] {
-  if (linesMemo?.source !== source) linesMemo = { source, lines: source.split('\n') };
-  return linesMemo.lines;
-}
 
 function callersUnmap(ctx: RuleContext): boolean {
-  const lines = fileLines(ctx.source);
+  const lines = linesOf(ctx.source);
   const mention = new RegExp(`\\b${ctx.fn.name}\\s*\\(`);
   for (const caller of ctx.fileFunctions.values()) {
     if (caller.line === ctx.fn.line) continue;

@@ -8,6 +8,7 @@
 import { SyntaxNode } from '../syntax/ast.js';
 import { parseC } from '../syntax/parser.js';
 import { normalizeKernelSource } from '../syntax/kernel-idioms.js';
+import { linesOf } from './lines.js';
 
 export interface CFunction {
   name: string;
@@ -103,7 +104,7 @@ const FUNCTION_CLOSE = /^\}[ \t]*(?:\/\*.*\*\/[ \t]*|\/\/.*)?\r?$/;
  * with no block open (a body opened on an indented `...) {` line). Only a whole-file parse can cut
  * that code into functions.
  */
-function kernelStyleBlocks(lines: string[], sameLine = false): { blocks: Block[]; otherLayout: boolean } {
+function kernelStyleBlocks(lines: readonly string[], sameLine = false): { blocks: Block[]; otherLayout: boolean } {
   const blocks: Block[] = [];
   let open = -1;
   let openSameLine = false;
@@ -140,7 +141,7 @@ function signatureName(signature: string): string | null {
  * made by a macro), the signature is replaced by `void NAME(void)` on its last line so the body still
  * gets analysed with the right line numbers.
  */
-function parseBlockAsFunction(lines: string[], sig: number, open: number, close: number): CFunction | null {
+function parseBlockAsFunction(lines: readonly string[], sig: number, open: number, close: number): CFunction | null {
   const snippet = lines.slice(sig - 1, close).join('\n');
   const def = collectDefinitions(parseC(snippet, sig - 1))[0];
   const f = def && toCFunction(def);
@@ -165,7 +166,7 @@ class LazyFunction implements CFunction {
   readonly fragment = false;
 
   constructor(
-    private readonly lines: string[],
+    private readonly lines: readonly string[],
     readonly name: string,
     readonly line: number,
     private readonly open: number,
@@ -233,7 +234,7 @@ function isSameLineBraceHeader(l: string): boolean {
  * body closes in column 0), each parsed on first use; by a whole-file parse for any other layout.
  */
 export function locateFunctions(text: string): CFunction[] {
-  const lines = text.split('\n');
+  const lines = linesOf(text);
   const { blocks, otherLayout } = kernelStyleBlocks(lines, true);
   if (otherLayout) return locateFunctionsByParse(text, lines);
   const fns: CFunction[] = [];
@@ -255,8 +256,8 @@ export function locateFunctions(text: string): CFunction[] {
  * edits): no scan, no whole-file parse, each function parsed from its own lines when first used. The text
  * may be given as its lines; `editedLines` (the lines the edits touched) spares comparing every function.
  */
-export function relocateFunctions(fns: readonly CFunction[], text: string | string[], editedLines?: ReadonlySet<number>): CFunction[] {
-  const lines = typeof text === 'string' ? text.split('\n') : text;
+export function relocateFunctions(fns: readonly CFunction[], text: string | readonly string[], editedLines?: ReadonlySet<number>): CFunction[] {
+  const lines = typeof text === 'string' ? linesOf(text) : text;
   const untouched = (f: CFunction) => {
     if (!editedLines) return f.text === lines.slice(f.line - 1, f.endLine).join('\n');
     for (const l of editedLines) if (l >= f.line && l <= f.endLine) return false;
@@ -271,14 +272,14 @@ export function relocateFunctions(fns: readonly CFunction[], text: string | stri
 }
 
 /** The first line of the signature above a column-0 `{`: back to a blank line or the end of the previous item. */
-function signatureStart(lines: string[], open: number): number {
+function signatureStart(lines: readonly string[], open: number): number {
   let sig = open - 1;
   while (sig > 1 && lines[sig - 2].trim() !== '' && !/(?:[;}]|\*\/)\s*$/.test(lines[sig - 2]) && !lines[sig - 2].startsWith('#')) sig--;
   return sig;
 }
 
 /** Functions of any C layout, by parsing the whole file (slower; for code not in kernel style). */
-export function locateFunctionsByParse(text: string, lines: string[] = text.split('\n')): CFunction[] {
+export function locateFunctionsByParse(text: string, lines: readonly string[] = linesOf(text)): CFunction[] {
   const root = parseC(text);
   const fns: CFunction[] = [];
   for (const def of collectDefinitions(root)) {
