@@ -14,6 +14,12 @@ import type { Finding } from '../analysis/model.js';
 import { loadChangeSets } from '../analysis/patch/load.js';
 import { renderFindingText } from '../comments/text.js';
 
+// Piped into `head`: a closed pipe ends the output quietly, not in an EPIPE stack trace.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE') throw e;
+  process.exit(process.exitCode ?? 0);
+});
+
 const { values } = parseArgs({
   options: {
     corpus: { type: 'string', default: process.env.KMAP_CORPUS ?? '/tmp/kmap-corpus' },

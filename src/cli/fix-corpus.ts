@@ -26,6 +26,12 @@ import { loadChangeSets } from '../analysis/patch/load.js';
 import { locateFunctions } from '../analysis/source/functions.js';
 import { initParser } from '../analysis/syntax/parser.js';
 
+// Piped into `head`: a closed pipe ends the output quietly, not in an EPIPE stack trace.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE') throw e;
+  process.exit(process.exitCode ?? 0);
+});
+
 const { values } = parseArgs({
   options: {
     corpus: { type: 'string', default: process.env.KMAP_CORPUS ?? '/tmp/kmap-corpus' },
