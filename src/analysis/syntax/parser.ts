@@ -78,8 +78,8 @@ function requireParser(): Parser {
 
 /**
  * Tokens the copy leaves out: anonymous tokens that are not in a grammar field (parentheses, semicolons,
- * commas, keywords such as `if`, `return` and `struct`, a declarator's `*`): about 40 % of a function's
- * nodes. Nothing reads them: texts come from offsets, and statements, arguments and operators are named
+ * commas, keywords such as `if`, `return` and `struct`, a declarator's `*`): ~30 % of the nodes of kernel
+ * C (punctuation ~20 %, the rest ~10 %; measured on 150 files). Nothing reads them: texts come from offsets, and statements, arguments and operators are named
  * nodes or fields (`a + b`'s `+` is the binary expression's `operator`). A MISSING token is kept, as it
  * marks a syntax error, and so are braces: a block's `{` anchors inserted declarations (convert/plan.ts).
  */
