@@ -50,21 +50,8 @@ function run(script) {
   script.runInThisContext().call(mod.exports, mod.exports, req, mod, bundle, __dirname);
 }
 
-/**
- * V8 flags for every command, set when the bundle is compiled and before it runs. A kmap-review process is
- * over in seconds, and with V8's defaults its optimising compiler (TurboFan) compiled, and after
- * deoptimisations recompiled, hundreds of functions in each analysing thread: a third of a tree scan's CPU
- * time on Linux 6.1. A larger interrupt budget optimises only the functions that stay hot well after
- * start-up, and without inlining each compile is smaller; a scavenge on one thread leaves the other core to
- * the other analysing thread. A scan takes about 25% less wall time, a batch of 60 reviews about 10% less,
- * one review the same (bench/README.md). They are set after compiling because V8 flags are part of the code
- * cache's key (the cache is made without them); V8 reads these three when it uses them, so they take
- * effect from here on, in worker threads too.
- */
-const V8_FLAGS = ['--interrupt-budget=800000', '--no-turbo-inlining', '--no-parallel-scavenge'];
-
 if (require.main === module) {
-  const { script } = compile(true);
-  for (const flag of V8_FLAGS) setFlagsFromString(flag);
-  run(script);
-} else module.exports = { compile, run, V8_FLAGS };
+  // The bundle's entry (src/cli/main.ts) sets the command's other V8 flags first thing (src/cli/v8-flags.ts):
+  // after this compile, as flags are part of the code cache's key.
+  run(compile(true).script);
+} else module.exports = { compile, run };

@@ -3,20 +3,14 @@
  * The `kmap-review` process. The build bundles this file and everything it imports into
  * dist/cli/kmap-review-bundle.cjs, loaded by dist/cli/kmap-review.cjs (the `bin`; see scripts/build-cli.mjs);
  * `node dist/cli/main.js` runs the same code unbundled. Start-up time matters here (one process per
- * patch is benchmarked against checkpatch.pl, bench/README.md), hence the two choices below.
+ * patch is benchmarked against checkpatch.pl, bench/README.md), hence the V8 flags and direct writes below.
  */
 import { readFileSync, writeSync } from 'node:fs';
-import { setFlagsFromString } from 'node:v8';
 import { runCli } from './cli.js';
+import { setProcessFlags } from './v8-flags.js';
 
-// How V8 compiles the tree-sitter WASM. A review parses a few functions: the baseline compiler only. By
-// default V8 also re-compiles hot WASM functions with its optimising compiler on a background thread, and
-// Node waits for those jobs before the process exits: 50-70 ms for one patch, far more than they save (also
-// in a 158-patch batch). A tree scan parses ~1 MB of functions in each analysing thread: there the
-// optimising compiler alone, each WASM function compiled once when first called, saves ~3 % of the wall
-// time (bench/README.md). Must run before the parser is initialised; the loader sets --liftoff-only earlier
-// still (V8 flags are part of its code cache key), so a scan turns it off again.
-for (const flag of process.argv[2] === 'scan' ? ['--no-liftoff-only', '--no-liftoff'] : ['--liftoff-only']) setFlagsFromString(flag);
+// Before anything is compiled for the command (v8-flags.ts says which and why).
+setProcessFlags(process.argv[2]);
 
 /**
  * Writes to fd directly: the first use of process.stdout/stderr loads Node's stream modules (2-3 ms). A

@@ -15,6 +15,7 @@ import { renderScanSarif } from '../comments/scan/sarif.js';
 import { renderScanText } from '../comments/scan/text.js';
 import type { CliIo } from './cli.js';
 import { ENGINE_OPTIONS, cliConfigFromOptions, positiveInteger, UsageError } from './options.js';
+import { jitFlagsForAnalysis } from './v8-flags.js';
 import { TOOL_VERSION } from './version.js';
 
 const FORMATS = ['text', 'json', 'markdown', 'sarif'] as const;
@@ -82,7 +83,7 @@ export async function runScan(args: string[], io: CliIo): Promise<number> {
   let scan;
   try {
     const workerUrl = bundledScanWorker();
-    scan = await scanTree(source, { config, ...(select ? { select } : {}), ...(jobs !== undefined ? { jobs } : {}), ...(maxBytes ? { maxBytes } : {}), ...(baseline ? { baseline } : {}), ...(workerUrl ? { workerUrl } : {}) });
+    scan = await scanTree(source, { config, ...(select ? { select } : {}), ...(jobs !== undefined ? { jobs } : {}), ...(maxBytes ? { maxBytes } : {}), ...(baseline ? { baseline } : {}), ...(workerUrl ? { workerUrl } : {}), onReadWarm: jitFlagsForAnalysis });
   } catch (e) {
     // git failures (unknown revision, not a repository) are input errors, not crashes.
     if (source.kind === 'git') throw new InputError((e as Error).message);

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readGitBlobs } from './sources.js';
+import { readBounded, readGitBlobs } from './sources.js';
 
 describe('readGitBlobs', () => {
   it('returns every blob byte for byte, small ones and ones far larger than a pipe chunk', async () => {
@@ -25,5 +25,34 @@ describe('readGitBlobs', () => {
     await readGitBlobs(repo, ['0'.repeat(40), ...shas.filter((_, i) => i !== 1), shas[1]!], (sha, bytes) => void got.set(sha, bytes));
     expect(got.size).toBe(contents.length); // the missing object is skipped
     shas.forEach((sha, i) => expect(got.get(sha)?.equals(contents[i]!)).toBe(true));
+  });
+});
+
+describe('readBounded', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kmap-read-'));
+  // A 16-byte scratch buffer, so every case around its size and the limit is cheap to write.
+  const cases: Array<[string, number, number, boolean]> = [
+    // name, file size, maxBytes, read (else null: too large)
+    ['empty file', 0, 100, true],
+    ['smaller than the scratch buffer', 5, 100, true],
+    ['exactly the scratch buffer', 16, 100, true],
+    ['one byte over the scratch buffer (grown)', 17, 100, true],
+    ['many times the scratch buffer', 90, 100, true],
+    ['exactly the limit', 100, 100, true],
+    ['one byte over the limit', 101, 100, false],
+    ['far over the limit', 5000, 100, false],
+    ['over a limit smaller than the scratch buffer', 12, 10, false],
+    ['at a limit smaller than the scratch buffer', 10, 10, true],
+  ];
+  it.each(cases)('%s', (_name, size, maxBytes, read) => {
+    const path = join(dir, `f${size}-${maxBytes}`);
+    const content = Buffer.from(Array.from({ length: size }, (_, i) => 97 + (i % 26)));
+    writeFileSync(path, content);
+    const scratch = { buf: Buffer.alloc(16) };
+    const got = readBounded(path, scratch, maxBytes);
+    if (read) expect(got?.equals(content)).toBe(true);
+    else expect(got).toBeNull();
+    // The scratch buffer never grows past the limit + 1.
+    expect(scratch.buf.length).toBeLessThanOrEqual(Math.max(16, maxBytes + 1));
   });
 });

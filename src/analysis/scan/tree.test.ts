@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_CONFIG } from '../model.js';
 import { initParser } from '../syntax/parser.js';
-import { Claims, scanTree } from './tree.js';
+import { Claims, READ_WARM_FILES, scanTree } from './tree.js';
 
 const FIXTURE = join(import.meta.dirname ?? '.', '..', '..', '..', 'test', 'fixtures', 'scan-tree');
 const READY = readFileSync(join(FIXTURE, 'fs/demo/ready.c'), 'utf8');
@@ -42,6 +42,30 @@ describe('scanTree', () => {
     expect(scan.findings.map((f) => `${f.path}:${f.line}:${f.rule}`)).toEqual(['drivers/demo/leak.c:6:mapping-leak']);
     expect(scan.totals.bySubsystem?.map((s) => [s.name, s.total])).toEqual([['DEMO DRIVERS', 4], ['DEMO FS', 4]]);
     expect(scan.sites.find((s) => s.path === 'fs/demo/care.c')?.rule).toBe('lost-pagefault-disable');
+  });
+
+  it('says once when the reading loop is warm: after READ_WARM_FILES files, or at the end of a smaller tree', async () => {
+    const big = mkdtempSync(join(tmpdir(), 'kmap-warm-'));
+    try {
+      mkdirSync(join(big, 'many'));
+      for (let i = 0; i <= READ_WARM_FILES; i++) writeFileSync(join(big, 'many', `f${i}.c`), 'int x;\n');
+      for (const [dir, files] of [[big, READ_WARM_FILES + 1], [root, 9]] as const) {
+        let selected = 0;
+        const calls: number[] = [];
+        const scan = await scanTree({ kind: 'dir', root: dir }, { config: DEFAULT_CONFIG, jobs: 1, maxBytes: 4096, select: () => ++selected > 0, onReadWarm: () => calls.push(selected) });
+        expect(scan.files.listed).toBe(files);
+        expect(calls).toEqual([Math.min(files, READ_WARM_FILES)]);
+      }
+    } finally {
+      rmSync(big, { recursive: true, force: true });
+    }
+  });
+
+  it('joins paths the same under a root written with a trailing slash', async () => {
+    const plain = await scanTree({ kind: 'dir', root }, { config: DEFAULT_CONFIG, jobs: 1, maxBytes: 4096 });
+    const slashed = await scanTree({ kind: 'dir', root: `${root}/` }, { config: DEFAULT_CONFIG, jobs: 1, maxBytes: 4096 });
+    expect(slashed.sites).toEqual(plain.sites);
+    expect(slashed.files.skipped).toEqual(plain.files.skipped);
   });
 
   it('reads a git revision from the object store', async () => {

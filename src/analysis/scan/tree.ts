@@ -50,7 +50,15 @@ export interface TreeScanOptions {
   select?: (path: string) => boolean;
   /** The compiled worker script (default: scan-worker.js next to this module). */
   workerUrl?: URL;
+  /**
+   * Called once, when this thread's reading loop has run long enough to be optimised (READ_WARM_FILES files,
+   * or the end of reading): the CLI sets the V8 flags meant for the analysis here (src/cli/v8-flags.ts).
+   */
+  onReadWarm?: () => void;
 }
+
+/** Files read before the reading loop counts as optimised (V8 optimises it within the first thousand). */
+export const READ_WARM_FILES = 2000;
 
 export interface TreeScan {
   /** The directory, `repo@commit`, or the name given for in-memory files. */
@@ -268,6 +276,12 @@ export async function scanTree(source: TreeSource, options: TreeScanOptions): Pr
   let maintainers: string | null = null;
   let listed = 0;
   let matched = 0;
+  let warm = false;
+  const readWarm = () => {
+    if (warm) return;
+    warm = true;
+    options.onReadWarm?.();
+  };
   const skipped: SkippedFile[] = [];
   /**
    * The prefilter: most files stop here, only the ones that mention the API are analysed. `bytes` may be a
@@ -283,10 +297,13 @@ export async function scanTree(source: TreeSource, options: TreeScanOptions): Pr
     if (source.kind === 'dir') {
       name = source.root;
       const scratch = { buf: Buffer.allocUnsafe(1 << 20) };
+      // Joined by hand: path.join normalises every one of 55,000 paths (~50 ms on Linux 6.1), and listCFiles
+      // gives plain relative paths.
+      const prefix = source.root === '' || source.root.endsWith('/') ? source.root : `${source.root}/`;
       for (const path of listCFiles(source.root)) {
         if (options.select && !options.select(path)) continue;
-        listed++;
-        const file = join(source.root, path);
+        if (++listed === READ_WARM_FILES) readWarm();
+        const file = prefix + path;
         let bytes: Uint8Array | null;
         try {
           bytes = readBounded(file, scratch, init.maxBytes);
@@ -333,6 +350,7 @@ export async function scanTree(source: TreeSource, options: TreeScanOptions): Pr
     throw e;
   }
 
+  readWarm();
   // This thread helps with what is left once it has read everything, unless it answers webhooks.
   const analysed = await analysers.finish(!options.background);
   const scans = analysed.scans.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
