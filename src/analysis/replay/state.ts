@@ -51,6 +51,14 @@ export interface Step {
 }
 
 export class State {
+  /**
+   * The key's parts, each built once and handed on to the next states that keep that part: most steps
+   * change one part (a trace step none), and the replay asks every state's key.
+   */
+  private stackKey: string | null = null;
+  private releasedKey: string | null = null;
+  private factsKey: string | null = null;
+  private loopsKey: string | null = null;
   private cachedKey: string | null = null;
 
   constructor(
@@ -67,23 +75,34 @@ export class State {
 
   get key(): string {
     if (this.cachedKey === null) {
-      const s = this.stack.map((m) => `${m.site}:${m.holders.join(',')}:${m.multi ? 'm' : ''}${m.escaped ? 'e' : ''}${m.quiet ? 'q' : ''}${m.guarded ? 'g' : ''}`).join('|');
-      const r = [...this.released].map(([k, v]) => `${k}=${v.site}${v.quiet ? 'q' : ''}`).sort().join(',');
-      const f = [...this.facts].map(([k, v]) => `${k}=${v ? 1 : 0}`).sort().join(',');
-      const l = [...this.loops].map(([k, v]) => `${k}=${v}`).sort().join(',');
-      this.cachedKey = `${s}#${r}#${f}#${l}`;
+      this.stackKey ??= this.stack.map((m) => `${m.site}:${m.holders.join(',')}:${m.multi ? 'm' : ''}${m.escaped ? 'e' : ''}${m.quiet ? 'q' : ''}${m.guarded ? 'g' : ''}`).join('|');
+      this.releasedKey ??= [...this.released].map(([k, v]) => `${k}=${v.site}${v.quiet ? 'q' : ''}`).sort().join(',');
+      this.factsKey ??= [...this.facts].map(([k, v]) => `${k}=${v ? 1 : 0}`).sort().join(',');
+      this.loopsKey ??= [...this.loops].map(([k, v]) => `${k}=${v}`).sort().join(',');
+      this.cachedKey = `${this.stackKey}#${this.releasedKey}#${this.factsKey}#${this.loopsKey}`;
     }
     return this.cachedKey;
   }
 
   with(changes: Partial<Pick<State, 'stack' | 'released' | 'facts' | 'loops' | 'trace'>>): State {
-    return new State(
+    const next = new State(
       changes.stack ?? this.stack,
       changes.released ?? this.released,
       changes.facts ?? this.facts,
       changes.loops ?? this.loops,
       changes.trace !== undefined ? changes.trace : this.trace,
     );
+    let same = true;
+    if (changes.stack === undefined) next.stackKey = this.stackKey;
+    else same = false;
+    if (changes.released === undefined) next.releasedKey = this.releasedKey;
+    else same = false;
+    if (changes.facts === undefined) next.factsKey = this.factsKey;
+    else same = false;
+    if (changes.loops === undefined) next.loopsKey = this.loopsKey;
+    else same = false;
+    if (same) next.cachedKey = this.cachedKey;
+    return next;
   }
 
   step(line: number, note: string, kind: Step['kind'] = 'other', site?: number): State {
