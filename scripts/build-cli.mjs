@@ -128,5 +128,6 @@ if (!existsSync(example[2]) || !existsSync(example[3])) {
   execFileSync(process.execPath, [join(root, 'scripts', 'cli-code-cache.cjs'), loader, ...example], { stdio: ['ignore', 'ignore', 'inherit'] });
   // Check that V8 takes it: a rejected cache is silently ignored at run time, so say so here.
   const accepted = execFileSync(process.execPath, ['-e', `process.stdout.write(String(require(${JSON.stringify(loader)}).compile(true).script.cachedDataRejected === false))`], { encoding: 'utf8' });
-  if (accepted !== 'true') console.log('build-cli: warning: V8 rejected the code cache it was just given');
+  // A rejected cache costs every review ~10 ms and nothing else shows it: fail the build.
+  if (accepted !== 'true') throw new Error('build-cli: V8 rejected the code cache it was just given (were V8 flags set during the training review? see src/cli/v8-flags.ts)');
 }

@@ -12,6 +12,9 @@ const { compile, run } = require(path.resolve(loader));
 const { script, cacheFile } = compile(false);
 if (!cacheFile) throw new Error(`${loader}: the bundle's first line does not name its hash`);
 process.argv = [process.argv[0], path.resolve(loader), ...args];
+// V8 records its flags in the cache and rejects the cache under any others: the review must leave them as
+// the loader sets them when it loads the cache (src/cli/v8-flags.ts reads this).
+globalThis.__kmapCodeCacheTraining = true;
 process.once('beforeExit', () => {
   // The review's own status: 0 or 1 (findings) is a good run, anything else is not a cache worth keeping.
   if (process.exitCode !== 0 && process.exitCode !== 1) {

@@ -33,12 +33,22 @@ const SCAN_WASM_FLAGS: readonly string[] = ['--no-liftoff-only', '--no-liftoff']
 
 let deferredJitFlags = false;
 
+/**
+ * Set by scripts/cli-code-cache.cjs while it runs the review that fills the code cache: V8 records its
+ * flags in the cache and rejects it under others, so that run keeps the flags the loader has when it loads
+ * the cache (a cache made under these flags was rejected, and every review took ~10 ms longer).
+ */
+declare global {
+  var __kmapCodeCacheTraining: boolean | undefined;
+}
+
 function setV8Flags(flags: readonly string[]): void {
   for (const flag of flags) setFlagsFromString(flag);
 }
 
 /** For the command about to run (`scan` or any other); JIT_FLAGS wait for jitFlagsForAnalysis() in a scan. */
 export function setProcessFlags(command: string | undefined): void {
+  if (globalThis.__kmapCodeCacheTraining) return;
   if (command === 'scan') {
     setV8Flags([...SCAN_WASM_FLAGS, ...GC_FLAGS]);
     deferredJitFlags = true;
