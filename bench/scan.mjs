@@ -25,7 +25,7 @@ const { values } = parseArgs({
 });
 const trees = values.tree ?? [join(corpus, 'trees/linux-6.1'), join(corpus, 'trees/linux-6.12')];
 const runs = Number(values.runs);
-// The installed command (package.json bin): the bundle, with the launcher's scan options.
+// The installed command (package.json bin): the bundle, with its scan V8 flags (src/cli/v8-flags.ts).
 const cli = join(root, 'dist', 'cli', 'kmap-review.cjs');
 for (const t of trees) if (!existsSync(t)) (console.error(`bench: no tree at ${t}; run ../shared/corpus/build.sh`), process.exit(2));
 
