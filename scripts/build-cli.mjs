@@ -73,6 +73,7 @@ const FORBIDDEN = [/^src\/(handlers|app\/(?!(?:config|selection)\.ts$))/, /node_
 for (const f of readdirSync(out)) if (/^kmap-review|^tree-sitter\.wasm$/.test(f)) rmSync(join(out, f));
 
 const scanWorker = join(out, 'kmap-review-scan-worker.cjs');
+const BUILD_ID_PLACEHOLDER = '@@kmap-review build id@@';
 const options = {
   absWorkingDir: root,
   bundle: true,
@@ -89,6 +90,8 @@ const options = {
       'var __kmapUrlOf = (p) => require("node:url").pathToFileURL(require("node:path").join(__dirname, "..", p)).href;',
       'var __kmapLazyRequire = (id) => { let m; const load = () => (m ??= require(id)); return new Proxy({}, { get: (_, k) => load()[k], has: (_, k) => k in load() }); };',
       // Where the bundled scan worker is (src/cli/scan.ts asks; unbundled runs have no such function).
+      // The build's identity (src/cli/scan.ts keys its result cache on it): filled in below, once both bundles exist.
+      `var __kmapBuildId = ${JSON.stringify(BUILD_ID_PLACEHOLDER)};`,
       `var __kmapBundledScanWorker = () => require("node:url").pathToFileURL(require("node:path").join(__dirname, ${JSON.stringify(relative(out, scanWorker))})).href;`,
     ].join('\n'),
   },
@@ -113,6 +116,10 @@ writeFileSync(scanWorker, lazyRequire(worker.outputFiles[0].text));
 let code = lazyRequire(result.outputFiles[0].text.replace(/^#!.*\n/, ''));
 // The loader compiles with vm.Script, which has no dynamic import(): none may be left.
 if (/\bimport\(/.test(code.replace(/\/\/.*|\/\*[\s\S]*?\*\//g, ''))) throw new Error('build-cli: dynamic import() left in the CLI bundle');
+// Both bundles' code (the worker analyses too): a rebuild that changes either gets another id.
+const buildId = createHash('sha256').update(code).update(worker.outputFiles[0].text).digest('hex').slice(0, 16);
+if (!code.includes(JSON.stringify(BUILD_ID_PLACEHOLDER))) throw new Error('build-cli: no build id placeholder in the CLI bundle');
+code = code.replace(JSON.stringify(BUILD_ID_PLACEHOLDER), JSON.stringify(buildId));
 const hash = createHash('sha256').update(code).digest('hex').slice(0, 16);
 code = `// kmap-review bundle ${hash}\n${code}`;
 writeFileSync(bundle, code);

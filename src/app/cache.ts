@@ -5,6 +5,7 @@
  * so that several App instances share it.
  */
 import { createHash } from 'node:crypto';
+import { configHash } from '../analysis/config-hash.js';
 import type { EngineConfig, Report, SkippedFile } from '../analysis/model.js';
 
 export interface ResultCache {
@@ -17,12 +18,6 @@ export interface CachedFile {
   newPath: string | null;
   baseSha: string | null;
   headSha: string | null;
-}
-
-export function configHash(config: EngineConfig): string {
-  // Sorted keys: the same configuration always hashes the same, whatever order the YAML had.
-  const sorted = (o: Record<string, string>) => Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)));
-  return sha256(JSON.stringify([sorted(config.rules), sorted(config.mapFunctions), sorted(config.unmapFunctions)])).slice(0, 16);
 }
 
 function sha256(s: string): string {

@@ -13,11 +13,12 @@
  * 4. only the files whose bytes mention kmap/kunmap (or a configured wrapper) are scanned.
  */
 import type { Context, Logger } from 'probot';
+import { configHash } from '../analysis/config-hash.js';
 import type { EngineConfig, Finding, SkippedFile } from '../analysis/model.js';
 import type { ScanSite } from '../analysis/scan/classify.js';
 import type { TreeScan } from '../analysis/scan/tree.js';
+import { gitBlobSha } from '../analysis/scan/blob-sha.js';
 import { renderTreeCheckRun, type ReadyPatch, type TreeSourceStats, type TreeTrendInfo } from '../comments/tree-check.js';
-import { configHash } from './cache.js';
 import { closeCheckRun, completeCheckRun } from './check-runs.js';
 import type { GitHub } from './collect.js';
 import { loadRepoConfig } from './config-loader.js';
@@ -30,7 +31,7 @@ import { addOrForget } from './enqueue.js';
 import type { ReviewScheduler, RuleCatalog, ScheduleResult } from './scheduler.js';
 import { baselineOf, compareCounts, decodeBaselineMarker, encodeBaselineMarker, toBaselineInput, type CompactBaseline } from './tree/baseline.js';
 import { listTreeBlobs, type TreeBlob } from './tree/listing.js';
-import { gitBlobSha, tarGzEntries } from './tree/tar.js';
+import { tarGzEntries } from './tree/tar.js';
 
 export const TREE_CHECK_NAME = 'kmap-review / tree';
 

@@ -1,8 +1,9 @@
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Ajv from 'ajv';
 import { runCli, type CliIo } from './cli.js';
+import { CACHE_DIR } from './scan.js';
 
 const root = join(import.meta.dirname ?? '.', '..', '..');
 const exampleTree = join(root, 'examples', 'tree');
@@ -103,6 +104,46 @@ describe('kmap-review scan', () => {
     const r = await cli(args);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(message);
+  });
+
+  it('--cache keeps results in the tree for the next scan, which gives the same answer', async () => {
+    const tree = mkdtempSync(join(tmpdir(), 'kmap-cli-cache-'));
+    cpSync(exampleTree, tree, { recursive: true });
+    try {
+      const first = await cli(['scan', '--jobs', '1', '--cache', '--format', 'json', tree]);
+      expect(first.err).toBe('');
+      expect(readFileSync(join(tree, CACHE_DIR, '.gitignore'), 'utf8')).toMatch(/^\*$/m);
+      const second = await cli(['scan', '--jobs', '1', '--cache', '--format', 'json', tree]);
+      const [a, b] = [JSON.parse(first.out), JSON.parse(second.out)];
+      expect(a.files.cached).toBe(0);
+      expect(b.files.cached).toBe(b.files.analysed);
+      expect(b.files.analysed).toBeGreaterThan(0);
+      for (const doc of [a, b]) {
+        delete doc.files.cached;
+        delete doc.elapsedMs;
+      }
+      expect(b).toEqual(a);
+      const text = await cli(['scan', '--jobs', '1', '--cache', tree]);
+      expect(text.out).toMatch(/, 1 from the cache\)/);
+      // Another configuration: nothing cached is used.
+      const other = await cli(['scan', '--jobs', '1', '--cache', '--rule', 'unmap-order=off', '--format', 'json', tree]);
+      expect(JSON.parse(other.out).files.cached).toBe(0);
+    } finally {
+      rmSync(tree, { recursive: true, force: true });
+    }
+  });
+
+  it('a cache that cannot be written costs a warning, never the scan', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kmap-cli-cache-'));
+    try {
+      writeFileSync(join(dir, 'file'), 'in the way');
+      const r = await cli(['scan', '--jobs', '1', '--cache-dir', join(dir, 'file', 'cache'), exampleTree]);
+      expect(r.code).toBe(0);
+      expect(r.out).toMatch(/10 uses of kmap_atomic/);
+      expect(r.err).toMatch(/cannot write the scan cache \(ENOTDIR\): the results are not kept/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('reports an unknown git revision as bad input', async () => {

@@ -3,10 +3,15 @@
  * Exit status: 0, or 1 when a --baseline is given and the tree has new deprecated uses or new error
  * findings since (the ratchet); 2 for bad input or usage.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { InputError } from '../analysis/patch/errors.js';
+import { configHash } from '../analysis/config-hash.js';
+import { ENGINE_VERSION } from '../analysis/engine.js';
+import type { EngineConfig } from '../analysis/model.js';
+import { ScanResultCache } from '../analysis/scan/result-cache.js';
 import { parseBaseline, type BaselineInput } from '../analysis/scan/totals.js';
 import { scanTree, type TreeSource } from '../analysis/scan/tree.js';
 import { renderScanJson } from '../comments/scan/json.js';
@@ -29,6 +34,30 @@ function bundledScanWorker(): URL | undefined {
   return typeof __kmapBundledScanWorker === 'function' ? new URL(__kmapBundledScanWorker()) : undefined;
 }
 
+/** The default cache directory, inside the scanned tree (it carries a .gitignore of its own). */
+export const CACHE_DIR = '.kmap-review-cache';
+
+/** Defined by the CLI bundle's first lines (scripts/build-cli.mjs): the bundle's content hash. */
+declare const __kmapBuildId: string | undefined;
+
+/**
+ * What a cached result depends on besides the file: the engine and tool versions, the build (a rebuilt
+ * bundle with the same version number must not reuse results) and the configuration.
+ */
+export function cacheFingerprint(config: EngineConfig): string {
+  const build = typeof __kmapBuildId === 'string' ? __kmapBuildId : 'unbundled';
+  return `${ENGINE_VERSION}+${TOOL_VERSION}+${build}:${configHash(config)}`;
+}
+
+/** The tree's cache file in `dir`: one file per tree, so that one --cache-dir can serve several trees. */
+function openCache(source: TreeSource, dir: string, config: EngineConfig, io: CliIo): ScanResultCache {
+  const identity = source.kind === 'dir' ? `dir:${source.root}` : source.kind === 'git' ? `git:${source.repo}` : `texts:${source.name}`;
+  const file = join(dir, `scan-${createHash('sha256').update(identity).digest('hex').slice(0, 12)}.json`);
+  const { cache, warning } = ScanResultCache.open(file, cacheFingerprint(config));
+  if (warning) io.stderr(`kmap-review: ${warning}\n`);
+  return cache;
+}
+
 export async function runScan(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
@@ -41,6 +70,8 @@ export async function runScan(args: string[], io: CliIo): Promise<number> {
       jobs: { type: 'string' },
       verbose: { type: 'boolean', default: false },
       'max-bytes': { type: 'string' },
+      cache: { type: 'boolean', default: false },
+      'cache-dir': { type: 'string' },
     },
   });
   const format = values.format as Format;
@@ -80,14 +111,22 @@ export async function runScan(args: string[], io: CliIo): Promise<number> {
     source = { kind: 'dir', root };
   }
 
+  const cacheDir = values['cache-dir'] !== undefined ? resolve(io.cwd, values['cache-dir']) : values.cache ? join(source.kind === 'dir' ? source.root : io.cwd, CACHE_DIR) : null;
+  const cache = cacheDir ? openCache(source, cacheDir, config, io) : undefined;
+
   let scan;
   try {
     const workerUrl = bundledScanWorker();
-    scan = await scanTree(source, { config, ...(select ? { select } : {}), ...(jobs !== undefined ? { jobs } : {}), ...(maxBytes ? { maxBytes } : {}), ...(baseline ? { baseline } : {}), ...(workerUrl ? { workerUrl } : {}), onReadWarm: jitFlagsForAnalysis });
+    scan = await scanTree(source, { config, ...(select ? { select } : {}), ...(jobs !== undefined ? { jobs } : {}), ...(maxBytes ? { maxBytes } : {}), ...(baseline ? { baseline } : {}), ...(workerUrl ? { workerUrl } : {}), ...(cache ? { results: cache } : {}), onReadWarm: jitFlagsForAnalysis });
   } catch (e) {
     // git failures (unknown revision, not a repository) are input errors, not crashes.
     if (source.kind === 'git') throw new InputError((e as Error).message);
     throw e;
+  }
+  if (cache) {
+    // Results of files outside a --config selection belong to other scans of the tree: kept.
+    const warning = cache.save(select ? (path) => !select(path) : undefined);
+    if (warning) io.stderr(`kmap-review: ${warning}\n`);
   }
   if (format === 'json') io.stdout(renderScanJson(scan, TOOL_VERSION) + '\n');
   else if (format === 'sarif') io.stdout(renderScanSarif(scan, TOOL_VERSION) + '\n');

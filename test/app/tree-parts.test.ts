@@ -4,7 +4,8 @@ import type { Finding } from '../../src/analysis/model.js';
 import type { ScanSite } from '../../src/analysis/scan/classify.js';
 import { compareWithBaseline } from '../../src/analysis/scan/totals.js';
 import { baselineOf, decodeBaselineMarker, encodeBaselineMarker, toBaselineInput } from '../../src/app/tree/baseline.js';
-import { gitBlobSha, tarEntries, tarGzEntries } from '../../src/app/tree/tar.js';
+import { gitBlobSha } from '../../src/analysis/scan/blob-sha.js';
+import { tarEntries, tarGzEntries } from '../../src/app/tree/tar.js';
 import { KernelRepo } from './helpers/tree-repo.js';
 
 const LONG = `drivers/${'long-directory-name/'.repeat(8)}deep.c`;

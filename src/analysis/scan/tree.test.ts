@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_CONFIG } from '../model.js';
 import { initParser } from '../syntax/parser.js';
+import type { FileScan } from './classify.js';
 import { Claims, READ_WARM_FILES, scanTree } from './tree.js';
 
 const FIXTURE = join(import.meta.dirname ?? '.', '..', '..', '..', 'test', 'fixtures', 'scan-tree');
@@ -171,5 +172,72 @@ parentPort.on('message', (m) => {
     ['throws', `throw new Error('broken worker');`, 'broken worker'],
   ])('a worker that %s fails the scan (no hang)', async (_name, body, message) => {
     await expect(scanTree({ kind: 'texts', name: 'many', items }, { config: DEFAULT_CONFIG, jobs: 2, workerUrl: workerFile(body) })).rejects.toThrow(message);
+  });
+});
+
+describe('scanTree: with a result store', () => {
+  /** An in-memory store that records what was asked. */
+  const memoryStore = () => {
+    const m = new Map<string, { sha: string; scan: FileScan }>();
+    return {
+      asked: [] as string[],
+      get(path: string, sha: string) {
+        this.asked.push(path);
+        const e = m.get(path);
+        return e?.sha === sha ? e.scan : undefined;
+      },
+      set: (path: string, sha: string, scan: FileScan) => void m.set(path, { sha, scan }),
+      shaOf: (path: string) => m.get(path)?.sha,
+    };
+  };
+
+  it('a re-scan takes unchanged files from the store and analyses the changed ones, with the same result', async () => {
+    const tree = mkdtempSync(join(tmpdir(), 'kmap-cached-'));
+    cpSync(FIXTURE, tree, { recursive: true });
+    try {
+      const store = memoryStore();
+      const opts = { config: DEFAULT_CONFIG, jobs: 1, results: store };
+      const first = await scanTree({ kind: 'dir', root: tree }, opts);
+      expect(first.files.cached).toBe(0);
+      // The key is git's blob id of the file, as `git hash-object` computes it.
+      expect(store.shaOf('fs/demo/ready.c')).toBe(execFileSync('git', ['hash-object', join(tree, 'fs/demo/ready.c')], { encoding: 'utf8' }).trim());
+      const again = await scanTree({ kind: 'dir', root: tree }, opts);
+      expect(again.files).toMatchObject({ matched: first.files.matched, analysed: first.files.analysed, cached: first.files.analysed });
+      expect({ ...again, elapsedMs: 0, files: null }).toEqual({ ...first, elapsedMs: 0, files: null });
+
+      // care.c changes (and becomes ready): analysed again, the others still come from the store.
+      writeFileSync(join(tree, 'fs/demo/care.c'), READY.replace('demo_copy', 'demo_copy_again'));
+      const changed = await scanTree({ kind: 'dir', root: tree }, opts);
+      expect(changed.files.cached).toBe(first.files.analysed - 1);
+      expect(changed.sites.filter((s) => s.path === 'fs/demo/care.c').map((s) => s.class)).toEqual(['ready', 'ready']);
+      const fresh = await scanTree({ kind: 'dir', root: tree }, { config: DEFAULT_CONFIG, jobs: 1 });
+      expect(changed.sites).toEqual(fresh.sites);
+      expect(changed.findings).toEqual(fresh.findings);
+      expect(fresh.files.cached).toBeUndefined();
+    } finally {
+      rmSync(tree, { recursive: true, force: true });
+    }
+  });
+
+  it('in a git revision, a blob is looked up by its object id, once per scan', async () => {
+    const repo = mkdtempSync(join(tmpdir(), 'kmap-git-cached-'));
+    const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.org', ...args], { cwd: repo, encoding: 'utf8' });
+    git('init', '-q');
+    mkdirSync(join(repo, 'fs'));
+    writeFileSync(join(repo, 'fs/ready.c'), READY);
+    writeFileSync(join(repo, 'fs/care.c'), NEEDS_CARE);
+    git('add', '.');
+    git('commit', '-qm', 'one');
+    try {
+      const store = memoryStore();
+      const first = await scanTree({ kind: 'git', repo, rev: 'HEAD' }, { config: DEFAULT_CONFIG, jobs: 1, results: store });
+      expect(store.shaOf('fs/ready.c')).toBe(git('rev-parse', 'HEAD:fs/ready.c').trim());
+      const again = await scanTree({ kind: 'git', repo, rev: 'HEAD' }, { config: DEFAULT_CONFIG, jobs: 1, results: store });
+      expect(again.files).toMatchObject({ listed: 2, matched: 2, analysed: 2, cached: 2 });
+      expect(again.sites).toEqual(first.sites);
+      expect(store.asked).toEqual(['fs/care.c', 'fs/ready.c', 'fs/care.c', 'fs/ready.c']); // once per file and scan
+    } finally {
+      rmSync(repo, { recursive: true, force: true });
+    }
   });
 });

@@ -20,8 +20,10 @@ import { KmapApi } from '../kmap-api.js';
 import type { EngineConfig, Finding, SkippedFile } from '../model.js';
 import { initParser } from '../syntax/parser.js';
 import { scanFile, type FileScan, type ScanSite } from './classify.js';
+import { gitBlobSha } from './blob-sha.js';
 import { parseMaintainers, type MaintainersIndex } from './maintainers.js';
 import { mayMentionApi } from './prefilter.js';
+import type { ScanResultStore } from './result-cache.js';
 import { largeFileMentionsApi, listCFiles, listGitCandidates, readBounded, readGitBlobs, readGitFile, resolveRevision } from './sources.js';
 import { compareWithBaseline, computeTotals, type BaselineComparison, type BaselineInput, type ScanTotals } from './totals.js';
 
@@ -55,6 +57,11 @@ export interface TreeScanOptions {
    * or the end of reading): the CLI sets the V8 flags meant for the analysis here (src/cli/v8-flags.ts).
    */
   onReadWarm?: () => void;
+  /**
+   * Results of earlier scans by path and content (result-cache.ts): a file found there with the same git
+   * blob id is not analysed again, and every file analysed is added.
+   */
+  results?: ScanResultStore;
 }
 
 /** Files read before the reading loop counts as optimised (V8 optimises it within the first thousand). */
@@ -68,7 +75,11 @@ export interface TreeScan {
   sites: ScanSite[];
   findings: Finding[];
   totals: ScanTotals;
-  files: { listed: number; matched: number; analysed: number; skipped: SkippedFile[] };
+  /**
+   * `analysed` counts every file with a result, `cached` (only with a result store) those whose result
+   * came from an earlier scan.
+   */
+  files: { listed: number; matched: number; analysed: number; cached?: number; skipped: SkippedFile[] };
   baseline: BaselineComparison | null;
   elapsedMs: number;
 }
@@ -179,7 +190,12 @@ async function inThisThread(init: WorkerInit): Promise<Analysers> {
   return { add: (f) => a.analyse(f), finish: async () => ({ scans: a.scans, skipped: a.skipped }), abort: () => undefined };
 }
 
-function onWorkers(init: WorkerInit, count: number, workerUrl: URL): Analysers {
+/**
+ * `lazy`: the workers start with the first file handed out, not at once. For a scan with a result store,
+ * where most files may come from it: a re-scan that analyses nothing starts no thread (their start-up,
+ * WASM compilation included, slowed this thread's reading by a fifth on Linux 6.1).
+ */
+function onWorkers(init: WorkerInit, count: number, workerUrl: URL, lazy: boolean): Analysers {
   const claims = new Claims();
   /**
    * Every file handed out, by index: what this thread may claim back. A file a worker has claimed is
@@ -193,7 +209,7 @@ function onWorkers(init: WorkerInit, count: number, workerUrl: URL): Analysers {
   };
   /** Set when a worker fails: its results will never come. */
   let broken: Error | null = null;
-  const workers = Array.from({ length: count }, () => {
+  const startWorkers = () => Array.from({ length: count }, () => {
     const worker = new Worker(workerUrl, { workerData: { ...init, claims: claims.shared } satisfies WorkerStart });
     const w = { worker, result: undefined as unknown as Promise<{ scans: FileScan[]; skipped: SkippedFile[] }> };
     w.result = new Promise((resolve, reject) => {
@@ -216,11 +232,13 @@ function onWorkers(init: WorkerInit, count: number, workerUrl: URL): Analysers {
     w.result.catch(() => undefined); // observed in finish(); a failure meanwhile must not be unhandled
     return w;
   });
+  let workers = lazy ? [] : startWorkers();
   return {
     add(read) {
       const index = given.length;
       const file = { path: read.path, bytes: copyOf(read.bytes) };
       given.push(file);
+      if (!workers.length) workers = startWorkers();
       workers[index % workers.length].worker.postMessage({ type: 'file', index, file } satisfies WorkerMessage);
       dropClaimed();
     },
@@ -269,8 +287,9 @@ export async function scanTree(source: TreeSource, options: TreeScanOptions): Pr
   const workerCount = options.background ? Math.max(1, jobs - 1) : jobs <= 1 ? 0 : jobs - 1;
   const workerUrl = options.workerUrl ?? new URL('./scan-worker.js', import.meta.url);
   const extraNames = new KmapApi(options.config).wrapperNames();
-  // Workers start first: their start-up (modules, WASM) overlaps the listing and reading.
-  const analysers = workerCount > 0 ? onWorkers(init, workerCount, workerUrl) : await inThisThread(init);
+  // Workers start first: their start-up (modules, WASM) overlaps the listing and reading. With a result
+  // store they wait for the first file not found there.
+  const analysers = workerCount > 0 ? onWorkers(init, workerCount, workerUrl, options.results !== undefined) : await inThisThread(init);
   let name: string;
   let commit: string | null = null;
   let maintainers: string | null = null;
@@ -287,8 +306,27 @@ export async function scanTree(source: TreeSource, options: TreeScanOptions): Pr
    * The prefilter: most files stop here, only the ones that mention the API are analysed. `bytes` may be a
    * reused buffer: the analysers use it before returning or take their own copy.
    */
-  const offer = (path: string, bytes: Uint8Array) => {
+  const { results } = options;
+  /** Results of earlier scans used in this one. */
+  const cached: FileScan[] = [];
+  /** The blob ids of the files analysed in this run, for the result store. */
+  const shaOf = new Map<string, string>();
+  /** True (and counted as matched) when an earlier scan's result for this content is used. */
+  const takeCached = (path: string, sha: string) => {
+    const scan = results?.get(path, sha);
+    if (!scan) return false;
+    matched++;
+    cached.push(scan);
+    return true;
+  };
+  /** `lookedUp`: the blob id of a git blob, whose result was looked for before reading it. */
+  const offer = (path: string, bytes: Uint8Array, lookedUp?: string) => {
     if (!mayMentionApi(bytes, extraNames)) return;
+    if (results) {
+      const sha = lookedUp ?? gitBlobSha(bytes);
+      if (lookedUp === undefined && takeCached(path, sha)) return;
+      shaOf.set(path, sha);
+    }
     matched++;
     analysers.add({ path, bytes });
   };
@@ -327,13 +365,19 @@ export async function scanTree(source: TreeSource, options: TreeScanOptions): Pr
       listed += big.length;
       skipped.push(...big.map((f) => ({ path: f.path, reason: `larger than ${init.maxBytes} bytes` })));
       const bySha = new Map<string, string[]>();
-      for (const f of files) if (f.size <= init.maxBytes) bySha.set(f.sha, [...(bySha.get(f.sha) ?? []), f.path]);
+      for (const f of files) {
+        if (f.size > init.maxBytes) continue;
+        // The object store names each blob's content: a cached result is used without reading the blob
+        // (git grep, the prefilter, has read it, but neither cat-file nor the analysis do).
+        if (takeCached(f.path, f.sha)) listed++;
+        else bySha.set(f.sha, [...(bySha.get(f.sha) ?? []), f.path]);
+      }
       // Each blob is prefiltered and handed over as git streams it: the workers start while git still reads.
       await readGitBlobs(source.repo, [...bySha.keys()], (sha, bytes) => {
         // A blob shared by several paths is one buffer: each path gets its own copy (offer's copyOf).
         for (const path of bySha.get(sha) ?? []) {
           listed++;
-          offer(path, bytes);
+          offer(path, bytes, sha);
         }
       });
       maintainers = readGitFile(source.repo, commit, 'MAINTAINERS');
@@ -353,7 +397,8 @@ export async function scanTree(source: TreeSource, options: TreeScanOptions): Pr
   readWarm();
   // This thread helps with what is left once it has read everything, unless it answers webhooks.
   const analysed = await analysers.finish(!options.background);
-  const scans = analysed.scans.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  if (results) for (const scan of analysed.scans) results.set(scan.path, shaOf.get(scan.path)!, scan);
+  const scans = [...analysed.scans, ...cached].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const sites = scans.flatMap((s) => s.sites);
   const findings = scans.flatMap((s) => s.findings);
   const index: MaintainersIndex | null = maintainers ? parseMaintainers(maintainers) : null;
@@ -368,6 +413,7 @@ export async function scanTree(source: TreeSource, options: TreeScanOptions): Pr
       listed,
       matched,
       analysed: scans.length,
+      ...(results ? { cached: cached.length } : {}),
       skipped: [...skipped, ...analysed.skipped].sort((a, b) => a.path.localeCompare(b.path)),
     },
     baseline: options.baseline ? compareWithBaseline(sites, findings, options.baseline) : null,

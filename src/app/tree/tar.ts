@@ -3,7 +3,6 @@
  * with pax extended headers; GNU long names are understood too). Entries come one at a time and only the
  * ones the caller reads are held in memory: a kernel tarball (1.4 GB unpacked) is never buffered.
  */
-import { createHash } from 'node:crypto';
 import { Readable, pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 
@@ -193,9 +192,4 @@ export async function* tarGzEntries(source: AsyncIterable<Uint8Array> | Readable
     gunzip.destroy();
     input.destroy();
   }
-}
-
-/** Git's object id of a blob: sha1 of `blob <size>\0<content>` (matches the trees API's `sha`). */
-export function gitBlobSha(bytes: Uint8Array): string {
-  return createHash('sha1').update(`blob ${bytes.byteLength}\0`).update(bytes).digest('hex');
 }

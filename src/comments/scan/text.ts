@@ -25,7 +25,7 @@ export function renderScanText(scan: TreeScan, options: { verbose?: boolean; lim
   const t = scan.totals;
   const limit = options.limit ?? 15;
   const out: string[] = [];
-  out.push(`kmap-review scan of ${scan.name}: ${t.sites} uses of kmap_atomic()/kmap() and their unmaps in ${scan.files.analysed} files (${scan.files.listed} C files listed, ${scan.files.matched} mention the API)`);
+  out.push(`kmap-review scan of ${scan.name}: ${t.sites} uses of kmap_atomic()/kmap() and their unmaps in ${scan.files.analysed} files (${scan.files.listed} C files listed, ${scan.files.matched} mention the API${scan.files.cached ? `, ${scan.files.cached} from the cache` : ''})`);
   out.push(`  ready: ${t.byClass.ready}   needs-care: ${t.byClass['needs-care']}   blocked: ${t.byClass.blocked}`);
   out.push(`  by API: ${Object.entries(t.byApi).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`);
   if (scan.baseline) {
