@@ -243,20 +243,21 @@ function onWorkers(init: WorkerInit, count: number, workerUrl: URL, lazy: boolea
       dropClaimed();
     },
     async finish(helpHere) {
-      const here = helpHere ? new FileAnalyser(init) : null;
-      if (here) {
-        await initParser();
-        for (let index = given.length - 1; index >= 0 && !broken; index--) {
-          const file = given[index];
-          if (!file || !claims.stealable(index) || !claims.claim(index)) continue;
-          given[index] = null;
-          here.analyse(file);
-          await nextTurn(); // a worker's failure is heard between files
-        }
-      }
-      given.length = 0;
+      // Everything inside the try: whatever fails here (this thread's parser too), the workers are
+      // stopped, not left waiting for files and keeping the process alive.
       try {
-        // (Inside the try: the other workers of a failed scan are stopped too, not left waiting for files.)
+        const here = helpHere ? new FileAnalyser(init) : null;
+        if (here) {
+          await initParser();
+          for (let index = given.length - 1; index >= 0 && !broken; index--) {
+            const file = given[index];
+            if (!file || !claims.stealable(index) || !claims.claim(index)) continue;
+            given[index] = null;
+            here.analyse(file);
+            await nextTurn(); // a worker's failure is heard between files
+          }
+        }
+        given.length = 0;
         if (broken) throw broken;
         for (const w of workers) w.worker.postMessage({ type: 'stop' } satisfies WorkerMessage);
         const results = await Promise.all(workers.map((w) => w.result));
