@@ -126,7 +126,7 @@ export async function runScan(args: string[], io: CliIo): Promise<number> {
   if (cache) {
     // Results of files outside a --config selection belong to other scans of the tree: kept.
     const warning = cache.save(select ? (path) => !select(path) : undefined);
-    if (warning) io.stderr(`kmap-review: ${warning}\n`);
+    if (warning) io.stderr(`kmap-review: ${warning} (--cache-dir DIR keeps it in a writable place)\n`);
   }
   if (format === 'json') io.stdout(renderScanJson(scan, TOOL_VERSION) + '\n');
   else if (format === 'sarif') io.stdout(renderScanSarif(scan, TOOL_VERSION) + '\n');
