@@ -54,8 +54,8 @@ scan options:
   --baseline FILE       a previous --format json result: report the trend, fail on new uses
   --jobs N              threads in all (default: the number of CPUs): this one reads, N-1 analyse;
                         1 does everything in one thread
-  --cache               keep each file's result for the next scan (in .kmap-review-cache/ of DIR, or of
-                        the current directory for --git): unchanged files are not analysed again
+  --cache               keep each file's result for the next scan (in $XDG_CACHE_HOME/kmap-review, else
+                        ~/.cache/kmap-review): unchanged files are not analysed again
   --cache-dir DIR       keep the cache in DIR instead (implies --cache)
   --verbose             also list the ready sites in text output
   --config, --rule, --map-fn, --unmap-fn, --max-bytes as for check

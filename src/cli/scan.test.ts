@@ -1,9 +1,9 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Ajv from 'ajv';
 import { runCli, type CliIo } from './cli.js';
-import { CACHE_DIR } from './scan.js';
+import { defaultCacheDir } from './scan.js';
 
 const root = join(import.meta.dirname ?? '.', '..', '..');
 const exampleTree = join(root, 'examples', 'tree');
@@ -106,13 +106,18 @@ describe('kmap-review scan', () => {
     expect(r.err).toMatch(message);
   });
 
-  it('--cache keeps results in the tree for the next scan, which gives the same answer', async () => {
+  it('--cache keeps results in the user\'s cache (never in the tree) for the next scan, which gives the same answer', async () => {
     const tree = mkdtempSync(join(tmpdir(), 'kmap-cli-cache-'));
+    const home = mkdtempSync(join(tmpdir(), 'kmap-cli-home-'));
     cpSync(exampleTree, tree, { recursive: true });
+    const before = readdirSync(tree, { recursive: true }).sort();
+    const saved = process.env.XDG_CACHE_HOME;
+    process.env.XDG_CACHE_HOME = home;
     try {
       const first = await cli(['scan', '--jobs', '1', '--cache', '--format', 'json', tree]);
       expect(first.err).toBe('');
-      expect(readFileSync(join(tree, CACHE_DIR, '.gitignore'), 'utf8')).toMatch(/^\*$/m);
+      expect(readdirSync(join(home, 'kmap-review')).sort()).toEqual(['.gitignore', expect.stringMatching(/^scan-[0-9a-f]{12}\.json$/)]);
+      expect(readdirSync(tree, { recursive: true }).sort()).toEqual(before);
       const second = await cli(['scan', '--jobs', '1', '--cache', '--format', 'json', tree]);
       const [a, b] = [JSON.parse(first.out), JSON.parse(second.out)];
       expect(a.files.cached).toBe(0);
@@ -129,8 +134,20 @@ describe('kmap-review scan', () => {
       const other = await cli(['scan', '--jobs', '1', '--cache', '--rule', 'unmap-order=off', '--format', 'json', tree]);
       expect(JSON.parse(other.out).files.cached).toBe(0);
     } finally {
+      if (saved === undefined) delete process.env.XDG_CACHE_HOME;
+      else process.env.XDG_CACHE_HOME = saved;
       rmSync(tree, { recursive: true, force: true });
+      rmSync(home, { recursive: true, force: true });
     }
+  });
+
+  it.each([
+    [{ XDG_CACHE_HOME: '/x/cache', HOME: '/home/u' }, '/x/cache/kmap-review'],
+    [{ XDG_CACHE_HOME: 'relative', HOME: '/home/u' }, '/home/u/.cache/kmap-review'], // (XDG: relative paths are ignored)
+    [{ HOME: '/home/u' }, '/home/u/.cache/kmap-review'],
+    [{}, null],
+  ])('the default cache directory for %j is %s', (env, dir) => {
+    expect(defaultCacheDir(env)).toBe(dir);
   });
 
   it('a cache that cannot be written costs a warning, never the scan', async () => {

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { InputError } from '../analysis/patch/errors.js';
 import { configHash } from '../analysis/config-hash.js';
@@ -34,8 +34,15 @@ function bundledScanWorker(): URL | undefined {
   return typeof __kmapBundledScanWorker === 'function' ? new URL(__kmapBundledScanWorker()) : undefined;
 }
 
-/** The default cache directory, inside the scanned tree (it carries a .gitignore of its own). */
-export const CACHE_DIR = '.kmap-review-cache';
+/**
+ * The default cache directory: the user's cache ($XDG_CACHE_HOME, else ~/.cache), never the scanned tree.
+ * A tree must not be able to bring its own results: a cache committed to a branch (or shipped in a
+ * tarball) with the right name could hide new uses from a ratchet. Each tree has its own file there.
+ */
+export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string | null {
+  const base = env.XDG_CACHE_HOME && isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : env.HOME ? join(env.HOME, '.cache') : null;
+  return base ? join(base, 'kmap-review') : null;
+}
 
 /** Defined by the CLI bundle's first lines (scripts/build-cli.mjs): the bundle's content hash. */
 declare const __kmapBuildId: string | undefined;
@@ -111,7 +118,12 @@ export async function runScan(args: string[], io: CliIo): Promise<number> {
     source = { kind: 'dir', root };
   }
 
-  const cacheDir = values['cache-dir'] !== undefined ? resolve(io.cwd, values['cache-dir']) : values.cache ? join(source.kind === 'dir' ? source.root : io.cwd, CACHE_DIR) : null;
+  let cacheDir: string | null = null;
+  if (values['cache-dir'] !== undefined) cacheDir = resolve(io.cwd, values['cache-dir']);
+  else if (values.cache) {
+    cacheDir = defaultCacheDir();
+    if (!cacheDir) io.stderr('kmap-review: --cache: neither XDG_CACHE_HOME nor HOME is set, scanning without a cache (give --cache-dir DIR)\n');
+  }
   const cache = cacheDir ? openCache(source, cacheDir, config, io) : undefined;
 
   let scan;

@@ -99,7 +99,7 @@ describe('ScanResultCache', () => {
     expect(['b.c', 'c.c', 'd.c'].map((p, i) => c.get(p, String(i + 2)))).toEqual([undefined, undefined, undefined]);
   });
 
-  it('follows no link: not to read a cache, not to write one (a tree may carry its own .kmap-review-cache)', () => {
+  it('follows no link: not to read a cache, not to write one (a checkout may carry links)', () => {
     const elsewhere = join(dir, 'elsewhere');
     mkdirSync(elsewhere);
     const c = ScanResultCache.open(join(elsewhere, 'scan.json'), 'fp').cache;

@@ -133,8 +133,8 @@ export class ScanResultCache implements ScanResultStore {
     try {
       const dir = dirname(this.file);
       const kind = entryKind(dir);
-      // A tree could carry its own `.kmap-review-cache` link to anywhere: links are not followed (as in
-      // the directory walk), the cache directory must be a real one.
+      // Links are not followed (as in the directory walk): a --cache-dir inside a checkout could be a link
+      // the checkout brought, pointing anywhere. The cache directory must be a real one.
       if (kind === 'other') return `${dir}: not a directory (links are not followed): the scan cache is not kept`;
       if (kind === 'none') {
         mkdirSync(dir, { recursive: true });
