@@ -193,7 +193,8 @@ async function inThisThread(init: WorkerInit): Promise<Analysers> {
 /**
  * `lazy`: the workers start with the first file handed out, not at once. For a scan with a result store,
  * where most files may come from it: a re-scan that analyses nothing starts no thread (their start-up,
- * WASM compilation included, slowed this thread's reading by a fifth on Linux 6.1).
+ * WASM compilation included, competes with this thread's reading: the all-cached re-scan of Linux 6.1 was
+ * ~4 % slower with them).
  */
 function onWorkers(init: WorkerInit, count: number, workerUrl: URL, lazy: boolean): Analysers {
   const claims = new Claims();
