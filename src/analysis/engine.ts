@@ -3,96 +3,17 @@
  * patch touches in both images, runs the rules on each post-image function and on its pre-image
  * version, and marks as pre-existing what the pre-image already had.
  */
-import { createHash } from 'node:crypto';
-import { KmapApi } from './kmap-api.js';
-import type { AnalysisGap, ChangeSet, ChangedFile, EngineConfig, FileSummary, Finding, Report, Severity } from './model.js';
+import { isCPath, KmapApi } from './kmap-api.js';
+import type { AnalysisGap, ChangeSet, ChangedFile, EngineConfig, FileSummary, Finding, Report } from './model.js';
 import { DEFAULT_CONFIG } from './model.js';
-import { allRules } from './rules/index.js';
-import type { Rule, RuleContext, RuleReport } from './rules/rule.js';
-import { normalizedText } from './syntax/ast.js';
+import { attachConversionFixes } from './convert/conversion-fixes.js';
+import { activeRules, checkFunction, type ActiveRule } from './rules/runner.js';
 import { initParser } from './syntax/parser.js';
-// Registers the verified conversion that deprecated-api findings offer as their fix.
-import './convert/verify.js';
 import { functionsTouching, locateFunctions, locateFunctionsInSparseImage, pairFunctions, type CFunction } from './source/functions.js';
 
 export const ENGINE_VERSION = '1';
 
-export function isCPath(path: string): boolean {
-  return /\.[ch]$/.test(path);
-}
-
-interface ActiveRule {
-  rule: Rule;
-  severity: Severity;
-}
-
-export function activeRules(config: EngineConfig, rules: readonly Rule[] = allRules): ActiveRule[] {
-  const out: ActiveRule[] = [];
-  for (const rule of rules) {
-    const setting = config.rules[rule.meta.id];
-    if (setting === 'off') continue;
-    out.push({ rule, severity: setting ?? rule.meta.severity });
-  }
-  return out;
-}
-
-/** Runs rules on one function of one image and returns findings without pre-existing marks. */
-export function checkFunction(
-  fn: CFunction,
-  opts: {
-    path: string;
-    source: string;
-    image: 'pre' | 'post';
-    isChanged: (line: number) => boolean;
-    api: KmapApi;
-    rules: ActiveRule[];
-    fileFunctions: ReadonlyMap<string, CFunction>;
-    gaps?: AnalysisGap[];
-    /** In a post-image run, the pre-image version of `fn` (see RuleContext.counterpart). */
-    counterpart?: CFunction;
-  },
-): Finding[] {
-  const findings: Finding[] = [];
-  const seen = new Map<string, number>();
-  for (const { rule, severity } of opts.rules) {
-    const ctx: RuleContext = {
-      fn,
-      path: opts.path,
-      api: opts.api,
-      image: opts.image,
-      source: opts.source,
-      isChanged: opts.isChanged,
-      fileFunctions: opts.fileFunctions,
-      ...(opts.counterpart ? { counterpart: opts.counterpart } : {}),
-      report: (r: RuleReport) => findings.push(toFinding(rule, r.severity ?? severity, r, fn, opts.path, seen)),
-      gap: (reason: string) => opts.gaps?.push({ path: opts.path, function: fn.name, reason: `${rule.meta.id}: ${reason}` }),
-    };
-    rule.check(ctx);
-  }
-  return findings;
-}
-
-function toFinding(rule: Rule, severity: Severity, r: RuleReport, fn: CFunction, path: string, seen: Map<string, number>): Finding {
-  // Fingerprint: what the finding is about, never where it is, so it survives line shifts and re-runs.
-  const basis = [rule.meta.id, path, fn.name, normalizedText(r.node), r.key ?? ''].join('\u0000');
-  const n = seen.get(basis) ?? 0;
-  seen.set(basis, n + 1);
-  const fingerprint = createHash('sha256').update(`${basis}\u0000${n}`).digest('hex').slice(0, 20);
-  return {
-    rule: rule.meta.id,
-    severity,
-    path,
-    line: r.node.line,
-    endLine: r.node.endLine,
-    message: r.message,
-    trace: (r.trace ?? []).map((t) => ({ path, ...t })),
-    fix: r.fix ? { path, ...r.fix } : null,
-    function: fn.fragment ? undefined : fn.name,
-    preExisting: false,
-    fingerprint,
-    ...(r.note ? { note: r.note } : {}),
-  };
-}
+export { isCPath } from './kmap-api.js';
 
 function byName(fns: CFunction[]): Map<string, CFunction> {
   const m = new Map<string, CFunction>();
@@ -100,7 +21,7 @@ function byName(fns: CFunction[]): Map<string, CFunction> {
   return m;
 }
 
-function analyseFile(file: ChangedFile, api: KmapApi, rules: ActiveRule[], gaps: AnalysisGap[]): { findings: Finding[]; summary: FileSummary } {
+function analyseFile(file: ChangedFile, api: KmapApi, config: EngineConfig, rules: ActiveRule[], gaps: AnalysisGap[]): { findings: Finding[]; summary: FileSummary } {
   const path = file.newPath ?? file.oldPath!;
   const locate = (text: string, touched: ReadonlySet<number>) => (file.complete ? locateFunctions(text) : locateFunctionsInSparseImage(text, touched));
   // Only files that mention the API can have findings: skip parsing the rest.
@@ -123,6 +44,7 @@ function analyseFile(file: ChangedFile, api: KmapApi, rules: ActiveRule[], gaps:
       const before = new Set(checkFunction(pre, { path, source: file.oldText, image: 'pre', isChanged: () => true, api, rules, fileFunctions: preByName }).map((f) => f.fingerprint));
       for (const f of postFindings) f.preExisting = before.has(f.fingerprint);
     }
+    attachConversionFixes(postFindings, post, { path, source: file.newText, api, config });
     findings.push(...postFindings);
   }
   return { findings, summary: { path, functionsAnalysed: analysed } };
@@ -142,7 +64,7 @@ export async function analyze(changeSet: ChangeSet, config: EngineConfig = DEFAU
       skipped.push({ path, reason: 'not a C source or header' });
       continue;
     }
-    const r = analyseFile(file, api, rules, gaps);
+    const r = analyseFile(file, api, config, rules, gaps);
     findings.push(...r.findings);
     files.push(r.summary);
   }

@@ -22,6 +22,8 @@ export interface UnmapFunction {
   family: MapFamily;
   /** kunmap() takes the struct page; every other unmap takes the mapped address. */
   takesPage: boolean;
+  /** Index of the argument that is the address (or, for kunmap(), the page) released. */
+  addressArg: number;
 }
 
 const MAPS: MapFunction[] = [
@@ -41,11 +43,14 @@ const MAPS: MapFunction[] = [
 ];
 
 const UNMAPS: UnmapFunction[] = [
-  { name: 'kunmap_local', family: 'local', takesPage: false },
-  { name: 'kunmap_atomic', family: 'atomic', takesPage: false },
-  { name: 'kunmap', family: 'kmap', takesPage: true },
-  { name: 'pte_unmap', family: 'pte', takesPage: false },
-  { name: 'pte_unmap_unlock', family: 'pte', takesPage: false },
+  { name: 'kunmap_local', family: 'local', takesPage: false, addressArg: 0 },
+  { name: 'kunmap_atomic', family: 'atomic', takesPage: false, addressArg: 0 },
+  { name: 'kunmap', family: 'kmap', takesPage: true, addressArg: 0 },
+  { name: 'pte_unmap', family: 'pte', takesPage: false, addressArg: 0 },
+  { name: 'pte_unmap_unlock', family: 'pte', takesPage: false, addressArg: 0 },
+  // include/linux/highmem.h (v6.5+): kunmap_local(addr) then folio_put()/put_page().
+  { name: 'folio_release_kmap', family: 'local', takesPage: false, addressArg: 1 },
+  { name: 'unmap_and_put_page', family: 'local', takesPage: false, addressArg: 1 },
 ];
 
 /** The deprecated calls and what replaces them (checkpatch's %deprecated_apis, plus the _prot/_pfn forms). */
@@ -66,6 +71,33 @@ export const COPY_HELPERS = [
   'copy_highpage', 'copy_user_highpage', 'clear_highpage', 'clear_user_highpage',
 ] as const;
 
+/**
+ * Kernel functions that read or write through an address they are given and never unmap it: the string
+ * and memory routines (lib/string.c, arch string.h), user copies (include/linux/uaccess.h), iov_iter
+ * copies (include/linux/uio.h), checksums and hashes, cache maintenance, printk. A mapped address passed to
+ * a function the replay cannot see is otherwise of unknown fate; passed to one of these, it is still mapped.
+ */
+const NON_RELEASING = new Set([
+  'memcpy', 'memmove', 'memset', 'memcmp', 'memchr', 'memchr_inv', 'memscan', 'memset16', 'memset32', 'memset64', 'memcpy_toio', 'memcpy_fromio',
+  'memcpy_flushcache', 'memcpy_mcsafe', 'copy_mc_to_kernel', 'copy_mc_to_user',
+  'strcpy', 'strncpy', 'strscpy', 'strlcpy', 'strcmp', 'strncmp', 'strlen', 'strnlen', 'strchr', 'strrchr', 'strstr', 'strcat', 'strncat', 'sprintf', 'snprintf', 'scnprintf', 'sscanf', 'kstrtoul', 'kstrtoint',
+  'copy_to_user', 'copy_from_user', '__copy_to_user', '__copy_from_user', '__copy_to_user_inatomic', '__copy_from_user_inatomic', 'raw_copy_to_user', 'raw_copy_from_user',
+  'copy_from_user_nofault', 'copy_to_user_nofault', 'copy_from_kernel_nofault', 'copy_to_kernel_nofault', 'clear_user', '__clear_user', 'strncpy_from_user',
+  'copy_to_iter', 'copy_from_iter', 'copy_from_iter_full', 'copy_from_iter_nocache', '_copy_to_iter', '_copy_from_iter', 'csum_and_copy_to_iter', 'csum_and_copy_from_iter', 'iov_iter_zero',
+  'crc32', 'crc32c', 'crc32_le', 'crc32_be', 'crc16', 'crc_itu_t', 'crc_t10dif', 'csum_partial', 'csum_partial_copy_nocheck', 'xxh64', 'adler32',
+  'flush_dcache_page', 'flush_kernel_dcache_page', 'flush_icache_range', 'clflush_cache_range', 'drm_clflush_virt_range', 'dcache_clean_poc', 'kasan_check_read', 'kasan_check_write',
+  'print_hex_dump', 'print_hex_dump_bytes', 'printk', 'pr_info', 'pr_err', 'pr_debug', 'pr_warn', 'dev_err', 'dev_info', 'dev_dbg', 'dev_warn', 'WARN', 'WARN_ON',
+  'copy_page', 'clear_page', 'sg_copy_from_buffer', 'sg_copy_to_buffer', 'sg_pcopy_from_buffer', 'sg_pcopy_to_buffer', 'kmemdup', 'kstrndup',
+  'xor_blocks', 'put_unaligned', 'get_unaligned', 'le32_to_cpu', 'cpu_to_le32', 'le64_add_cpu', 'le32_add_cpu', 'le16_add_cpu',
+]);
+
+/**
+ * Helpers that take a mapped address and return the address to use (and unmap) from then on
+ * (include/linux/highmem.h, v6.5+): `folio_zero_tail(folio, offset, kaddr)` may unmap kaddr and map a later
+ * page of a highmem folio. Name -> index of the address argument.
+ */
+const ADDRESS_RETURNING: Readonly<Record<string, number>> = { folio_zero_tail: 2 };
+
 /** The unmap that pairs with a map family. */
 export const UNMAP_FOR: Readonly<Record<MapFamily, string>> = {
   local: 'kunmap_local',
@@ -73,6 +105,24 @@ export const UNMAP_FOR: Readonly<Record<MapFamily, string>> = {
   kmap: 'kunmap',
   pte: 'pte_unmap',
 };
+
+/** Calls of the deprecated APIs: what `fix` converts and `scan` counts (a cheap text test before parsing). */
+export const DEPRECATED_CALL = /\b(?:kmap_atomic(?:_prot|_pfn)?|kunmap_atomic|kmap|kunmap)\s*\(/;
+
+/** Calls of any kmap()/kmap_atomic()/kmap_local_*() map or unmap (the tree scan's file and function prefilter). */
+const MAPPING_CALL = /\bk(?:un)?map(?:_local_\w+|_atomic\w*)?\s*\(/;
+
+/** The API's own definitions and internals (include/linux/highmem*.h): `kmap_local_page`, `__kmap_local_pfn_prot`... */
+const API_DEFINITION = /^(?:__)?k(?:un)?map(?:_atomic\w*|_local\w*)?$/;
+
+/** A C source or header, by its path: the one definition of which files the engine reads. */
+export function isCPath(path: string): boolean {
+  return /\.[ch]$/i.test(path);
+}
+
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
 
 export class KmapApi {
   private readonly maps = new Map<string, MapFunction>();
@@ -107,6 +157,38 @@ export class KmapApi {
   /** Configured out-of-tree wrapper names (map and unmap). */
   wrapperNames(): string[] {
     return this.wrappers;
+  }
+
+  /** The regex of calls to any map or unmap function, configured wrappers included. */
+  get mappingCall(): RegExp {
+    if (!this.mappingCallRe) {
+      const names = this.wrappers.map(escapeRe);
+      this.mappingCallRe = names.length ? new RegExp(`${MAPPING_CALL.source}|\\b(?:${names.join('|')})\\s*\\(`) : MAPPING_CALL;
+    }
+    return this.mappingCallRe;
+  }
+  private mappingCallRe: RegExp | null = null;
+
+  /** True when the kernel function `name` never unmaps an address it is given (see NON_RELEASING). */
+  releasesNothing(name: string | null): boolean {
+    return !!name && (NON_RELEASING.has(name) || this.maps.has(name));
+  }
+
+  /** For a helper returning the address to use instead of the one it is given: that argument's index. */
+  returnsItsAddress(name: string | null): number | undefined {
+    return name ? ADDRESS_RETURNING[name] : undefined;
+  }
+
+  /** True when `name` is one of the API's own functions (its definitions are not uses). */
+  isApiDefinition(name: string): boolean {
+    return API_DEFINITION.test(name);
+  }
+
+  /** True when `text` may call an unmap (wrappers included): a prefilter before summarising a function. */
+  mayUnmap(text: string): boolean {
+    if (/\b(?:k?unmap|pte_unmap|folio_release_kmap|unmap_and_put_page)/.test(text)) return true;
+    for (const name of this.unmaps.keys()) if (text.includes(name)) return true;
+    return false;
   }
 
   /** True when `text` may contain a mapping call: a cheap prefilter before parsing. */

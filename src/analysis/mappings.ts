@@ -87,7 +87,7 @@ export function findUnmapSites(root: SyntaxNode, api: KmapApi): UnmapSite[] {
   for (const call of root.descendants('call_expression')) {
     const u = api.unmap(calleeName(call));
     if (!u) continue;
-    const arg = callArguments(call)[0] ?? null;
+    const arg = callArguments(call)[u.addressArg] ?? null;
     out.push({ call, api: u, arg, argBase: arg ? addressBase(arg) : null, statement: enclosingStatement(call) });
   }
   return out;
@@ -151,4 +151,31 @@ export function isPageExpression(expr: SyntaxNode, types: ReadonlyMap<string, st
     return !!t && /^(?:const)?struct(?:page|folio)(?:\*\*|\*\[\])$/.test(t);
   }
   return false;
+}
+
+/** Parameter names of a function definition, in order ('' for an unnamed one). */
+export function parameterNames(fn: { node: SyntaxNode }): string[] {
+  let d: SyntaxNode | null = fn.node.child('declarator');
+  while (d && d.type !== 'function_declarator') d = d.child('declarator');
+  const params = d?.child('parameters');
+  if (!params) return [];
+  return params.namedChildren.map((p) => {
+    let x: SyntaxNode | null = p.child('declarator');
+    while (x && x.type !== 'identifier') x = x.child('declarator');
+    return x?.text ?? '';
+  });
+}
+
+/** Names declared `static` inside a function body (they outlive the call, like globals). */
+export function staticLocals(fn: SyntaxNode): Set<string> {
+  const out = new Set<string>();
+  for (const d of fn.descendants('declaration')) {
+    if (!d.children.some((c) => c.type === 'storage_class_specifier' && c.text === 'static')) continue;
+    for (const c of d.childrenOf('declarator')) {
+      let x: SyntaxNode | null = c;
+      while (x && x.type !== 'identifier') x = x.child('declarator');
+      if (x) out.add(x.text);
+    }
+  }
+  return out;
 }

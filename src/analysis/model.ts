@@ -36,7 +36,10 @@ export interface Finding {
   /** 1-based line range in the post-image (the pre-image for findings on deleted files). */
   line: number;
   endLine: number;
+  /** What is wrong, in one line. */
   message: string;
+  /** Why it matters and how to fix it, on lines of their own (absent for findings that need no more). */
+  detail?: string;
   trace: TraceStep[];
   fix: Fix | null;
   /** The function the finding is in, when there is one. */

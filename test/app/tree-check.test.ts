@@ -342,9 +342,10 @@ describe('kmap-review / tree', () => {
     const { probot, queue } = app({ ...TREE, maxAnnotations: 2 });
     const done = await firstPush(probot, queue);
     expect(done.annotations).toHaveLength(2);
-    // Error findings first (no baseline: they all count), then blocked and needs-care sites.
-    expect(done.annotations.map((a: any) => a.annotation_level)).toEqual(['failure', 'failure']);
-    expect(done.output.summary).toMatch(/\*\*Annotations:\*\* the first 2 of 5 \(capped at 2\)/);
+    // Error findings first (no baseline: they all count), then blocked and needs-care sites. kunmap_local(page)
+    // is one finding (unmap-page), not also a leak of the mapping it failed to release.
+    expect(done.annotations.map((a: any) => a.annotation_level)).toEqual(['failure', 'warning']);
+    expect(done.output.summary).toMatch(/\*\*Annotations:\*\* the first 2 of 4 \(capped at 2\)/);
   });
 
   it('a failed tarball download is retried: the in-progress run is reused and completed', async () => {

@@ -3,7 +3,7 @@
  * `scan` classifies with), lays the result out in kernel style, re-checks the laid-out file, and writes
  * git-style patches with a commit message. What is not converted is listed with the reason.
  */
-import { activeRules, checkFunction } from '../engine.js';
+import { checkFunction, verifyingRules } from '../rules/runner.js';
 import type { KmapApi } from '../kmap-api.js';
 import type { EngineConfig, Finding } from '../model.js';
 import { changedFileFromImages } from '../patch/line-diff.js';
@@ -48,7 +48,6 @@ export interface FixedFile {
 }
 
 /** Rules that do not judge a conversion (as in verify.ts). */
-const NOT_VERIFYING = new Set(['deprecated-api', 'use-helper']);
 
 /**
  * Re-analyses the laid-out output against the original: every changed function, every rule with the
@@ -60,7 +59,7 @@ export function recheckLayout(path: string, before: string, after: string, api: 
   const preFns = new Map(preList.map((f) => [f.name, f]));
   const postFns = locateFunctions(file.newText).filter((f) => !f.fragment);
   const byName = new Map(postFns.map((f) => [f.name, f]));
-  const rules = activeRules(config).filter((r) => !NOT_VERIFYING.has(r.rule.meta.id));
+  const rules = verifyingRules(config);
   const out: Finding[] = [];
   for (const fn of postFns) {
     const pre = preFns.get(fn.name);

@@ -5,7 +5,9 @@
  * warning is refused with that finding as the reason. Refusing a group changes the code the others are
  * checked against, so it repeats until nothing more is refused.
  */
-import { activeRules, checkFunction } from '../engine.js';
+import { findRule } from '../rules/index.js';
+import { checkFunction, verifyingRules } from '../rules/runner.js';
+import { DEPRECATED_CALL } from '../kmap-api.js';
 import type { KmapApi } from '../kmap-api.js';
 import type { EngineConfig, Finding } from '../model.js';
 import { locateFunctions, relocateFunctions, type CFunction } from '../source/functions.js';
@@ -13,16 +15,11 @@ import { functionsMatching } from '../source/matches.js';
 import { planFunction, type ConversionGroup, type FunctionPlan, type PlanOptions, type Refusal } from './plan.js';
 import { renamedFunction } from './renamed.js';
 import { applyEditsByLine, applyTextEdits, type TextEdit } from './text-edits.js';
-import { setConverter } from '../rules/deprecated-api.js';
 
 /** Calls whose presence makes a function worth planning (cheap text test before parsing). */
-export const DEPRECATED_CALL = /\b(?:kmap_atomic(?:_prot|_pfn)?|kunmap_atomic|kmap|kunmap)\s*\(/;
+export { DEPRECATED_CALL } from '../kmap-api.js';
 
-/** Rules that do not judge a conversion: leftovers are expected and helper opportunities are notices. */
-const NOT_VERIFYING = new Set(['deprecated-api', 'use-helper']);
 
-/** Rules whose finding means the mapping escapes its thread: the site needs a redesign, not care. */
-const BLOCKING_RULES = new Set(['mapping-escapes']);
 
 export interface ConvertOptions extends PlanOptions {
   /**
@@ -62,7 +59,7 @@ export function convertFile(path: string, source: string, api: KmapApi, config: 
   const callers = functionsMatching(fns, source, DEPRECATED_CALL);
   const plans = fns.filter((fn) => !fn.fragment && callers.has(fn)).map((fn) => planFunction(fn, api, options)).filter((p) => p.groups.length || p.strays.length);
   const refusedBy = new Map<ConversionGroup, Finding>();
-  const rules = activeRules(config).filter((r) => !NOT_VERIFYING.has(r.rule.meta.id));
+  const rules = verifyingRules(config);
   const accepted = () => plans.flatMap((p) => p.groups.filter((g) => !g.refusal));
   let pending = new Set(plans.filter((p) => p.groups.some((g) => !g.refusal)));
   for (let round = 0; pending.size && round < 8; round++) {
@@ -96,7 +93,7 @@ export function convertFile(path: string, source: string, api: KmapApi, config: 
             refusedAny = true;
             continue;
           }
-          const refusal: Refusal = { class: BLOCKING_RULES.has(f.rule) ? 'blocked' : 'needs-care', reason: f.message, rule: f.rule, line: f.line };
+          const refusal: Refusal = { class: findRule(f.rule)?.meta.traits?.blocksConversion ? 'blocked' : 'needs-care', reason: f.message, rule: f.rule, line: f.line };
           g.refusal = refusal;
           g.edits = [];
           g.introduces = null;
@@ -124,5 +121,3 @@ export function convertFile(path: string, source: string, api: KmapApi, config: 
   };
 }
 
-// The deprecated-api rule offers the verified conversion as its fix.
-setConverter(convertFile);

@@ -60,13 +60,19 @@ export function atomKey(n: SyntaxNode | string): string {
   return typeof n === 'string' ? n : normalizedText(strip(n));
 }
 
-/** Truth of `cond` under `facts`: true, false, or null when unknown. */
-export function evaluate(cond: SyntaxNode, facts: ReadonlyMap<string, boolean>): boolean | null {
+/** Flags computed from a condition (`bool unmap_src = src && (moved || unmap_dst);`), by name. */
+export type Definitions = ReadonlyMap<string, SyntaxNode>;
+const NO_DEFS: Definitions = new Map();
+/** Definitions are followed this deep (a flag defined from a flag defined from...). */
+const MAX_DEF_DEPTH = 4;
+
+/** Truth of `cond` under `facts` (and the flags' definitions): true, false, or null when unknown. */
+export function evaluate(cond: SyntaxNode, facts: ReadonlyMap<string, boolean>, defs: Definitions = NO_DEFS, depth = 0): boolean | null {
   const e = leaf(cond);
   const c = constantTruth(e);
   if (c !== null) return c;
   if (e.type === 'unary_expression' && e.child('operator')?.text === '!') {
-    const v = evaluate(e.child('argument')!, facts);
+    const v = evaluate(e.child('argument')!, facts, defs, depth);
     return v === null ? null : !v;
   }
   if (e.type === 'binary_expression') {
@@ -74,51 +80,55 @@ export function evaluate(cond: SyntaxNode, facts: ReadonlyMap<string, boolean>):
     const l = e.child('left')!;
     const r = e.child('right')!;
     if (op === '&&' || op === '||') {
-      const a = evaluate(l, facts);
-      const b = evaluate(r, facts);
+      const a = evaluate(l, facts, defs, depth);
+      const b = evaluate(r, facts, defs, depth);
       if (op === '&&') return a === false || b === false ? false : a === true && b === true ? true : null;
       return a === true || b === true ? true : a === false && b === false ? false : null;
     }
     if ((op === '==' || op === '!=') && (isNull(r) || isNull(l))) {
-      const v = evaluate(isNull(r) ? l : r, facts);
+      const v = evaluate(isNull(r) ? l : r, facts, defs, depth);
       return v === null ? null : op === '==' ? !v : v;
     }
   }
   if (e.type === 'call_expression' && TRANSPARENT_CALLS.has(e.child('function')?.text ?? '')) {
     const a = e.child('arguments')?.namedChildren[0];
-    return a ? evaluate(a, facts) : null;
+    return a ? evaluate(a, facts, defs, depth) : null;
   }
-  if (e.type === 'assignment_expression') return evaluate(e.child('left')!, facts);
+  if (e.type === 'assignment_expression') return evaluate(e.child('left')!, facts, defs, depth);
   const cmp = comparison(e);
   if (cmp) {
     const v = facts.get(cmp.key);
     return v === undefined ? null : v !== cmp.negated;
   }
-  return facts.get(normalizedText(e)) ?? null;
+  const key = normalizedText(e);
+  const known = facts.get(key);
+  if (known !== undefined) return known;
+  const def = depth < MAX_DEF_DEPTH ? defs.get(key) : undefined;
+  return def ? evaluate(def, facts, defs, depth + 1) : null;
 }
 
 /** What `cond == value` teaches about the atoms: a list of [atom key, truth]. */
-export function refine(cond: SyntaxNode, value: boolean, facts: ReadonlyMap<string, boolean>, out: Array<[string, boolean]> = []): Array<[string, boolean]> {
+export function refine(cond: SyntaxNode, value: boolean, facts: ReadonlyMap<string, boolean>, out: Array<[string, boolean]> = [], defs: Definitions = NO_DEFS, depth = 0): Array<[string, boolean]> {
   const e = leaf(cond);
   if (constantTruth(e) !== null) return out;
-  if (e.type === 'unary_expression' && e.child('operator')?.text === '!') return refine(e.child('argument')!, !value, facts, out);
+  if (e.type === 'unary_expression' && e.child('operator')?.text === '!') return refine(e.child('argument')!, !value, facts, out, defs, depth);
   if (e.type === 'binary_expression') {
     const op = e.child('operator')?.text;
     const l = e.child('left')!;
     const r = e.child('right')!;
     if (op === '&&') {
-      if (value) return refine(l, true, facts, out), refine(r, true, facts, out);
-      if (evaluate(l, facts) === true) refine(r, false, facts, out);
-      else if (evaluate(r, facts) === true) refine(l, false, facts, out);
+      if (value) return refine(l, true, facts, out, defs, depth), refine(r, true, facts, out, defs, depth);
+      if (evaluate(l, facts, defs) === true) refine(r, false, facts, out, defs, depth);
+      else if (evaluate(r, facts, defs) === true) refine(l, false, facts, out, defs, depth);
       return out;
     }
     if (op === '||') {
-      if (!value) return refine(l, false, facts, out), refine(r, false, facts, out);
-      if (evaluate(l, facts) === false) refine(r, true, facts, out);
-      else if (evaluate(r, facts) === false) refine(l, true, facts, out);
+      if (!value) return refine(l, false, facts, out, defs, depth), refine(r, false, facts, out, defs, depth);
+      if (evaluate(l, facts, defs) === false) refine(r, true, facts, out, defs, depth);
+      else if (evaluate(r, facts, defs) === false) refine(l, true, facts, out, defs, depth);
       return out;
     }
-    if ((op === '==' || op === '!=') && (isNull(r) || isNull(l))) return refine(isNull(r) ? l : r, op === '==' ? !value : value, facts, out);
+    if ((op === '==' || op === '!=') && (isNull(r) || isNull(l))) return refine(isNull(r) ? l : r, op === '==' ? !value : value, facts, out, defs, depth);
     const c = comparison(e);
     if (c) {
       out.push([c.key, value !== c.negated]);
@@ -127,9 +137,13 @@ export function refine(cond: SyntaxNode, value: boolean, facts: ReadonlyMap<stri
   }
   if (e.type === 'call_expression' && TRANSPARENT_CALLS.has(e.child('function')?.text ?? '')) {
     const a = e.child('arguments')?.namedChildren[0];
-    return a ? refine(a, value, facts, out) : out;
+    return a ? refine(a, value, facts, out, defs, depth) : out;
   }
-  if (e.type === 'assignment_expression') return refine(e.child('left')!, value, facts, out);
-  out.push([normalizedText(e), value]);
+  if (e.type === 'assignment_expression') return refine(e.child('left')!, value, facts, out, defs, depth);
+  const key = normalizedText(e);
+  out.push([key, value]);
+  // A flag computed from a condition: what it is tells what its operands are.
+  const def = depth < MAX_DEF_DEPTH ? defs.get(key) : undefined;
+  if (def) refine(def, value, facts, out, defs, depth + 1);
   return out;
 }

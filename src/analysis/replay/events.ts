@@ -1,46 +1,57 @@
 /**
- * The ordered events of one CFG node, read from its syntax tree in evaluation order: maps (with where
- * the address lands), unmaps (with the variable the argument is rooted in), assignments (aliases made by
- * `b = a + off`, NULL/constant assignments, other values), uses of addresses (dereference, indexing,
- * `->`, passing to a call) and `&x` (the variable may change behind our back).
+ * The ordered events of one CFG node, read from its syntax tree in evaluation order: maps (with where the
+ * address lands), unmaps (with the variable the argument is rooted in), calls that are given addresses
+ * (the replay decides what they do with them, from the callee's summary), assignments (aliases made by
+ * `b = a + off`, NULL/constant assignments, stores into memory the caller can see), pointer moves
+ * (`p += n`), uses of addresses (dereference, indexing, `->`, passing to a call), `&x` (the variable may
+ * change behind our back) and code the parser could not read.
  *
- * Events do not depend on the replay state: they are computed once per node and cached by the replay.
+ * Events do not depend on the replay state: they are computed once per node. They carry syntax, not
+ * judgements: whether a store is visible to the caller, or a call releases what it is given, is the
+ * replay's to decide.
  */
 import type { KmapApi, MapFamily } from '../kmap-api.js';
 import { callArguments, calleeName, normalizedText, unwrap, type SyntaxNode } from '../syntax/ast.js';
 
-/** Where a mapped address is held. Array elements with a variable index are one "group" holder `ptrs[]`. */
+/** Where an address is held. Array elements with a variable index are one "group" holder `ptrs[]`. */
 export interface Holder {
   name: string;
   /** `ptrs[i]` with a non-constant index: the holder is the array, named `ptrs[]`. */
   array: boolean;
-  /** A struct field or a store through a pointer: the address outlives the function's locals. */
-  escapes: boolean;
+  /** The variable the lvalue is rooted in (`s` for `s->buf[i]`), or null. */
+  root: string | null;
+  /** The lvalue goes through a pointer (`->`, `*p`): the memory may be the caller's. */
+  deref: boolean;
   /** For array holders: +1 when the enclosing loop walks the index up, -1 down, 0 unknown. */
   dir: number;
-  /** For array holders: the enclosing loop is bounded by a small constant (<= 16). */
+  /** For array holders: the enclosing loop is bounded by a small constant (<= 15). */
   bounded: boolean;
 }
 
+/** `expr + off` / `expr - off` under casts: the offset part, its sign, and the pointer type of the cast, if any. */
+export interface Offset {
+  expr: SyntaxNode;
+  sign: 1 | -1;
+}
+
 export type ReplayEvent =
-  | { kind: 'map'; call: SyntaxNode; family: MapFamily; dest: Holder | 'return' | null; page: string | null; line: number }
-  | { kind: 'unmap'; call: SyntaxNode; family: MapFamily; holder: Holder | null; line: number; unresolved: boolean }
-  /** A call that looks like an unmap helper (ext2_put_page(page, kaddr), folio_release_kmap): unmaps a live argument. */
-  | { kind: 'maybe-unmap'; call: SyntaxNode; holders: Holder[]; line: number }
-  /** Passed to a same-file function that unmaps that parameter on some of its paths. */
-  | { kind: 'consume'; call: SyntaxNode; holder: Holder; line: number }
-  /** `derived`: holders passed to the call the value comes from (`x = folio_zero_tail(f, 0, kaddr)`). */
-  | { kind: 'assign'; node: SyntaxNode; target: Holder; source: Holder | null; derived: Holder[]; value: boolean | null; line: number }
+  | { kind: 'map'; call: SyntaxNode; family: MapFamily; dest: Holder | 'return' | null; page: string | null; offsets: Offset[]; castType: string | null; line: number }
+  | { kind: 'unmap'; call: SyntaxNode; family: MapFamily; takesPage: boolean; holder: Holder | null; arg: SyntaxNode | null; offsets: Offset[]; line: number }
+  /** A call (not a map or unmap) given at least one address-like argument: `index` -> the holder it is rooted in. */
+  | { kind: 'call'; call: SyntaxNode; name: string | null; args: Array<{ index: number; holder: Holder; offsets: Offset[] }>; line: number }
+  /**
+   * `target = source + offsets`; `derived`: holders the value is computed from otherwise (a call's
+   * arguments, `(long)vaddr | flags`); `fromCall`: the call the value is the result of.
+   */
+  | { kind: 'assign'; node: SyntaxNode; target: Holder; source: Holder | null; offsets: Offset[]; derived: Holder[]; value: boolean | null; rhs: SyntaxNode | null; fromCall: SyntaxNode | null; line: number }
+  /** `p += n`, `p -= n`, `p++` (`delta` null for one element); `other`: any other compound assignment (`op`, e.g. `&=`, with `delta` its right side). */
+  | { kind: 'touch'; node: SyntaxNode; name: string; delta: SyntaxNode | null; sign: 1 | -1; other: boolean; op: string; line: number }
   | { kind: 'use'; node: SyntaxNode; holder: Holder; line: number }
   | { kind: 'address-taken'; name: string; line: number }
-  | { kind: 'touch'; name: string; line: number }
-  /** `mentions`: every variable/field named in the returned expression. */
-  | { kind: 'return'; node: SyntaxNode; holder: Holder | null; mentions: string[]; line: number };
+  | { kind: 'return'; node: SyntaxNode; value: SyntaxNode | null; line: number }
+  /** Code the parser could not read (an ERROR node): every name in it may have changed. */
+  | { kind: 'opaque'; node: SyntaxNode; names: string[]; line: number };
 
-/** Helpers from include/linux/highmem.h that unmap their address argument. */
-const KNOWN_UNMAP_HELPERS: Record<string, number> = { folio_release_kmap: 1, unmap_and_put_page: 1 };
-/** Callees that probably release a mapped address passed to them (dir_put_page(page, kaddr) and friends). */
-const MAYBE_UNMAP_RE = /(?:unmap|unkmap|put_page|put_folio|release_kmap|put_kaddr)\w*$/i;
 const NO_USE_CALLS = new Set(['sizeof', 'likely', 'unlikely', 'WARN_ON', 'WARN_ON_ONCE', 'BUG_ON', 'IS_ERR', 'IS_ERR_OR_NULL', 'PTR_ERR', 'ERR_CAST', 'ERR_PTR', 'offset_in_page', 'virt_to_page', 'kmap_to_page', 'PTR_ALIGN', 'PTR_ALIGN_DOWN']);
 
 /** Strips parentheses and casts (the one implementation lives in syntax/ast.ts). */
@@ -48,16 +59,23 @@ export const strip = unwrap;
 
 /** The address expression under casts, parentheses and `+/- offset`: `(char *)kmap_local_page(p) + off` -> the call. */
 export function coreOf(n: SyntaxNode): SyntaxNode {
-  let cur = strip(n);
+  return coreWithOffsets(n).core;
+}
+
+/** The core of an address expression and the offsets added to it on the way (outermost last). */
+export function coreWithOffsets(n: SyntaxNode): { core: SyntaxNode; offsets: Offset[]; castType: string | null } {
+  const offsets: Offset[] = [];
+  let castType: string | null = null;
+  let cur = n;
   for (;;) {
-    if (cur.type === 'binary_expression') {
-      const op = cur.child('operator')?.text;
-      if (op === '+' || op === '-') {
-        cur = strip(cur.child('left')!);
-        continue;
-      }
-    }
-    return cur;
+    if (cur.type === 'parenthesized_expression' && cur.namedChildren.length === 1) cur = cur.namedChildren[0];
+    else if (cur.type === 'cast_expression' && cur.child('value')) {
+      castType ??= cur.child('type')?.text.replace(/\s+/g, ' ') ?? null;
+      cur = cur.child('value')!;
+    } else if (cur.type === 'binary_expression' && /^[+-]$/.test(cur.child('operator')?.text ?? '')) {
+      offsets.push({ expr: cur.child('right')!, sign: cur.child('operator')!.text === '+' ? 1 : -1 });
+      cur = cur.child('left')!;
+    } else return { core: cur, offsets: offsets.reverse(), castType };
   }
 }
 
@@ -67,6 +85,12 @@ function isConstantIndex(n: SyntaxNode): boolean {
 }
 
 const LOOP_TYPES = new Set(['for_statement', 'while_statement', 'do_statement']);
+
+/**
+ * The most mappings one task can hold at once: `kmap_local_idx_push()` (mm/highmem.c) BUGs when the
+ * index reaches KM_MAX_IDX = 16, so at most 15 are live.
+ */
+export const MAX_LIVE_LOCAL_MAPS = 15;
 
 /** Direction of the innermost loop that changes `index` (+1 up, -1 down, 0 unknown) and whether it is small-bounded. */
 function loopDirection(at: SyntaxNode, indexExpr: SyntaxNode): { dir: number; bounded: boolean } {
@@ -99,10 +123,30 @@ function loopDirection(at: SyntaxNode, indexExpr: SyntaxNode): { dir: number; bo
     let bounded = false;
     const cond = loop.child('condition');
     const m = cond ? /^\(?\s*\w+\s*(<=?)\s*(\d+)\s*\)?$/.exec(cond.text.trim()) : null;
-    if (m && dir > 0) bounded = Number(m[2]) - (m[1] === '<' ? 0 : -1) <= 16;
+    if (m && dir > 0) bounded = Number(m[2]) - (m[1] === '<' ? 1 : 0) < MAX_LIVE_LOCAL_MAPS;
     return { dir: dir * sign, bounded };
   }
   return { dir: 0, bounded: false };
+}
+
+/** The root variable of an lvalue and whether the path to it goes through a pointer. */
+function rootOf(e: SyntaxNode): { root: string | null; deref: boolean } {
+  let cur: SyntaxNode | null = e;
+  let deref = false;
+  while (cur) {
+    cur = strip(cur);
+    if (cur.type === 'identifier') return { root: cur.text, deref };
+    if (cur.type === 'field_expression') {
+      if (cur.child('operator')?.text === '->') deref = true;
+      cur = cur.child('argument');
+    } else if (cur.type === 'subscript_expression') cur = cur.child('argument');
+    else if (cur.type === 'pointer_expression' && cur.child('operator')?.text === '*') {
+      deref = true;
+      cur = cur.child('argument');
+    } else if (cur.type === 'update_expression') cur = cur.child('argument');
+    else return { root: null, deref: true };
+  }
+  return { root: null, deref: true };
 }
 
 /** The holder an lvalue or address expression names, or null (`&buf[2]`, a call result...). */
@@ -110,19 +154,32 @@ export function holderOf(expr: SyntaxNode): Holder | null {
   const e = coreOf(expr);
   switch (e.type) {
     case 'identifier':
-      return { name: e.text, array: false, escapes: false, dir: 0, bounded: false };
-    case 'field_expression':
-      return { name: normalizedText(e), array: false, escapes: true, dir: 0, bounded: false };
-    case 'pointer_expression':
+      return { name: e.text, array: false, root: e.text, deref: false, dir: 0, bounded: false };
+    case 'field_expression': {
+      // `blocks[level].addr`: a field of an array element with a variable index is one group holder, `blocks[].addr`.
+      const sub = e.descendants('subscript_expression').find((x) => x.child('index') && !isConstantIndex(x.child('index')!));
+      if (sub) {
+        const { dir, bounded } = loopDirection(e, sub.child('index')!);
+        const name = normalizedText(e).replace(normalizedText(sub), `${normalizedText(sub.child('argument')!)}[]`);
+        return { name, array: true, ...rootOf(e), dir, bounded };
+      }
+      return { name: normalizedText(e), array: false, ...rootOf(e), dir: 0, bounded: false };
+    }
+    case 'pointer_expression': {
       if (e.child('operator')?.text !== '*') return null;
-      return { name: normalizedText(e), array: false, escapes: true, dir: 0, bounded: false };
+      // `*p++ = x` stores through p (and moves it): the holder is the memory p points to.
+      const arg = strip(e.child('argument')!);
+      const target = arg.type === 'update_expression' ? strip(arg.child('argument')!) : arg;
+      return { name: `*${normalizedText(target)}`, array: false, root: rootOf(target).root, deref: true, dir: 0, bounded: false };
+    }
     case 'subscript_expression': {
       const base = strip(e.child('argument')!);
       if (base.type !== 'identifier' && base.type !== 'field_expression') return null;
+      const r = rootOf(base);
       const index = e.child('index');
-      if (!index || isConstantIndex(index)) return { name: normalizedText(e), array: false, escapes: base.type === 'field_expression', dir: 0, bounded: false };
+      if (!index || isConstantIndex(index)) return { name: normalizedText(e), array: false, ...r, dir: 0, bounded: false };
       const { dir, bounded } = loopDirection(e, index);
-      return { name: `${normalizedText(base)}[]`, array: true, escapes: base.type === 'field_expression', dir, bounded };
+      return { name: `${normalizedText(base)}[]`, array: true, ...r, dir, bounded };
     }
     default:
       return null;
@@ -140,16 +197,16 @@ export function constantTruth(n: SyntaxNode): boolean | null {
   return null;
 }
 
-export interface EventContext {
-  api: KmapApi;
-  /** Same-file functions that unmap one of their parameters: name -> parameter index, exact helper or not. */
-  unmapHelpers: { get(name: string): { index: number; exact: boolean } | undefined };
-}
-
 /** Events of one CFG node's syntax (a statement, a declaration, a condition or a for-update), in evaluation order. */
-export function extractEvents(ast: SyntaxNode | null, ctx: EventContext): ReplayEvent[] {
+export function extractEvents(ast: SyntaxNode | null, api: KmapApi): ReplayEvent[] {
   const out: ReplayEvent[] = [];
   if (!ast) return out;
+  // A statement the parser could not read whole: nothing it seems to do is trusted, every name in it may have changed.
+  if (ast.hasError()) {
+    const names = [...new Set([...ast.descendants('identifier').map((i) => i.text), ...ast.descendants('field_expression').map((f) => normalizedText(f))])];
+    out.push({ kind: 'opaque', node: ast, names, line: ast.line });
+    return out;
+  }
 
   const use = (expr: SyntaxNode, node: SyntaxNode) => {
     const h = holderOf(expr);
@@ -174,28 +231,35 @@ export function extractEvents(ast: SyntaxNode | null, ctx: EventContext): Replay
       return;
     }
     if (l.type === 'pointer_expression') {
-      const arg = l.child('argument')!;
+      const arg = strip(l.child('argument')!);
+      if (arg.type === 'update_expression') {
+        use(arg.child('argument')!, l);
+        walk(arg);
+        return;
+      }
       use(arg, l);
-      if (strip(arg).type !== 'identifier') walk(arg);
+      if (arg.type !== 'identifier') walk(arg);
       return;
     }
     walk(l);
   };
 
-  const emitMap = (call: SyntaxNode, dest: Holder | 'return' | null) => {
-    const m = ctx.api.map(calleeName(call))!;
+  const emitMap = (call: SyntaxNode, dest: Holder | 'return' | null, wrapper: SyntaxNode) => {
+    const m = api.map(calleeName(call))!;
     const args = callArguments(call);
     for (const a of args) walk(a);
     const pageArg = m.pageArg !== null ? args[m.pageArg] : undefined;
-    const page = pageArg && strip(pageArg).type === 'identifier' ? strip(pageArg).text : null;
-    out.push({ kind: 'map', call, family: m.family, dest, page, line: call.line });
+    const { offsets, castType } = coreWithOffsets(wrapper);
+    out.push({ kind: 'map', call, family: m.family, dest, page: pageArg ? normalizedText(strip(pageArg)) : null, offsets, castType, line: call.line });
+    for (const o of offsets) walk(o.expr);
   };
 
   const assign = (node: SyntaxNode, left: SyntaxNode, right: SyntaxNode | null) => {
     const target = holderOf(left);
-    const core = right ? coreOf(right) : null;
-    if (core && core.type === 'call_expression' && ctx.api.map(calleeName(core))) {
-      emitMap(core, target);
+    const parts = right ? coreWithOffsets(right) : null;
+    const core = parts?.core ?? null;
+    if (core && core.type === 'call_expression' && api.map(calleeName(core))) {
+      emitMap(core, target, right!);
       lvalue(left);
       return;
     }
@@ -204,12 +268,23 @@ export function extractEvents(ast: SyntaxNode | null, ctx: EventContext): Replay
     if (!target) return;
     let source: Holder | null = null;
     const derived: Holder[] = [];
+    let offsets: Offset[] = [];
+    let fromCall: SyntaxNode | null = null;
     if (core) {
       if (core.type === 'assignment_expression') source = holderOf(core.child('left')!);
-      else if (core.type === 'identifier' || core.type === 'field_expression' || core.type === 'subscript_expression') source = holderOf(core);
-      else if (right) {
+      else if (core.type === 'identifier' || core.type === 'field_expression' || core.type === 'subscript_expression') {
+        source = holderOf(core);
+        offsets = parts!.offsets;
+      } else if (core.type === 'conditional_expression') {
+        // `p = cond ? a : b`: maybe either.
+        for (const arm of [core.child('consequence'), core.child('alternative')]) {
+          const h = arm ? holderOf(arm) : null;
+          if (h) derived.push(h);
+        }
+      } else {
+        if (core.type === 'call_expression') fromCall = core;
         // Any other value computed from an address (a call's result, `(long)vaddr | flags`): maybe a pointer into it.
-        right.walk((d) => {
+        right!.walk((d) => {
           if (d.type === 'sizeof_expression') return false;
           if (d.type === 'identifier' || d.type === 'field_expression') {
             const h = holderOf(d);
@@ -219,11 +294,16 @@ export function extractEvents(ast: SyntaxNode | null, ctx: EventContext): Replay
         });
       }
     }
-    out.push({ kind: 'assign', node, target, source, derived, value: right ? constantTruth(right) : null, line: node.line });
+    out.push({ kind: 'assign', node, target, source, offsets, derived, value: right ? constantTruth(right) : null, rhs: right, fromCall, line: node.line });
   };
 
   function walk(n: SyntaxNode | null): void {
     if (!n) return;
+    if (n.type === 'ERROR' || n.isMissing) {
+      const names = [...new Set([...n.descendants('identifier').map((i) => i.text), ...n.descendants('field_expression').map((f) => normalizedText(f))])];
+      out.push({ kind: 'opaque', node: n, names, line: n.line });
+      return;
+    }
     switch (n.type) {
       case 'comment':
       case 'sizeof_expression':
@@ -241,7 +321,10 @@ export function extractEvents(ast: SyntaxNode | null, ctx: EventContext): Replay
         walk(right);
         lvalue(left);
         const l = strip(left);
-        if (l.type === 'identifier' || l.type === 'field_expression') out.push({ kind: 'touch', name: normalizedText(l), line: n.line });
+        if (l.type === 'identifier' || l.type === 'field_expression') {
+          const additive = op === '+=' || op === '-=';
+          out.push({ kind: 'touch', node: n, name: normalizedText(l), delta: right, sign: op === '-=' ? -1 : 1, other: !additive, op: op ?? '', line: n.line });
+        }
         return;
       }
       case 'init_declarator': {
@@ -251,7 +334,7 @@ export function extractEvents(ast: SyntaxNode | null, ctx: EventContext): Replay
         if (!d) return walk(value);
         if (value && value.type === 'initializer_list') {
           walk(value);
-          out.push({ kind: 'assign', node: n, target: holderOf(d)!, source: null, derived: [], value: null, line: n.line });
+          out.push({ kind: 'assign', node: n, target: holderOf(d)!, source: null, offsets: [], derived: [], value: null, rhs: null, fromCall: null, line: n.line });
           return;
         }
         return assign(n, d, value);
@@ -264,50 +347,42 @@ export function extractEvents(ast: SyntaxNode | null, ctx: EventContext): Replay
             // `void *kaddr;`: a fresh variable (each loop iteration): whatever it held is gone.
             let d: SyntaxNode | null = c;
             while (d && d.type !== 'identifier') d = d.child('declarator');
-            if (d && c.type !== 'function_declarator') out.push({ kind: 'assign', node: n, target: holderOf(d)!, source: null, derived: [], value: null, line: n.line });
+            if (d && c.type !== 'function_declarator') out.push({ kind: 'assign', node: n, target: holderOf(d)!, source: null, offsets: [], derived: [], value: null, rhs: null, fromCall: null, line: n.line });
           }
         }
         return;
       }
       case 'update_expression': {
         const arg = strip(n.child('argument')!);
-        if (arg.type === 'identifier' || arg.type === 'field_expression') out.push({ kind: 'touch', name: normalizedText(arg), line: n.line });
-        else walk(arg);
+        if (arg.type === 'identifier' || arg.type === 'field_expression') {
+          out.push({ kind: 'touch', node: n, name: normalizedText(arg), delta: null, sign: n.text.includes('--') ? -1 : 1, other: false, op: n.text.includes('--') ? '--' : '++', line: n.line });
+        } else walk(arg);
         return;
       }
       case 'call_expression': {
         const name = calleeName(n);
         const args = callArguments(n);
-        if (name && ctx.api.map(name)) {
+        if (name && api.map(name)) {
           // Not the right side of an assignment (handled there): a return, an argument, or discarded.
           let cur = n;
           while (cur.parent && (cur.parent.type === 'parenthesized_expression' || cur.parent.type === 'cast_expression' || (cur.parent.type === 'binary_expression' && cur.parent.child('left') === cur && /^[+-]$/.test(cur.parent.child('operator')?.text ?? '')))) cur = cur.parent;
-          return emitMap(n, cur.parent?.type === 'return_statement' ? 'return' : null);
+          return emitMap(n, cur.parent?.type === 'return_statement' ? 'return' : null, cur);
         }
-        const unmap = ctx.api.unmap(name);
-        const local = name ? ctx.unmapHelpers.get(name) : undefined;
-        const helperIdx = name ? KNOWN_UNMAP_HELPERS[name] ?? (local?.exact ? local.index : undefined) : undefined;
-        if (local && !local.exact) {
-          for (const a of args) walk(a);
-          const arg = args[local.index];
-          const holder = arg ? holderOf(arg) : null;
-          if (holder) out.push({ kind: 'consume', call: n, holder, line: n.line });
-          return;
-        }
-        if (unmap || helperIdx !== undefined) {
-          const idx = unmap ? 0 : helperIdx!;
+        const unmap = api.unmap(name);
+        if (unmap) {
+          const idx = unmap.addressArg;
           args.forEach((a, i) => {
             if (i !== idx) walk(a);
             else {
               const c = coreOf(a);
               if (c.type === 'subscript_expression') walk(c.child('index'));
               else if (c.type !== 'identifier' && c.type !== 'field_expression') walk(a);
+              for (const o of coreWithOffsets(a).offsets) walk(o.expr);
             }
           });
-          const arg = args[idx];
-          const holder = arg ? holderOf(arg) : null;
-          const family = unmap ? unmap.family : 'local';
-          out.push({ kind: 'unmap', call: n, family, holder, line: n.line, unresolved: !holder });
+          const arg = args[idx] ?? null;
+          const holder = arg && !unmap.takesPage ? holderOf(arg) : null;
+          out.push({ kind: 'unmap', call: n, family: unmap.family, takesPage: unmap.takesPage, holder, arg, offsets: arg ? coreWithOffsets(arg).offsets : [], line: n.line });
           return;
         }
         if (name && NO_USE_CALLS.has(name)) {
@@ -315,19 +390,18 @@ export function extractEvents(ast: SyntaxNode | null, ctx: EventContext): Replay
           return;
         }
         if (!name) walk(n.child('function'));
-        const passed: Holder[] = [];
-        for (const a of args) {
-          const c = coreOf(a);
+        const passed: Array<{ index: number; holder: Holder; offsets: Offset[] }> = [];
+        args.forEach((a, index) => {
+          const { core: c, offsets } = coreWithOffsets(a);
           if (c.type === 'identifier' || c.type === 'field_expression') {
             use(a, n);
             const h = holderOf(a);
-            if (h) passed.push(h);
+            if (h) passed.push({ index, holder: h, offsets });
             if (c.type === 'field_expression') walk(c); // `hdr->len`: reads through hdr
-            // `a + off`: the offset is read too.
-            if (strip(a) !== c) walk(strip(a).child('right'));
+            for (const o of offsets) walk(o.expr); // `a + off`: the offset is read too
           } else walk(a);
-        }
-        if (name && MAYBE_UNMAP_RE.test(name) && passed.length) out.push({ kind: 'maybe-unmap', call: n, holders: passed, line: n.line });
+        });
+        if (passed.length) out.push({ kind: 'call', call: n, name, args: passed, line: n.line });
         return;
       }
       case 'pointer_expression': {
@@ -341,12 +415,14 @@ export function extractEvents(ast: SyntaxNode | null, ctx: EventContext): Replay
           } else if (a.type === 'field_expression') {
             if (a.child('operator')?.text === '->') use(a.child('argument')!, n);
             walkFieldBase(a);
+            out.push({ kind: 'address-taken', name: normalizedText(a), line: n.line });
           } else walk(a);
           return;
         }
         use(arg, n);
-        if (coreOf(arg).type !== 'identifier') walk(arg);
-        else if (strip(arg) !== coreOf(arg)) walk(strip(arg).child('right'));
+        const { core, offsets } = coreWithOffsets(arg);
+        if (core.type !== 'identifier') walk(arg);
+        else for (const o of offsets) walk(o.expr);
         return;
       }
       case 'subscript_expression': {
@@ -364,9 +440,7 @@ export function extractEvents(ast: SyntaxNode | null, ctx: EventContext): Replay
       case 'return_statement': {
         const value = n.namedChildren[0] ?? null;
         walk(value);
-        const core = value ? coreOf(value) : null;
-        const mentions = value ? [...new Set([...value.descendants('identifier').map((i) => i.text), ...value.descendants('field_expression').map((f) => normalizedText(f))])] : [];
-        out.push({ kind: 'return', node: n, holder: core && !(core.type === 'call_expression') ? holderOf(core) : null, mentions, line: n.line });
+        out.push({ kind: 'return', node: n, value, line: n.line });
         return;
       }
       default:

@@ -1,4 +1,4 @@
-import { checkFunction } from '../engine.js';
+import { checkFunction } from '../rules/runner.js';
 import { KmapApi } from '../kmap-api.js';
 import type { AnalysisGap } from '../model.js';
 import { mappingLeak } from '../rules/mapping-leak.js';
@@ -7,8 +7,9 @@ import { initParser } from '../syntax/parser.js';
 import { buildCfg } from '../cfg/cfg.js';
 import { evaluate, refine } from './conditions.js';
 import { extractEvents } from './events.js';
-import { isMapHelper, replayFor, replayFunction } from './replay.js';
-import { noHighmemArch, NO_HIGHMEM_ARCHES } from './report.js';
+import { replayFunction } from './replay.js';
+import { noHighmemArch, NO_HIGHMEM_ARCHES, replayFor } from './query.js';
+import { fileSummaries } from './summaries.js';
 
 beforeAll(initParser);
 
@@ -17,7 +18,7 @@ const fnOf = (code: string, i = 0) => locateFunctions(code)[i];
 const replay = (code: string, budget?: number) => {
   const fns = locateFunctions(code);
   const fn = fns[fns.length - 1];
-  return replayFunction(fn, api, { budget, source: code, fileFunctions: new Map(fns.map((f) => [f.name, f])) });
+  return replayFunction(fn, api, { budget, summaries: fileSummaries(new Map(fns.map((f) => [f.name, f])), api) });
 };
 const kinds = (code: string) => replay(code).violations.map((v) => `${v.kind}@${v.node.line}`);
 
@@ -26,7 +27,7 @@ describe('events', () => {
     const fn = fnOf(`void f(void)\n{\n\t${stmt}\n}`);
     const cfg = buildCfg(fn.body);
     const node = cfg.nodes.find((n) => n.ast && n.line === 3)!;
-    return extractEvents(node.ast, { api, unmapHelpers: { get: () => undefined } }).map((e) => {
+    return extractEvents(node.ast, api).map((e) => {
       switch (e.kind) {
         case 'map':
           return `map ${e.dest === 'return' ? 'return' : e.dest?.name ?? '-'}`;
@@ -35,12 +36,13 @@ describe('events', () => {
         case 'assign':
           return `assign ${e.target.name}${e.source ? ` = ${e.source.name}` : ''}${e.value !== null ? ` (${e.value})` : ''}`;
         case 'use':
-        case 'consume':
           return `${e.kind} ${e.holder.name}`;
         case 'return':
-          return `return ${e.holder?.name ?? '-'}`;
-        case 'maybe-unmap':
-          return `maybe-unmap ${e.holders.map((h) => h.name).join(',')}`;
+          return `return ${e.value ? e.value.text : '-'}`;
+        case 'call':
+          return `call ${e.name} ${e.args.map((a) => a.holder.name).join(',')}`;
+        case 'opaque':
+          return `opaque ${e.names.join(',')}`;
         default:
           return `${e.kind} ${e.name}`;
       }
@@ -51,7 +53,7 @@ describe('events', () => {
     expect(eventsOf('char *v = (char *)kmap_local_page(p) + off;')).toEqual(['map v']);
     expect(eventsOf('ptrs[i] = kmap_local_page(pages[i]);')).toEqual(['use pages', 'map ptrs[]', 'use ptrs']);
     expect(eventsOf('ptrs[0] = kmap_local_page(pages[0]);')).toEqual(['use pages', 'map ptrs[0]', 'use ptrs']);
-    expect(eventsOf('return kmap_local_page(p);')).toEqual(['map return', 'return -']);
+    expect(eventsOf('return kmap_local_page(p);')).toEqual(['map return', 'return kmap_local_page(p)']);
     expect(eventsOf('start = pte = pte_offset_map(pmd, addr);')).toEqual(['map pte', 'assign start = pte']);
   });
 
@@ -64,8 +66,10 @@ describe('events', () => {
 
   // Uses of names that hold no mapping are harmless: the replay only looks up released ones.
   it('uses: dereference, index, arrow, call argument; not comparisons or sizeof', () => {
-    expect(eventsOf('memcpy(buf, v + off, n);')).toEqual(['use buf', 'use v', 'use n']);
+    expect(eventsOf('memcpy(buf, v + off, n);')).toEqual(['use buf', 'use v', 'use n', 'call memcpy buf,v,n']);
     expect(eventsOf('x = *p + q[1] + s->len;')).toEqual(['use p', 'use q', 'use s', 'assign x']);
+    expect(eventsOf('*ptrptr++ = ptr + off;')).toEqual(['use ptrptr', 'touch ptrptr', 'assign *ptrptr = ptr']);
+    expect(eventsOf('k[0] = 1 +;')).toEqual(['opaque k']);
     expect(eventsOf('if (!v || v == NULL) n = sizeof(*v);')).toEqual([]);
   });
 
@@ -138,12 +142,12 @@ describe('replay', () => {
   it('is computed once per function for all rules', () => {
     const code = `void f(struct page *p)\n{\n\tvoid *v = kmap_local_page(p);\n\tkunmap_local(v);\n}`;
     const fn = fnOf(code);
-    const ctx = { fn, api, fileFunctions: new Map(), source: code };
+    const ctx = { fn, api, fileFunctions: new Map() };
     expect(replayFor(ctx)).toBe(replayFor(ctx));
   });
 
-  it('skips functions without a stack mapping', () => {
-    expect(replay(`void f(void *v)\n{\n\tkunmap_local(v);\n\tkunmap(page);\n}`).states).toBe(0);
+  it('skips functions without mappings or unmaps of their own', () => {
+    expect(replay(`void f(void *v)\n{\n\tmemcpy(v, buf, 8);\n\tkunmap(page);\n}`).states).toBe(0);
   });
 
   it('correlates the NULL-ness of a pte_offset_map result with the mapping', () => {
@@ -259,32 +263,12 @@ static int decompress(struct req *rq)
 	for (i = 0; i < n; i++)
 		kunmap_local(ptrs[i]);
 }`).violations.filter((x) => x.kind === 'unmap-order');
-    expect(v.trace.map((t) => t.line)).toEqual([6, 5, 6, 5, 7, 8]);
+    expect(v.path.map((t) => t.line)).toEqual([6, 5, 6, 5, 7]);
     expect(v.key).toBe('ptrs[]:forward');
   });
 });
 
-describe('map helpers and architectures', () => {
-  it('recognises map helpers by name or by their comment', () => {
-    const code = `/* Returns the page mapped with kmap_local_page(): kunmap_local() it. */
-static void *entry_of(struct page *p)
-{
-	return kmap_local_page(p);
-}
-
-static void *foo_map_page(struct page *p)
-{
-	return kmap_local_page(p);
-}
-
-static void *foo_unmap_page(struct page *p)
-{
-	return NULL;
-}`;
-    const fns = locateFunctions(code);
-    expect(fns.map((f) => isMapHelper(f, code))).toEqual([true, true, false]);
-  });
-
+describe('architectures', () => {
   it('knows the architectures without HIGHMEM', () => {
     expect(noHighmemArch('arch/arm64/mm/copypage.c')).toBe('arm64');
     expect(noHighmemArch('arch/arm/mm/copypage-v6.c')).toBeNull();

@@ -1,183 +1,235 @@
 /**
  * Path-sensitive replay of one function: walks its CFG along every path (loops taken 0, 1 and 2 times,
  * identical states merged at join points, a budget of visited states), simulating the per-thread
- * kmap_local stack, and reports what no line-level check can see, each with the path that shows it:
- * unmaps out of LIFO order, mappings still live when the function returns, double unmaps, uses after
- * unmap, and stacks deeper than KM_MAX_IDX.
+ * kmap_local stack, and records what no line-level check can see as typed violations, each with the path
+ * that shows it: unmaps out of LIFO order, mappings still live when the function returns, double unmaps,
+ * uses after unmap, more live mappings than the stack holds, and unmaps given an address outside the page.
  *
- * Conservative by design (false alarms on merged kernel code are the worst outcome): an address we lose
- * track of (overwritten by an unknown value, `&var` taken, stored in a struct) drops out of the checks;
- * an unmap of something never seen mapped is ignored; unknown calls unmap nothing.
+ * Everything is decided by data flow along the path, never by names or comments:
+ * - who holds an address, and how surely (state.ts: base, interior, derived);
+ * - a mapping is handed over on a path where its address is returned or stored into memory the caller can
+ *   reach (a parameter's fields, a global); on every other path a live mapping at exit is a leak;
+ * - a call given a mapped address does what the callee's replayed summary says (summaries.ts); a callee the
+ *   replay cannot see keeps the mapping when the function unmaps it after the call on some path, and is
+ *   otherwise undecided (reported as such, never guessed);
+ * - flags computed from conditions are followed (conditions.ts), and so are the integers offsets are made of
+ *   (values.ts).
  */
 import { performance } from 'node:perf_hooks';
 import { buildCfg, type Cfg, type CfgEdge, type CfgNode } from '../cfg/cfg.js';
-import type { KmapApi } from '../kmap-api.js';
-import { declaredTypes, findMapSites, findUnmapSites } from '../mappings.js';
+import type { KmapApi, MapFamily } from '../kmap-api.js';
+import { declaredTypes, findMapSites, findUnmapSites, parameterNames, staticLocals } from '../mappings.js';
 import type { CFunction } from '../source/functions.js';
-import { callArguments, calleeName, normalizedText, type SyntaxNode } from '../syntax/ast.js';
+import { calleeName, callArguments, normalizedText, type SyntaxNode } from '../syntax/ast.js';
 import { atomKey, atomsOf, evaluate, refine } from './conditions.js';
-import { extractEvents, holderOf, type Holder, type ReplayEvent } from './events.js';
-import { State, stepsOf, type LiveMapping } from './state.js';
+import { coreWithOffsets, extractEvents, holderOf, MAX_LIVE_LOCAL_MAPS, strip, type Holder, type Offset, type ReplayEvent } from './events.js';
+import { State, stepsOf, type Hold, type HoldKind, type LiveMapping, type Released, type Step } from './state.js';
+import { add, constant, elementSize, evalCompound, evalInt, outsidePage, PAGE, scale, scaleUnknownSize, symbol, UNKNOWN, type Value, type ValueEnv } from './values.js';
+import type { MappingRef, Undecided, Violation, ViolationKind } from './violations.js';
 
-/** include/linux/highmem-internal.h / mm/highmem.c: the depth of the per-task kmap_local stack. */
-export const KM_MAX_IDX = 16;
+export type { Violation, ViolationKind } from './violations.js';
+export { MAX_LIVE_LOCAL_MAPS } from './events.js';
+
 /** States (node + replay state) visited per function before the replay gives up and reports a gap. */
 export const DEFAULT_BUDGET = 10000;
 /** Wall-clock cap per function, whatever the state count: the replay must never cost a review 200 ms. */
 export const DEFAULT_TIME_LIMIT_MS = 150;
 
-export type ViolationKind = 'unmap-order' | 'mapping-leak' | 'double-unmap' | 'use-after-unmap' | 'stack-depth';
+/**
+ * What a function does with a mapping given as one of its parameters, on the paths that return: unmaps it
+ * on every path, on some, stores it where its caller can see it, returns it (or a pointer into it), hands it
+ * to code this file does not show (so nothing is known), or none of these.
+ */
+export type ParamEffect = 'unmaps' | 'may-unmap' | 'stores' | 'returns' | 'passes-on' | null;
 
-export interface Violation {
-  kind: ViolationKind;
-  /** The unmap, return, use or map the finding is about (its text goes into the fingerprint). */
-  node: SyntaxNode;
-  /** Variable names only, never line numbers: stable between the pre and post images. */
-  key: string;
-  message: string;
-  trace: Array<{ line: number; note: string }>;
+export interface FunctionSummary {
+  /** By parameter index: unmaps it on every path, on some, stores it where its caller can see it, or none of these. */
+  params: ParamEffect[];
+  /** Returns a mapping it made on every path that returns, on some, or never. */
+  returnsMapping: 'always' | 'sometimes' | null;
+  /** The API family of the mapping it returns (kmap_atomic() helpers must be released with kunmap_atomic()). */
+  returnsFamily: MapFamily | null;
+}
+
+export interface Summaries {
+  /** undefined: no such function in the file (not visible); null: visible but not summarised. */
+  of(name: string): FunctionSummary | null | undefined;
+}
+
+/** In summary mode: what became of each seeded parameter on one path that returns. */
+export interface ExitRecord {
+  params: Array<'released' | 'live' | 'stored' | 'returned' | 'unknown' | undefined>;
+  /** The family of a mapping made here and returned on this path, or null. */
+  returnsMapping: MapFamily | null;
 }
 
 export interface ReplayResult {
   violations: Violation[];
+  /** Questions the visible code did not decide (a mapping passed to a callee this file does not show). */
+  undecided: Undecided[];
   /** (node, state) pairs visited. */
   states: number;
   /** False when the budget ran out before every path was replayed. */
   complete: boolean;
   ms: number;
+  /** Summary mode only: one record per path reaching a return. */
+  exits?: ExitRecord[];
 }
 
 export interface ReplayOptions {
   budget?: number;
   timeLimitMs?: number;
-  fileFunctions?: ReadonlyMap<string, CFunction>;
-  /** Whole source text, to read the comment above the function (map helpers documented as such). */
-  source?: string;
+  /** What same-file callees do with addresses (summaries.ts); without it every callee is unseen. */
+  summaries?: Summaries;
+  /** Summary mode: every pointer parameter starts out holding a mapping of the caller. */
+  seedParameters?: boolean;
 }
 
-const STACK_FAMILIES = new Set(['local', 'atomic', 'pte']);
+const STACK_FAMILIES = new Set<MapFamily>(['local', 'atomic', 'pte']);
+/** Families whose unmap takes any address inside the page (pte_unmap() gets pte pointers moved by a loop). */
+const PAGE_ADDRESS_FAMILIES = new Set<MapFamily>(['local', 'atomic']);
+const GUARD_PARENTS = new Set(['if_statement', 'conditional_expression']);
+const JUMPS = new Set(['return_statement', 'goto_statement', 'break_statement', 'continue_statement']);
+const NO_SUMMARIES: Summaries = { of: () => undefined };
 
-/** Parameter names of a function definition, in order. */
-function parameterNames(fn: CFunction): string[] {
-  let d: SyntaxNode | null = fn.node.child('declarator');
-  while (d && d.type !== 'function_declarator') d = d.child('declarator');
-  const params = d?.child('parameters');
-  if (!params) return [];
-  return params.namedChildren.map((p) => {
-    let x: SyntaxNode | null = p.child('declarator');
-    while (x && x.type !== 'identifier') x = x.child('declarator');
-    return x?.text ?? '';
-  });
-}
-
-type HelperInfo = { index: number; exact: boolean } | null;
-const helperCache = new WeakMap<ReadonlyMap<string, CFunction>, Map<string, HelperInfo>>();
-const UNMAP_CALL_RE = /\b(?:kunmap_local|kunmap_atomic|pte_unmap\w*)\s*\(/;
-
-/**
- * Same-file functions that unmap one of their parameters, looked up lazily by name (parsing every
- * function of a big file would cost more than the replay): exact helpers (one unmap, of that parameter,
- * and no map: dir_put_page(page, kaddr)) count as unmaps; any other function that unmaps a parameter
- * somewhere (on some of its paths) "consumes" the mapping passed to it.
- */
-function unmapHelpers(fileFunctions: ReadonlyMap<string, CFunction> | undefined, api: KmapApi): { get(name: string): { index: number; exact: boolean } | undefined } {
-  if (!fileFunctions) return { get: () => undefined };
-  let cache = helperCache.get(fileFunctions);
-  if (!cache) helperCache.set(fileFunctions, (cache = new Map()));
-  const memo: Map<string, HelperInfo> = cache;
-  const compute = (name: string): HelperInfo => {
-    const f = fileFunctions.get(name);
-    if (!f || !UNMAP_CALL_RE.test(f.text)) return null;
-    let body: SyntaxNode;
-    try {
-      body = f.body;
-    } catch {
-      return null;
-    }
-    const unmaps = findUnmapSites(body, api).filter((u) => !u.api.takesPage);
-    if (!unmaps.length) return null;
-    const params = parameterNames(f);
-    const indexes = [...new Set(unmaps.map((u) => params.indexOf(u.argBase ?? '\u0000')).filter((i) => i >= 0))];
-    if (indexes.length !== 1) return null;
-    const exact = unmaps.length === 1 && !findMapSites(body, api).length && /unmap|kunmap|put|release/i.test(name);
-    return { index: indexes[0], exact };
-  };
-  return {
-    get(name: string) {
-      if (!memo.has(name)) memo.set(name, compute(name));
-      const info = memo.get(name);
-      return info ?? undefined;
-    },
-  };
-}
-
-/** A function that hands a mapping to its caller by design: named or documented as a map helper. */
-export function isMapHelper(fn: CFunction, source?: string): boolean {
-  if (/(?<!un)map|get_page|get_folio|get_addr|_addr$|kaddr|vaddr|_va$|get_\w*pte/i.test(fn.name)) return true;
-  if (!source) return false;
-  // Node offsets may be relative to the function's own text: find the comment by line number.
-  let at = 0;
-  for (let l = 1; l < fn.line && at >= 0; l++) at = source.indexOf('\n', at) + 1;
-  const before = source.slice(Math.max(0, at - 2000), at).trimEnd();
-  if (!before.endsWith('*/')) return false;
-  const comment = before.slice(before.lastIndexOf('/*'));
-  return /k?unmap|kmap|mapped|mapping/i.test(comment);
+/** A for-loop run a known number of times, and the pointers it advances by a fixed amount each time. */
+interface CountedLoop {
+  trips: number;
+  advances: Array<{ name: string; delta: SyntaxNode | null; sign: 1 | -1 }>;
 }
 
 interface Prepared {
   cfg: Cfg;
   events: ReplayEvent[][];
   relevant: Set<string>;
-  /** identifier -> relevant atoms mentioning it (forgotten when it is assigned). */
+  /** Flags whose definition (the condition they were computed from) is tracked. */
+  defined: Set<string>;
+  /** identifier -> relevant atoms and tracked definitions mentioning it (forgotten when it is assigned). */
   atomsById: Map<string, string[]>;
+  /** Integer variables that offsets are computed from. */
+  offsetVars: Set<string>;
   loopsOf: Array<Set<number>>;
   bodyOf: Map<number, Set<number>>;
   /** Loop head -> array holders unmapped inside that loop. */
   arrayUnmaps: Map<number, Set<string>>;
-  /** Parameters and locals declared as pointers or arrays. */
-  pointers: Set<string>;
-  /** Branch node of an if -> holders unmapped in its then and else arms. */
+  counted: Map<number, CountedLoop>;
+  types: Map<string, string>;
+  /** Parameters and locals: names not in here are globals (or macros). */
+  locals: Set<string>;
+  statics: Set<string>;
+  /** Parameters declared as pointers. */
+  params: Set<string>;
+  /** Branch node of an if -> holders unmapped in its then and else arms that fall through (no return/goto). */
   armUnmaps: Map<number, { then: Set<string>; else: Set<string> }>;
+  /** Node id -> its predecessors. */
+  preds: number[][];
 }
 
-const GUARD_PARENTS = new Set(['if_statement', 'conditional_expression']);
+function endsInJump(arm: SyntaxNode | null): boolean {
+  if (!arm) return false;
+  let last: SyntaxNode | null = arm;
+  while (last && last.type === 'compound_statement') last = last.namedChildren[last.namedChildren.length - 1] ?? null;
+  if (!last) return false;
+  if (JUMPS.has(last.type)) return true;
+  if (last.type === 'if_statement') return endsInJump(last.child('consequence')) && endsInJump(last.child('alternative'));
+  return false;
+}
 
-function prepare(fn: CFunction, api: KmapApi, fileFunctions?: ReadonlyMap<string, CFunction>): Prepared {
+function prepare(fn: CFunction, api: KmapApi, summaries: Summaries): Prepared {
   const cfg = buildCfg(fn.body);
-  const ctx = { api, unmapHelpers: unmapHelpers(fileFunctions, api) };
-  const events = cfg.nodes.map((n) => extractEvents(n.ast, ctx));
+  const events = cfg.nodes.map((n) => extractEvents(n.ast, api));
+  const types = declaredTypes(fn.node);
+  const locals = new Set(types.keys());
+  for (const p of parameterNames(fn)) if (p) locals.add(p);
+  const statics = staticLocals(fn.body);
+  const params = new Set(parameterNames(fn).filter((p) => p && /\*|\[\]/.test(types.get(p) ?? '')));
 
   // Atoms worth tracking: map destinations, mapped pages, and the conditions guarding maps and unmaps.
   const relevant = new Set<string>();
   const guardConds = new Set<SyntaxNode>();
+  const guard = (call: SyntaxNode) => {
+    for (let c: SyntaxNode = call; c.parent; c = c.parent) {
+      const p = c.parent;
+      if (GUARD_PARENTS.has(p.type) && c.field !== 'condition') {
+        const cond = p.child('condition');
+        if (cond) guardConds.add(cond);
+      }
+    }
+  };
+  const offsetVars = new Set<string>();
+  const addIds = (n: SyntaxNode | null) => {
+    if (n) for (const id of n.descendants('identifier')) if (id.text !== 'PAGE_SIZE' && id.parent?.type !== 'call_expression') offsetVars.add(id.text);
+  };
+  const addOffsets = (offs: readonly Offset[]) => offs.forEach((o) => addIds(o.expr));
   for (const evs of events) {
     for (const e of evs) {
-      let call: SyntaxNode | null = null;
       if (e.kind === 'map') {
-        call = e.call;
+        guard(e.call);
         if (e.dest && e.dest !== 'return' && !e.dest.array) relevant.add(e.dest.name);
         if (e.page) relevant.add(e.page);
-      } else if (e.kind === 'unmap' || e.kind === 'maybe-unmap') call = e.call;
-      if (!call) continue;
-      for (let c: SyntaxNode = call; c.parent; c = c.parent) {
-        const p = c.parent;
-        if (GUARD_PARENTS.has(p.type) && c.field !== 'condition') {
-          const cond = p.child('condition');
-          if (cond) guardConds.add(cond);
+        addOffsets(e.offsets);
+        const arg = e.family === 'local' && e.call ? callArguments(e.call)[1] : undefined; // kmap_local_folio(folio, offset)
+        if (arg) addIds(arg);
+      } else if (e.kind === 'unmap') {
+        guard(e.call);
+        addOffsets(e.offsets);
+      } else if (e.kind === 'call') {
+        const s = e.name ? summaries.of(e.name) : undefined;
+        if (s && s.params.some((p) => p === 'unmaps' || p === 'may-unmap')) guard(e.call);
+      } else if (e.kind === 'assign') {
+        addOffsets(e.offsets);
+        const callee = e.fromCall ? calleeName(e.fromCall) : null;
+        const s = callee ? summaries.of(callee) : undefined;
+        if (s?.returnsMapping && !e.target.array) {
+          guard(e.fromCall!);
+          relevant.add(e.target.name);
+          relevant.add(`IS_ERR(${e.target.name})`);
+          relevant.add(`IS_ERR_OR_NULL(${e.target.name})`);
+        }
+      } else if (e.kind === 'touch' && e.delta) addIds(e.delta);
+    }
+  }
+  for (const cond of guardConds) for (const a of atomsOf(cond)) relevant.add(atomKey(a));
+  // Flags computed from conditions: `bool unmap_dst = d->dst_addr && page != d->mapped;` guards an unmap,
+  // so what it was computed from matters too (to a fixed point: flags computed from flags).
+  const defined = new Set<string>();
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const evs of events) {
+      for (const e of evs) {
+        if (e.kind !== 'assign' || !e.rhs || e.value !== null || e.source || e.fromCall) continue;
+        const t = e.target.name;
+        if (!relevant.has(t) || defined.has(t) || e.target.array) continue;
+        if (e.rhs.descendants('identifier').some((i) => i.text === t)) continue; // `x = x && y`: not a definition
+        defined.add(t);
+        changed = true;
+        for (const a of atomsOf(e.rhs)) relevant.add(atomKey(a));
+      }
+    }
+  }
+  // Integers assigned into offset variables feed them too.
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const evs of events) {
+      for (const e of evs) {
+        if (e.kind === 'assign' && offsetVars.has(e.target.name) && e.rhs) {
+          const before = offsetVars.size;
+          addIds(e.rhs);
+          if (offsetVars.size !== before) changed = true;
         }
       }
     }
   }
-  for (const cond of guardConds) for (const a of atomsOf(cond)) relevant.add(atomKey(a));
   const atomsById = new Map<string, string[]>();
-  for (const key of relevant) {
+  const index = (key: string) => {
     for (const id of new Set(key.match(/[A-Za-z_]\w*/g) ?? [])) {
       if (id === key) continue;
       const l = atomsById.get(id) ?? [];
       l.push(key);
       atomsById.set(id, l);
     }
-  }
+  };
+  for (const key of relevant) index(key);
 
   // Natural loops of the back edges: body membership, to reset and drop loop counters.
   const preds: number[][] = cfg.nodes.map(() => []);
@@ -204,24 +256,25 @@ function prepare(fn: CFunction, api: KmapApi, fileFunctions?: ReadonlyMap<string
     const arrays = new Set<string>();
     for (const id of body) {
       loopsOf[id].add(h);
-      for (const e of events[id]) {
-        if (e.kind === 'unmap' && e.holder?.array) arrays.add(e.holder.name);
-        if (e.kind === 'maybe-unmap') for (const x of e.holders) if (x.array) arrays.add(x.name);
-      }
+      for (const e of events[id]) if (e.kind === 'unmap' && e.holder?.array) arrays.add(e.holder.name);
     }
+    // `haddr = blocks[level - 1].addr; ... kunmap_local(haddr);` unmaps the array through an element copy.
+    const unmapped = new Set<string>();
+    for (const id of body) for (const e of events[id]) if (e.kind === 'unmap' && e.holder) unmapped.add(e.holder.name);
+    for (const id of body) for (const e of events[id]) if (e.kind === 'assign' && e.source?.array && unmapped.has(e.target.name)) arrays.add(e.source.name);
     if (arrays.size) arrayUnmaps.set(h, arrays);
   }
-  // if (cond) kunmap_local(v): the arms of each if that unmap something, by holder name.
+  // if (cond) kunmap_local(v); ... : the arms of each if that unmap something and carry on after it.
   const armUnmaps = new Map<number, { then: Set<string>; else: Set<string> }>();
   for (const n of cfg.nodes) {
     if (n.kind !== 'branch' || !n.ast || n.ast.parent?.type !== 'if_statement') continue;
     const stmt = n.ast.parent;
     const arm = (x: SyntaxNode | null) => {
       const names = new Set<string>();
-      if (!x) return names;
+      if (!x || endsInJump(x)) return names;
       for (const c of x.descendants('call_expression')) {
         const u = api.unmap(calleeName(c));
-        const arg = u && !u.takesPage ? callArguments(c)[0] : undefined;
+        const arg = u && !u.takesPage ? callArguments(c)[u.addressArg] : undefined;
         const h = arg ? holderOf(arg) : null;
         if (h) names.add(h.name);
       }
@@ -230,73 +283,148 @@ function prepare(fn: CFunction, api: KmapApi, fileFunctions?: ReadonlyMap<string
     const a = { then: arm(stmt.child('consequence')), else: arm(stmt.child('alternative')) };
     if (a.then.size || a.else.size) armUnmaps.set(n.id, a);
   }
-  const pointers = new Set<string>();
-  for (const [name, type] of declaredTypes(fn.node)) if (/\*|\[\]/.test(type)) pointers.add(name);
-  return { cfg, events, relevant, atomsById, loopsOf, bodyOf, arrayUnmaps, pointers, armUnmaps };
+  const counted = countedLoops(cfg, events);
+  return { cfg, events, relevant, defined, atomsById, offsetVars, loopsOf, bodyOf, arrayUnmaps, counted, types, locals, statics, params, armUnmaps, preds };
 }
 
-/**
- * The node a finding about a map or unmap call is reported on: its argument list, whose text a
- * conversion keeps (`kunmap_atomic(vaddr)` -> `kunmap_local(vaddr)`), so the pre-image's finding has the
- * same fingerprint and is recognised as pre-existing.
- */
+/** `for (i = A; i < B; i++)` with constant A and B, and the pointers its body always advances by a fixed step. */
+function countedLoops(cfg: Cfg, events: ReplayEvent[][]): Map<number, CountedLoop> {
+  const out = new Map<number, CountedLoop>();
+  const none: ValueEnv = { get: () => undefined, type: () => undefined };
+  for (const head of cfg.nodes) {
+    if (!head.loopHead || head.kind !== 'branch' || head.ast?.parent?.type !== 'for_statement') continue;
+    const loop = head.ast.parent;
+    const init = loop.child('initializer');
+    const cond = strip(head.ast);
+    const updates = loop.childrenOf('update');
+    if (!init || cond.type !== 'binary_expression' || updates.length === 0) continue;
+    const counter = strip(cond.child('left')!);
+    if (counter.type !== 'identifier') continue;
+    const i = counter.text;
+    let start: Value | null = null;
+    init.walk((d) => {
+      if (start) return false;
+      if (d.type === 'assignment_expression' && strip(d.child('left')!).text === i) start = evalInt(d.child('right'), none);
+      else if (d.type === 'init_declarator' && d.child('declarator')?.text === i) start = evalInt(d.child('value'), none);
+    });
+    const end = evalInt(cond.child('right'), none);
+    const op = cond.child('operator')?.text;
+    const step = updates.map((u) => strip(u)).find((u) => (u.type === 'update_expression' && strip(u.child('argument')!).text === i) || (u.type === 'assignment_expression' && u.child('operator')?.text === '+=' && strip(u.child('left')!).text === i));
+    if (!start || !step || !(op === '<' || op === '<=' || op === '!=')) continue;
+    const s0 = start as Value;
+    if (s0.lo !== s0.hi || end.lo !== end.hi || !Number.isFinite(end.lo)) continue;
+    const inc = step.type === 'update_expression' ? (step.text.includes('--') ? -1 : 1) : evalInt(step.child('right'), none).lo;
+    if (!(inc > 0) || !Number.isFinite(inc)) continue;
+    const trips = Math.max(0, Math.ceil((end.lo + (op === '<=' ? 1 : 0) - s0.lo) / inc));
+    // Pointers advanced on every iteration: by the for's update, or by a statement of the body outside any branch.
+    const advances: CountedLoop['advances'] = [];
+    const body = loop.child('body');
+    // A body that can leave an iteration early may skip the advance: the count says nothing then.
+    if (body && body.descendants((d) => d.type === 'continue_statement' || d.type === 'break_statement' || d.type === 'goto_statement' || d.type === 'return_statement').length) continue;
+    for (const n of cfg.nodes) {
+      if (!n.ast || !(loop.contains(n.ast))) continue;
+      const unconditional = updates.includes(n.ast) || n.ast === body || (body && n.ast.ancestor((a) => a === body || ['if_statement', 'switch_statement', 'for_statement', 'while_statement', 'do_statement', 'conditional_expression'].includes(a.type)) === body);
+      if (!unconditional) continue;
+      for (const e of events[n.id]) if (e.kind === 'touch' && !e.other && e.name !== i) advances.push({ name: e.name, delta: e.delta, sign: e.sign });
+    }
+    out.set(head.id, { trips, advances });
+  }
+  return out;
+}
+
+/** Index of the topmost entry of the per-task stack (kmap() mappings are not on it), or -1. */
+function topOf(s: State): number {
+  return lastIndex(s.stack, (m) => STACK_FAMILIES.has(m.family));
+}
+
+function lastIndex<T>(xs: readonly T[], test: (x: T) => boolean): number {
+  for (let i = xs.length - 1; i >= 0; i--) if (test(xs[i])) return i;
+  return -1;
+}
+
 function stable(call: SyntaxNode): SyntaxNode {
+  // A conversion keeps the argument list's text (`kunmap_atomic(vaddr)` -> `kunmap_local(vaddr)`): the
+  // pre-image's finding then has the same fingerprint and is recognised as pre-existing.
   return call.child('arguments') ?? call;
 }
 
-/** Source text on one line, for messages and trace notes. */
-function display(n: SyntaxNode): string {
-  return n.text.replace(/\s+/g, ' ').replace(/\( /g, '(').replace(/ \)/g, ')').trim();
-}
-
 function branchNote(node: CfgNode, edge: CfgEdge): string {
-  const cond = edge.condition!;
-  const text = display(cond).replace(/^\((.*)\)$/, '$1');
-  const short = text.length > 70 ? `${text.slice(0, 67)}...` : text;
-  const stmt = cond.parent?.type ?? '';
-  if (edge.caseValue !== undefined) return `switch (${short}): ${edge.caseValue === 'default' ? 'default' : `case ${edge.caseValue}`}`;
-  if (stmt === 'call_expression') return `BUG_ON(${short}) ${edge.value ? 'fires' : 'passes'}`;
-  if (node.loopHead || stmt === 'while_statement' || stmt === 'for_statement' || stmt === 'do_statement') {
-    const kw = stmt === 'for_statement' ? 'for' : stmt === 'do_statement' ? 'do...while' : 'while';
-    return `${kw} (${short}) ${edge.value ? 'iterates' : 'ends'}`;
-  }
-  return `if (${short}) ${edge.value ? 'taken' : 'not taken'}`;
+  const stmt = edge.condition!.parent?.type ?? '';
+  if (edge.caseValue !== undefined) return edge.caseValue === 'default' ? 'default' : `case ${edge.caseValue}`;
+  if (stmt === 'call_expression') return edge.value ? 'fires' : 'passes';
+  if (node.loopHead || stmt === 'while_statement' || stmt === 'for_statement' || stmt === 'do_statement') return edge.value ? 'iterates' : 'ends';
+  return edge.value ? 'taken' : 'not taken';
 }
 
-function holderText(m: LiveMapping): string {
-  return m.holders[0] ?? `the overwritten ${display(m.call)}`;
+/** The name a mapping is best known by: its exact holder, else any. */
+function holderName(m: LiveMapping): string | null {
+  return (m.holds.find((h) => h.kind === 'base') ?? m.holds.find((h) => h.kind === 'interior') ?? m.holds[0])?.name ?? null;
 }
 
-/** Replays one function. Prefer `replayFor` in rules: it caches the result for the five rules. */
+function refOf(m: LiveMapping): MappingRef {
+  return { site: m.site, call: m.call, line: m.line, holder: holderName(m), family: m.family, api: calleeName(m.call) ?? '', viaHelper: m.viaHelper, page: m.page };
+}
+
+/** Replays one function. Rules ask `replayFor` (query.ts): it caches the result for all of them. */
 export function replayFunction(fn: CFunction, api: KmapApi, opts: ReplayOptions = {}): ReplayResult {
   const t0 = performance.now();
   const budget = opts.budget ?? DEFAULT_BUDGET;
   const timeLimitMs = opts.timeLimitMs ?? DEFAULT_TIME_LIMIT_MS;
+  const summaries = opts.summaries ?? NO_SUMMARIES;
   const violations: Violation[] = [];
-  const done = (states: number, complete: boolean): ReplayResult => ({ violations, states, complete, ms: performance.now() - t0 });
-  // Nothing to replay without a stack mapping in the function.
-  if (!findMapSites(fn.body, api).some((s) => STACK_FAMILIES.has(s.api.family))) return done(0, true);
+  const undecided: Undecided[] = [];
+  const exits: ExitRecord[] | undefined = opts.seedParameters ? [] : undefined;
+  const done = (states: number, complete: boolean): ReplayResult => ({ violations, undecided, states, complete, ms: performance.now() - t0, ...(exits ? { exits } : {}) });
+  const params = parameterNames(fn);
+  const seeded = opts.seedParameters ? params.map((p, i) => ({ p, i })).filter(({ p }) => p && /\*|\[\]/.test(declaredTypes(fn.node).get(p) ?? '')) : [];
+  // Nothing to replay without a stack mapping in the function (or a mapping it is given, or a helper that maps).
+  const mapSites = findMapSites(fn.body, api);
+  const unmapSites = findUnmapSites(fn.body, api);
+  // kmap() mappings are followed too, for the unmaps of another API they are given (mismatched-unmap).
+  const ownMaps = mapSites.some((s) => STACK_FAMILIES.has(s.api.family)) || (mapSites.length > 0 && unmapSites.some((u) => !u.api.takesPage));
+  // A function that only unmaps (its parameter, mapped by the caller) can still unmap it twice.
+  const unmapsOnly = !ownMaps && unmapSites.some((u) => STACK_FAMILIES.has(u.api.family) && !u.api.takesPage);
+  if (!ownMaps && !unmapsOnly && !seeded.length && !mayCallMapHelper(fn, api, summaries)) return done(0, true);
 
-  const P = prepare(fn, api, opts.fileFunctions);
+  const P = prepare(fn, api, summaries);
   const { cfg } = P;
-  const helper = isMapHelper(fn, opts.source);
   const seenViolation = new Set<string>();
+  const seenUndecided = new Set<string>();
 
-  const report = (kind: ViolationKind, node: SyntaxNode, key: string, message: string, state: State, sites: number[], final: { line: number; note: string }) => {
-    const id = `${kind}\u0000${node.start}\u0000${key}`;
+  const env = (s: State): ValueEnv => ({ get: (n) => s.values.get(n), type: (n) => P.types.get(n) });
+
+  /** The memory an lvalue names outlives this call of the function: a global, a static, or reached through a pointer. */
+  const reachable = (h: Holder): boolean => {
+    if (h.deref) return true;
+    if (!h.root) return true;
+    if (!P.locals.has(h.root) || P.statics.has(h.root)) return true;
+    // `ptrs[i]` with `void **ptrs`: an element of memory the pointer leads to (the caller's, or the heap).
+    const t = P.types.get(h.root) ?? '';
+    return h.name !== h.root && h.name.startsWith(`${h.root}[`) && t.includes('*') && !t.includes('[]');
+  };
+
+  const report = (v: Omit<Violation, 'path'>, state: State, sites: number[]) => {
+    if (opts.seedParameters) return;
+    const id = `${v.kind}\u0000${v.node.start}\u0000${v.key}`;
     if (seenViolation.has(id)) return;
     seenViolation.add(id);
     const steps = stepsOf(state.trace);
     let start = steps.findIndex((s) => s.kind === 'map' && s.site !== undefined && sites.includes(s.site));
     if (start < 0) start = 0;
-    let sel = steps.slice(start).filter((s) => s.kind !== 'other');
+    let sel = steps.slice(start);
     if (sel.length > 16) {
-      const keep = new Set(sel.filter((s) => s.kind !== 'branch' && s.site !== undefined && sites.includes(s.site)));
+      const keep = new Set(sel.filter((s) => s.kind !== 'branch' && s.kind !== 'loop' && s.site !== undefined && sites.includes(s.site)));
       const rest = sel.filter((s) => !keep.has(s)).slice(-(16 - Math.min(keep.size, 12)));
       const chosen = new Set([...keep, ...rest]);
       sel = sel.filter((s) => chosen.has(s));
     }
-    violations.push({ kind, node, key, message, trace: [...sel.map((s) => ({ line: s.line, note: s.note })), final] });
+    violations.push({ ...v, path: sel });
+  };
+
+  const noteUndecided = (line: number, reason: string) => {
+    if (opts.seedParameters || seenUndecided.has(reason)) return;
+    seenUndecided.add(reason);
+    undecided.push({ line, reason });
   };
 
   const setFacts = (s: State, learned: Array<[string, boolean]>): State | null => {
@@ -307,69 +435,172 @@ export function replayFunction(fn: CFunction, api: KmapApi, opts: ReplayOptions 
       if (!P.relevant.has(k)) continue;
       if (facts.get(k) === !v) return null;
       facts.set(k, v);
-      if (!v) {
-        // A holder known NULL: a pte_offset_map*() that failed maps nothing.
-        const i = st.find(k);
-        if (i >= 0) {
-          if (st.stack[i].family !== 'pte') return null;
-          const stack = [...st.stack];
-          stack.splice(i, 1);
-          st = st.with({ stack });
-        }
+      // A holder known NULL or an error pointer: a pte_offset_map*() or a map helper that failed mapped nothing.
+      const err = /^IS_ERR(?:_OR_NULL)?\((.*)\)$/.exec(k);
+      const name = !v ? k : err && v ? err[1] : null;
+      if (name === null) continue;
+      const i = st.find(name);
+      if (i < 0) continue;
+      const m = st.stack[i];
+      if (m.family !== 'pte' && !m.mayFail) {
+        if (!err) return null; // a live mapping's address is not NULL
+        continue;
       }
+      st = st.remove(i);
     }
     return st.with({ facts });
   };
 
-  /** Forget facts about `name` (assigned) and every atom mentioning it. */
+  /** Forget facts about `name` (assigned) and every atom and definition mentioning it. */
   const forgetFacts = (s: State, name: string, value: boolean | null): State => {
     const dependent = P.atomsById.get(name);
     const has = P.relevant.has(name);
-    if (!has && !dependent) return s;
+    const hasDefs = s.defs.size > 0;
+    if (!has && !dependent && !hasDefs) return s;
     const facts = new Map(s.facts);
     if (has) {
       if (value === null) facts.delete(name);
       else facts.set(name, value);
     }
     for (const a of dependent ?? []) facts.delete(a);
-    return s.with({ facts });
+    let defs = s.defs;
+    if (hasDefs && (defs.has(name) || [...defs.values()].some((d) => d.text.includes(name)))) {
+      const next = new Map(defs);
+      next.delete(name);
+      for (const [k, d] of defs) if (d.descendants('identifier').some((i) => i.text === name) || d.descendants('field_expression').some((f) => normalizedText(f) === name)) next.delete(k);
+      defs = next;
+    }
+    return s.with({ facts, defs });
   };
 
-  const unmapLive = (s0: State, i: number, call: SyntaxNode, h: Holder | null, line: number): State => {
+  const setValue = (s: State, name: string, v: Value | null): State => {
+    if (!P.offsetVars.has(name)) return s;
+    const values = new Map(s.values);
+    if (v) values.set(name, v);
+    else values.delete(name);
+    return s.with({ values });
+  };
+
+  /** The value of `offsets` in bytes, for a pointer with `size`-byte elements; null when not known. */
+  const offsetBytes = (s: State, offsets: readonly Offset[], size: number | null): Value | null => {
+    let total: Value = constant(0);
+    for (const o of offsets) {
+      const v = evalInt(o.expr, env(s));
+      if (v === UNKNOWN) return null;
+      // A pointer to elements of unknown size (a struct) moves by at least one byte per element.
+      total = add(total, size === null ? scaleUnknownSize(v) : scale(v, size), o.sign);
+    }
+    return total;
+  };
+
+  const sizeOf = (name: string, castType: string | null): number | null => elementSize(castType ?? P.types.get(name) ?? (name.includes('->') || name.includes('.') ? undefined : 'void *'));
+
+  /**
+   * Records the names of a released mapping. Released through a pointer that may have moved off the page
+   * (advanced by an amount the function does not bound), it is not sure which mapping went: the other names
+   * are then not reported through.
+   */
+  const releaseEntries = (s: State, m: LiveMapping, line: number, call: SyntaxNode, via: Hold | null): State => {
+    const sure = !via || via.kind === 'base' || (via.kind === 'interior' && (!via.moved || (!!via.off && via.off.lo >= 0 && via.off.hi < PAGE)));
+    const released = new Map(s.released);
+    for (const h of m.holds) released.set(h.name, { site: m.site, mapLine: m.line, mapCall: m.call, unmapLine: line, unmapCall: call, kind: sure || h === via ? h.kind : 'derived', array: m.array } satisfies Released);
+    return s.with({ released });
+  };
+
+  /** The unmap at `call` releases stack entry `i` through `hold` (null: a name we could not follow). */
+  const unmapLive = (s0: State, i: number, call: SyntaxNode, hold: Hold | null, line: number, viaHelper: string | null, dirOfUnmap = 0): State => {
     let s = s0;
     const m = s.stack[i];
-    const top = s.stack[s.stack.length - 1];
-    const callText = display(call);
-    const what = h?.name ?? holderText(m);
-    if (i !== s.stack.length - 1) {
-      const note = `${callText} while ${holderText(top)} is on top`;
-      report('unmap-order', stable(call), `${what}<${holderText(top)}`,
-        `${callText} releases ${what} (mapped at line ${m.line}) while ${holderText(top)} (mapped at line ${top.line}) is still mapped on top of it: kmap_local mappings must be released in reverse order`,
-        s, [m.site, top.site], { line, note });
-    } else if (m.array && m.multi && h?.array && h.dir !== 0 && m.dir !== 0 && h.dir === m.dir) {
-      report('unmap-order', stable(call), `${what}:forward`,
-        `${callText} walks ${what} in the same direction as the loop that mapped it (line ${m.line}): the first element mapped is released first, but kmap_local mappings must be released in reverse order`,
-        s, [m.site], { line, note: `${callText} releases the oldest element first` });
+    const ti = topOf(s);
+    const top = s.stack[ti];
+    const sure = hold !== null && hold.kind !== 'derived';
+    if (STACK_FAMILIES.has(m.family) && ti > i && sure) {
+      report({ kind: 'unmap-order', node: stable(call), key: `${hold!.name}<${holderName(top) ?? top.site}`, mapping: refOf(m), top: refOf(top), unmap: { call, line, viaHelper } }, s, [m.site, top.site]);
+    } else if (m.array && m.multi && sure && dirOfUnmap !== 0 && m.dir !== 0 && dirOfUnmap === m.dir) {
+      report({ kind: 'unmap-order', node: stable(call), key: `${hold!.name}:forward`, mapping: refOf(m), unmap: { call, line, viaHelper }, detail: 'forward-array' }, s, [m.site]);
     }
-    const stack = [...s.stack];
-    stack.splice(i, 1);
-    const released = new Map(s.released);
-    for (const holder of m.holders) released.set(holder, { site: m.site, mapLine: m.line, unmapLine: line, unmapText: callText, quiet: m.array || m.quiet });
-    s = s.with({ stack, released });
-    return s.step(line, callText, 'unmap', m.site);
+    s = s.remove(i);
+    s = releaseEntries(s, m, line, call, hold);
+    return s.step(line, '', call, 'unmap', m.site);
   };
+
+  /** A mapping whose fate we lose (given to a callee that may release it, or to code we could not read). */
+  const consume = (s0: State, i: number, line: number, call: SyntaxNode, note: string): State => {
+    const m = s0.stack[i];
+    let s = s0.remove(i);
+    const released = new Map(s.released);
+    for (const h of m.holds) released.set(h.name, { site: m.site, mapLine: m.line, mapCall: m.call, unmapLine: line, unmapCall: call, kind: 'derived', array: m.array });
+    s = s.with({ released });
+    return s.step(line, note, call, 'other');
+  };
+
+  const pushMapping = (s0: State, m: LiveMapping, callText: SyntaxNode, note: string): State => {
+    let s = s0.with({ stack: [...s0.stack, m] });
+    s = s.step(m.line, note, callText, 'map', m.site);
+    // kmap_atomic() and HIGHPTE pte maps take slots of the same per-task stack (kmap() does not).
+    const live = s.stack.filter((x) => STACK_FAMILIES.has(x.family));
+    if (STACK_FAMILIES.has(m.family) && live.length === MAX_LIVE_LOCAL_MAPS + 1) {
+      report({ kind: 'stack-depth', node: stable(m.call), key: `${holderName(m) ?? m.site}:depth`, mapping: refOf(m), detail: 'depth', live: live.length }, s, live.map((x) => x.site));
+    }
+    return s;
+  };
+
+  /** Stores the mapping of a live holder into memory the caller can reach: handed over on this path. */
+  const escape = (s: State, i: number): State => (s.stack[i].escaped ? s : s.replace(i, { ...s.stack[i], escaped: true }));
+
+  /** Events that may have changed a name behind our back: it holds nothing we know of any more. */
+  const lose = (s0: State, name: string, line: number, node: SyntaxNode): State => {
+    let s = s0;
+    const i = s.find(name);
+    if (i >= 0) s = consume(s, i, line, node, 'unreadable code');
+    return forgetFacts(s.unrelease(name), name, null);
+  };
+
+  const reachesUnmapMemo = new Map<string, boolean>();
+  /**
+   * True when the function itself unmaps `name` after node `from` (before assigning it again): then a callee
+   * given the address in between did not release it. A `kunmap(page)` of the mapped page counts too (it is
+   * meant as the release, even when it is the wrong one).
+   */
+  const reachesUnmap = (from: number, name: string, page: string | null): boolean => {
+    const k = `${from}\u0000${name}\u0000${page ?? ''}`;
+    const hit = reachesUnmapMemo.get(k);
+    if (hit !== undefined) return hit;
+    const seen = new Set<number>();
+    const work = cfg.nodes[from].succ.map((e) => e.to);
+    let found = false;
+    while (work.length && !found) {
+      const id = work.pop()!;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      let killed = false;
+      for (const e of P.events[id]) {
+        if (e.kind === 'unmap' && (e.holder?.name === name || (e.takesPage && page !== null && e.arg && normalizedText(strip(e.arg)) === page))) found = true;
+        else if (e.kind === 'call' && e.name && e.args.some((a) => a.holder.name === name && ['unmaps', 'may-unmap'].includes(summaries.of(e.name!)?.params[a.index] ?? ''))) found = true;
+        else if (e.kind === 'assign' && e.target.name === name) {
+          // `kaddr = folio_zero_tail(folio, off, kaddr)` keeps (a continuation of) the same mapping in kaddr.
+          const given = e.fromCall ? api.returnsItsAddress(calleeName(e.fromCall)) : undefined;
+          const arg = given !== undefined ? callArguments(e.fromCall!)[given] : undefined;
+          if (!(arg && holderOf(arg)?.name === name)) killed = true;
+        } else if (e.kind === 'map' && e.dest !== 'return' && e.dest?.name === name) killed = true;
+        if (found || killed) break;
+      }
+      if (!found && !killed) for (const e of cfg.nodes[id].succ) work.push(e.to);
+    }
+    reachesUnmapMemo.set(k, found);
+    return found;
+  };
+
+  const newMapping = (site: number, call: SyntaxNode, family: MapFamily, line: number, holds: Hold[], page: string | null, array: Holder | null, extra: Partial<LiveMapping> = {}): LiveMapping => ({
+    site, call, family, line, holds, page, array: !!array, multi: false, dir: array?.dir ?? 0, guarded: false, mayFail: false, escaped: false, viaHelper: null, ...extra,
+  });
 
   const apply = (state: State, node: CfgNode): State | null => {
     let s = state;
     for (const ev of P.events[node.id]) {
       switch (ev.kind) {
         case 'map': {
-          if (!STACK_FAMILIES.has(ev.family)) {
-            if (ev.dest && ev.dest !== 'return') s = s.forgetHolder(ev.dest.name, true);
-            break;
-          }
           const site = ev.call.start;
-          const callText = display(ev.call);
           // The page was just mapped: it is not NULL (kmap_local_page(NULL) would have crashed).
           if (ev.page) {
             const learned: Array<[string, boolean]> = [[ev.page, true], [`IS_ERR(${ev.page})`, false], [`IS_ERR_OR_NULL(${ev.page})`, false]];
@@ -380,184 +611,289 @@ export function replayFunction(fn: CFunction, api: KmapApi, opts: ReplayOptions 
               s = s.with({ facts });
             }
           }
-          if (ev.dest === 'return' || ev.dest === null) {
-            s = s.step(ev.line, ev.dest === 'return' ? `return ${callText}` : callText, 'other');
+          if (ev.dest === null) {
+            s = s.step(ev.line, '', ev.call, 'other');
+            break;
+          }
+          if (ev.dest === 'return') {
+            // `return kmap_local_page(p);`: handed to the caller.
+            s = pushMapping(s, newMapping(site, ev.call, ev.family, ev.line, [], ev.page, null, { escaped: true, returned: true }), ev.call, 'returned to the caller');
             break;
           }
           const dest = ev.dest;
-          const released = new Map(s.released);
-          released.delete(dest.name);
-          s = s.with({ released });
+          s = s.unrelease(dest.name);
           if (dest.array) {
-            const gi = s.stack.findIndex((m) => m.array && m.site === site && m.holders.includes(dest.name));
+            const gi = s.stack.findIndex((m) => m.array && m.site === site && m.holds.some((h) => h.name === dest.name));
             if (gi >= 0) {
               const g = s.stack[gi];
-              if (!dest.bounded) {
-                report('stack-depth', stable(ev.call), `${dest.name}:loop`,
-                  `${dest.name} is filled in a loop with no bound at or below ${KM_MAX_IDX}, and every element stays mapped: the kmap_local stack holds at most ${KM_MAX_IDX} mappings`,
-                  s, [site], { line: ev.line, note: `${dest.name.replace(/\[\]$/, '[...]')} = ${callText} again, earlier elements still mapped` });
-              }
-              if (!g.multi) {
-                const stack = [...s.stack];
-                stack[gi] = { ...g, multi: true };
-                s = s.with({ stack });
-              }
-              s = s.step(ev.line, `${dest.name.replace(/\[\]$/, '[i]')} = ${callText}`, 'map', site);
+              if (!dest.bounded) report({ kind: 'stack-depth', node: stable(ev.call), key: `${dest.name}:loop`, mapping: refOf(g), detail: 'array-loop' }, s, [site]);
+              if (!g.multi) s = s.replace(gi, { ...g, multi: true });
+              s = s.step(ev.line, 'again, earlier elements still mapped', ev.call, 'map', site);
               break;
             }
           } else {
             const oi = s.find(dest.name);
             if (oi >= 0) {
               const old = s.stack[oi];
-              if (old.holders.length === 1 && old.site === site && !old.guarded) {
-                report('stack-depth', stable(ev.call), `${dest.name}:loop`,
-                  `${dest.name} is mapped again in a loop while its previous mapping (line ${old.line}) is still live: each iteration leaves a mapping behind, and the kmap_local stack holds at most ${KM_MAX_IDX}`,
-                  s, [site], { line: ev.line, note: `${dest.name} = ${callText} again, previous mapping still live` });
+              if (old.holds.length === 1 && old.site === site && !old.guarded && !old.escaped && STACK_FAMILIES.has(old.family)) {
+                report({ kind: 'stack-depth', node: stable(ev.call), key: `${dest.name}:loop`, mapping: refOf(old), detail: 'remap-loop', previousLine: old.line }, s, [site]);
               }
               s = s.forgetHolder(dest.name, false);
             }
           }
-          const m: LiveMapping = { site, call: ev.call, family: ev.family, line: ev.line, holders: [dest.name], array: dest.array, multi: false, escaped: dest.escapes, dir: dest.dir, quiet: false, guarded: false };
-          s = s.with({ stack: [...s.stack, m] });
-          if (ev.family !== 'pte') s = forgetFacts(s, dest.name, true);
-          else s = forgetFacts(s, dest.name, null);
-          s = s.step(ev.line, `${dest.array ? dest.name.replace(/\[\]$/, '[i]') : dest.name} = ${callText}`, 'map', site);
-          if (s.stack.length > KM_MAX_IDX) {
-            report('stack-depth', stable(ev.call), `${dest.name}:depth`,
-              `${s.stack.length} kmap_local mappings are live at once here: the per-task stack holds at most ${KM_MAX_IDX} (KM_MAX_IDX)`,
-              s, s.stack.map((x) => x.site), { line: ev.line, note: `${s.stack.length} mappings live` });
+          // Where in the page the address points: offset_in_page(off) for kmap_local_folio(folio, off), plus `+ off`.
+          let off: Value | null = constant(0);
+          if (ev.family === 'local' && callArguments(ev.call).length === 2 && calleeName(ev.call)?.includes('folio')) {
+            const o = evalInt(callArguments(ev.call)[1], env(s));
+            off = o.lo === 0 && o.hi === 0 ? constant(0) : { lo: 0, hi: 4095, eq: null, ub: [] };
           }
+          if (ev.offsets.length) {
+            const extra = offsetBytes(s, ev.offsets, elementSize(ev.castType ?? 'void *'));
+            off = off && extra ? add(off, extra) : null;
+          }
+          const m = newMapping(site, ev.call, ev.family, ev.line, [{ name: dest.name, kind: ev.offsets.length ? 'interior' : 'base', off }], ev.page, dest.array ? dest : null, { escaped: reachable(dest) });
+          s = pushMapping(s, m, ev.call, '');
+          s = ev.family !== 'pte' ? forgetFacts(s, dest.name, true) : forgetFacts(s, dest.name, null);
           break;
         }
         case 'unmap': {
-          if (!STACK_FAMILIES.has(ev.family)) break;
-          const callText = display(ev.call);
+          if (ev.takesPage) {
+            // kunmap(page): releases the kmap() of that page. Given a kmap_local_page()/kmap_atomic() mapping's
+            // page instead, it is the wrong unmap (mismatched-unmap); the mapping is then taken as released,
+            // so the same mistake is not reported again as a leak.
+            const page = ev.arg ? normalizedText(strip(ev.arg)) : null;
+            let i = page === null ? -1 : lastIndex(s.stack, (m) => m.page === page);
+            // kunmap(addr): given the address of a local mapping instead of a page.
+            const byAddress = i < 0 && ev.arg ? holderOf(ev.arg) : null;
+            if (byAddress) i = s.find(byAddress.name);
+            if (i < 0) break;
+            const m = s.stack[i];
+            if (m.family === 'kmap') {
+              s = s.remove(i);
+              break;
+            }
+            // The name the right unmap can be given: one that holds an address surely inside the page.
+            const sure = m.holds.find((h) => h.kind === 'base') ?? m.holds.find((h) => h.kind === 'interior' && (!h.moved || (h.off && h.off.lo >= 0 && h.off.hi < PAGE)));
+            report({ kind: 'mismatched-unmap', node: ev.call, key: normalizedText(m.call), mapping: refOf(m), unmap: { call: ev.call, line: ev.line }, hold: sure?.name ?? null }, s, [m.site]);
+            s = consume(s, i, ev.line, ev.call, '');
+            break;
+          }
           if (!ev.holder) {
             // An address we cannot name: assume it releases the top mapping, and stop checking that one.
-            if (s.stack.length) s = s.with({ stack: s.stack.slice(0, -1) }).step(ev.line, callText, 'other');
+            const ti = topOf(s);
+            if (ti >= 0 && STACK_FAMILIES.has(ev.family)) s = consume(s, ti, ev.line, ev.call, '');
             break;
           }
           const h = ev.holder;
-          const i = s.find(h.name);
-          if (i >= 0) {
-            s = unmapLive(s, i, ev.call, h, ev.line);
+          const found = s.holdOf(h.name);
+          if (!found && ev.arg) {
+            // kunmap_local(page) after kmap(page): a kmap() released by the address API, given the page.
+            const page = normalizedText(strip(ev.arg));
+            const i = lastIndex(s.stack, (m) => m.page === page);
+            if (i >= 0) {
+              const m = s.stack[i];
+              if (m.family === 'kmap') report({ kind: 'mismatched-unmap', node: ev.call, key: normalizedText(m.call), mapping: refOf(m), unmap: { call: ev.call, line: ev.line }, hold: null }, s, [m.site]);
+              // Given the page of a local mapping: unmap-page's finding (a build error), not a leak as well.
+              s = consume(s, i, ev.line, ev.call, '');
+              break;
+            }
+          }
+          if (found) {
+            const m = s.stack[found.index];
+            if (m.family !== ev.family && (m.family === 'kmap' || (m.family !== 'pte' && ev.family !== 'pte'))) {
+              report({ kind: 'mismatched-unmap', node: ev.call, key: normalizedText(m.call), mapping: refOf(m), unmap: { call: ev.call, line: ev.line }, hold: ev.arg ? normalizedText(ev.arg) : null }, s, [m.site]);
+              if (m.family === 'kmap') {
+                s = consume(s, found.index, ev.line, ev.call, '');
+                break;
+              }
+            }
+            if (PAGE_ADDRESS_FAMILIES.has(m.family) && found.hold.kind !== 'derived' && found.hold.off) {
+              const extra = offsetBytes(s, ev.offsets, sizeOf(h.name, coreWithOffsets(ev.arg!).castType));
+              const off = extra ? add(found.hold.off, extra) : null;
+              const side = off ? outsidePage(off) : null;
+              if (side && off) report({ kind: 'unmap-outside-page', node: stable(ev.call), key: `${h.name}:${side}`, mapping: refOf(m), unmap: { call: ev.call, line: ev.line }, detail: side, offset: off }, s, [m.site]);
+            }
+            s = unmapLive(s, found.index, ev.call, found.hold, ev.line, null, h.dir);
             break;
           }
+          if (!STACK_FAMILIES.has(ev.family)) break;
           const r = s.released.get(h.name);
-          if (r && !r.quiet && !h.array) {
-            report('double-unmap', stable(ev.call), h.name,
-              `${callText} releases ${h.name} a second time on this path: it was already unmapped at line ${r.unmapLine} (${r.unmapText})`,
-              s, [r.site], { line: ev.line, note: `${callText} again` });
-          }
-          break;
-        }
-        case 'consume': {
-          // Passed to a same-file function that unmaps it on some path: its fate is unknown from here.
-          const i = s.find(ev.holder.name);
-          if (i >= 0) {
-            const m = s.stack[i];
-            const stack = [...s.stack];
-            stack.splice(i, 1);
+          if (!r && !h.array && h.name === h.root && P.params.has(h.name)) {
+            // A parameter's mapping, made by the caller: unmapping it again (or using it) after this is a bug here.
             const released = new Map(s.released);
-            for (const h of m.holders) released.set(h, { site: m.site, mapLine: m.line, unmapLine: ev.line, unmapText: display(ev.call), quiet: true });
-            s = s.with({ stack, released }).step(ev.line, `${display(ev.call)} may unmap ${ev.holder.name}`, 'other');
+            released.set(h.name, { site: -1, mapLine: fn.line, mapCall: fn.node, unmapLine: ev.line, unmapCall: ev.call, kind: 'base', array: false });
+            s = s.with({ released }).step(ev.line, '', ev.call, 'unmap', -1);
+            break;
+          }
+          if (r && r.kind !== 'derived' && !r.array && !h.array) {
+            report({ kind: 'double-unmap', node: stable(ev.call), key: h.name, mapping: { site: r.site, call: r.mapCall, line: r.mapLine, holder: h.name, family: ev.family, api: calleeName(r.mapCall) ?? '', viaHelper: null, page: null }, unmap: { call: ev.call, line: ev.line }, earlier: { call: r.unmapCall, line: r.unmapLine } }, s, [r.site]);
           }
           break;
         }
-        case 'maybe-unmap': {
-          for (const h of ev.holders) {
-            const i = s.find(h.name);
-            if (i >= 0) {
-              s = unmapLive(s, i, ev.call, h, ev.line);
-              break;
+        case 'call': {
+          const summary = ev.name ? summaries.of(ev.name) : undefined;
+          for (const a of ev.args) {
+            const found = s.holdOf(a.holder.name);
+            if (!found || found.hold.kind === 'derived') continue;
+            const known = summary ? summary.params[a.index] ?? null : 'passes-on';
+            if (known === 'unmaps') s = unmapLive(s, found.index, ev.call, found.hold, ev.line, ev.name, a.holder.dir);
+            else if (known === 'may-unmap') s = consume(s, found.index, ev.line, ev.call, `${ev.name}() unmaps it on some paths`);
+            else if (known === 'stores') s = escape(s, found.index);
+            else if (known === 'passes-on' && !api.releasesNothing(ev.name)) {
+              // Code this file does not show gets the address (the callee, or what it calls).
+              const m = s.stack[found.index];
+              if (m.site < 0) {
+                // Summarising: the caller decides, from what it does after the call.
+                if (!m.passedOn) s = s.replace(found.index, { ...m, passedOn: true });
+              } else if (!m.holds.some((h) => reachesUnmap(node.id, h.name, m.page))) {
+                // No unmap of the address after the call here: maybe the callee releases it. Not decided.
+                const callee = ev.name ?? 'a function pointer';
+                noteUndecided(ev.line, `${a.holder.name} is passed to ${callee}(), whose code is not in this file, and is not unmapped after it here: whether it is unmapped there was not checked`);
+                s = consume(s, found.index, ev.line, ev.call, `${callee}() may unmap it`);
+              }
             }
           }
           break;
         }
         case 'assign': {
           const t = ev.target;
-          const srcIdx = ev.source ? s.find(ev.source.name) : -1;
+          const src = ev.source ? s.holdOf(ev.source.name) : null;
           const srcReleased = ev.source ? s.released.get(ev.source.name) : undefined;
-          const selfDerived = !ev.source && (t.escapes || P.pointers.has(t.name)) && ev.derived.some((h) => h.name === t.name) && s.find(t.name) >= 0;
-          if ((ev.source && ev.source.name === t.name) || selfDerived) {
-            // addr = addr + off: still the same mapping, but the pointer moved.
-            const i = s.find(t.name);
-            if (i >= 0 && !s.stack[i].quiet) {
-              const stack = [...s.stack];
-              stack[i] = { ...stack[i], quiet: true };
-              s = s.with({ stack });
-            }
+          // `addr = addr + off`: still the same mapping, the pointer moved.
+          if (ev.source && ev.source.name === t.name) {
+            if (src) s = moveHold(s, src.index, t.name, ev.offsets, coreWithOffsets(ev.rhs!).castType);
+            s = setValue(s, t.name, null);
             break;
           }
-          if (t.array && srcIdx < 0) break; // arr[i] = x: other elements are unaffected
-          // x = f(..., kaddr, ...) with x a pointer (folio_zero_tail()), or a field: maybe a pointer into the mapping.
-          const derivedFrom = srcIdx < 0 && (t.escapes || P.pointers.has(t.name)) ? ev.derived.find((h) => h.name !== t.name && s.find(h.name) >= 0) : undefined;
-          s = s.forgetHolder(t.name, true);
-          if (s.released.has(t.name) || srcReleased) {
+          if (!ev.source && src === null && ev.derived.some((d) => d.name === t.name) && s.find(t.name) >= 0) {
+            // `kaddr = (void *)((unsigned long)kaddr & PAGE_MASK)`: computed from itself, maybe still into the mapping.
+            const i = s.find(t.name);
+            const m = s.stack[i];
+            s = s.replace(i, { ...m, holds: m.holds.map((h) => (h.name === t.name ? { ...h, kind: 'derived', off: null } : h)) });
+            break;
+          }
+          if (t.array && !src) break; // arr[i] = x: other elements are unaffected
+          const given = ev.fromCall ? api.returnsItsAddress(calleeName(ev.fromCall)) : undefined;
+          const givenArg = given !== undefined ? callArguments(ev.fromCall!)[given] : undefined;
+          const givenHold = givenArg ? holderOf(givenArg) : null;
+          const gi = givenHold ? s.find(givenHold.name) : -1;
+          if (gi >= 0) {
+            // `kaddr = folio_zero_tail(folio, off, kaddr)`: the result is the address to unmap from now on; the
+            // names that held the old one may be stale (a highmem folio's page was remapped).
+            const m = s.stack[gi];
+            const holds: Hold[] = [...m.holds.filter((h) => h.name !== t.name).map((h) => ({ ...h, kind: 'derived' as const, off: null })), { name: t.name, kind: 'base', off: null }];
+            s = s.unrelease(t.name).replace(gi, { ...m, holds });
+            s = s.step(ev.line, '', ev.fromCall, 'other');
+            break;
+          }
+          // A value computed from an address by a call or by arithmetic: maybe a pointer into the mapping.
+          const pointerTarget = reachable(t) || /\*|\[\]/.test(P.types.get(t.name) ?? '') || t.name.includes('->') || t.name.includes('.');
+          const derivedFrom = !src && pointerTarget ? ev.derived.map((h) => s.holdOf(h.name)).find((x) => x && x.hold.name !== t.name) ?? null : null;
+          s = s.forgetHolder(t.name, true).unrelease(t.name);
+          if (srcReleased && !t.array && !src) {
             const released = new Map(s.released);
-            released.delete(t.name);
-            if (srcReleased && !t.array) released.set(t.name, srcReleased);
+            released.set(t.name, srcReleased);
             s = s.with({ released });
           }
-          const aliasOf = srcIdx >= 0 ? ev.source!.name : derivedFrom?.name ?? null;
-          const weak = srcIdx < 0;
-          if (aliasOf) {
-            const j = s.find(aliasOf);
+          const alias = src ?? derivedFrom;
+          if (alias) {
+            const j = s.find(alias.hold.name);
             if (j >= 0) {
-              const stack = [...s.stack];
-              const m = stack[j];
-              stack[j] = { ...m, holders: [...m.holders, t.name], escaped: m.escaped || t.escapes, quiet: m.quiet || weak };
-              s = s.with({ stack });
+              const m = s.stack[j];
+              let kind: HoldKind = src ? (ev.offsets.length && alias.hold.kind === 'base' ? 'interior' : alias.hold.kind) : 'derived';
+              let off: Value | null = null;
+              if (src && alias.hold.off) {
+                const extra = offsetBytes(s, ev.offsets, sizeOf(alias.hold.name, coreWithOffsets(ev.rhs!).castType));
+                off = extra ? add(alias.hold.off, extra) : null;
+              }
+              if (!src) kind = 'derived';
+              // Stored into an array group (`blocks[level].addr = haddr`): one element of many, as if mapped there.
+              s = s.replace(j, { ...m, holds: [...m.holds, { name: t.name, kind, off, ...(src && alias.hold.moved ? { moved: true } : {}) }], array: m.array || t.array });
+              if (reachable(t)) s = escape(s, j);
+            }
+          } else if (ev.fromCall && !t.array && returnedArgument(s, ev.fromCall) >= 0) {
+            // `src = helper(ctx, kaddr)` where the helper returns its argument (or a pointer into it) on some path.
+            const j = returnedArgument(s, ev.fromCall);
+            const m = s.stack[j];
+            s = s.replace(j, { ...m, holds: [...m.holds, { name: t.name, kind: 'derived', off: null }] });
+            if (reachable(t)) s = escape(s, j);
+          } else if (ev.fromCall && !t.array) {
+            // `addr = helper(...)` where the same-file helper returns a mapping: a map, here.
+            const callee = calleeName(ev.fromCall);
+            const summary = callee ? summaries.of(callee) : undefined;
+            if (summary?.returnsMapping) {
+              const m = newMapping(ev.fromCall.start, ev.fromCall, summary.returnsFamily ?? 'local', ev.line, [{ name: t.name, kind: 'base', off: null }], null, null, {
+                mayFail: summary.returnsMapping === 'sometimes', viaHelper: callee, escaped: reachable(t),
+              });
+              s = pushMapping(s, m, ev.fromCall, `${callee}() returns a mapped address`);
+              s = forgetFacts(s, t.name, summary.returnsMapping === 'always' ? true : null);
+              break;
             }
           }
-          s = forgetFacts(s, normalizedText(t.name), srcIdx >= 0 ? true : ev.value);
+          if (!t.array) {
+            s = forgetFacts(s, normalizedText(t.name), src ? true : ev.value);
+            if (P.defined.has(t.name) && ev.rhs && ev.value === null && !ev.source) {
+              const defs = new Map(s.defs);
+              defs.set(t.name, ev.rhs);
+              s = s.with({ defs });
+            }
+            if (P.offsetVars.has(t.name)) {
+              const v = ev.rhs ? evalInt(ev.rhs, env(s)) : UNKNOWN;
+              const unsigned = /\b(?:unsigned|size_t|u8|u16|u32|u64|__u\d+)\b/.test(P.types.get(t.name) ?? '');
+              s = setValue(s, t.name, v === UNKNOWN ? symbol(`${t.name}@${ev.line}`, unsigned ? 0 : -Infinity) : v);
+            }
+          }
           break;
         }
         case 'touch': {
-          // addr += n: the pointer moved (maybe off its page): stop trusting alias-based use/unmap checks.
+          // p += n, p++: the pointer moved, still into the same mapping as long as the code keeps to its page.
           const i = s.find(ev.name);
-          if (i >= 0 && !s.stack[i].quiet) {
-            const stack = [...s.stack];
-            stack[i] = { ...stack[i], quiet: true };
-            s = s.with({ stack });
+          if (i >= 0) {
+            if (ev.other) {
+              const m = s.stack[i];
+              s = s.replace(i, { ...m, holds: m.holds.map((h) => (h.name === ev.name ? { ...h, kind: 'derived', off: null } : h)) });
+            } else {
+              s = moveHold(s, i, ev.name, ev.delta ? [{ expr: ev.delta, sign: ev.sign }] : null, null, ev.sign);
+            }
+          }
+          if (P.offsetVars.has(ev.name)) {
+            const old = s.values.get(ev.name) ?? symbol(ev.name, /\bunsigned|size_t|u\d+\b/.test(P.types.get(ev.name) ?? '') ? 0 : -Infinity);
+            const delta = ev.other ? null : ev.delta ? evalInt(ev.delta, env(s)) : constant(1);
+            const next = delta ? add(old, delta, ev.sign) : ev.delta ? evalCompound(ev.op, ev.delta, env(s)) : null;
+            s = setValue(s, ev.name, next ?? symbol(`${ev.name}@${ev.line}`));
           }
           // A moved pointer keeps its NULL-ness; a moved released pointer may now point anywhere.
-          s = P.pointers.has(ev.name) ? forgetFacts(s, ev.name, s.facts.get(ev.name) ?? null) : forgetFacts(s, ev.name, null);
-          if (s.released.has(ev.name)) {
-            const released = new Map(s.released);
-            released.delete(ev.name);
-            s = s.with({ released });
-          }
+          s = /\*|\[\]/.test(P.types.get(ev.name) ?? '') ? forgetFacts(s, ev.name, s.facts.get(ev.name) ?? null) : forgetFacts(s, ev.name, null);
+          s = s.unrelease(ev.name);
           break;
         }
         case 'address-taken': {
-          s = s.forgetHolder(ev.name, true);
-          if (s.released.has(ev.name)) {
-            const released = new Map(s.released);
-            released.delete(ev.name);
-            s = s.with({ released });
-          }
+          s = s.forgetHolder(ev.name, true).unrelease(ev.name);
           s = forgetFacts(s, ev.name, null);
+          s = setValue(s, ev.name, null);
+          break;
+        }
+        case 'opaque': {
+          for (const name of ev.names) s = lose(s, name, ev.line, ev.node);
           break;
         }
         case 'use': {
           const r = s.released.get(ev.holder.name);
-          if (r && !r.quiet && s.find(ev.holder.name) < 0) {
-            const text = display(ev.node);
-            report('use-after-unmap', ev.node, ev.holder.name,
-              `${ev.holder.name} is used after ${r.unmapText} at line ${r.unmapLine}: the address is no longer mapped`,
-              s, [r.site], { line: ev.line, note: `${text.length > 70 ? text.slice(0, 67) + '...' : text} uses ${ev.holder.name} after the unmap` });
+          if (r && r.kind !== 'derived' && !r.array && !r.looped && s.find(ev.holder.name) < 0) {
+            report({
+              kind: 'use-after-unmap', node: ev.node, key: ev.holder.name,
+              mapping: { site: r.site, call: r.mapCall, line: r.mapLine, holder: ev.holder.name, family: 'local', api: calleeName(r.mapCall) ?? '', viaHelper: null, page: null },
+              unmap: { call: r.unmapCall, line: r.unmapLine }, use: { node: ev.node, line: ev.line, holder: ev.holder.name },
+            }, s, [r.site]);
           }
           break;
         }
         case 'return': {
-          if (!helper) break;
-          for (const name of ev.mentions) {
-            const i = s.find(name);
-            if (i < 0) continue;
-            const stack = [...s.stack];
-            stack.splice(i, 1);
-            s = s.with({ stack }).step(ev.line, `return (${name} handed to the caller)`, 'other');
+          // Returning the address (or a pointer computed from it) hands the mapping to the caller on this path.
+          for (const i of returnedMappings(s, ev.value)) {
+            const m = s.stack[i];
+            s = s.replace(i, { ...m, escaped: true, returned: true });
+            s = s.step(ev.line, `${holderName(m) ?? 'the mapping'} handed to the caller`, ev.node, 'other');
           }
           break;
         }
@@ -566,21 +902,86 @@ export function replayFunction(fn: CFunction, api: KmapApi, opts: ReplayOptions 
     return s;
   };
 
-  const checkLeaks = (s: State, from: CfgNode) => {
-    // A map helper's contract is to return with a mapping live (through the result or an out-parameter).
-    if (helper) return;
+  /** The stack entry whose address `call` (to a summarised helper) may return, or -1. */
+  const returnedArgument = (s: State, call: SyntaxNode): number => {
+    const callee = calleeName(call);
+    const summary = callee ? summaries.of(callee) : undefined;
+    if (!summary) return -1;
+    const args = callArguments(call);
+    for (let k = 0; k < args.length; k++) {
+      if (summary.params[k] !== 'returns') continue;
+      const h = holderOf(args[k]);
+      const i = h ? s.find(h.name) : -1;
+      if (i >= 0) return i;
+    }
+    return -1;
+  };
+
+  /** `p += n` or `p = p + n` on holder `name` of stack entry `i`. */
+  const moveHold = (s: State, i: number, name: string, offsets: readonly Offset[] | null, castType: string | null, sign: 1 | -1 = 1): State => {
+    const m = s.stack[i];
+    const holds = m.holds.map((h) => {
+      if (h.name !== name) return h;
+      const size = sizeOf(name, castType);
+      let off: Value | null = null;
+      if (h.off) {
+        if (offsets === null) off = size === null ? null : add(h.off, constant(size), sign);
+        else {
+          const extra = offsetBytes(s, offsets, size);
+          off = extra ? add(h.off, extra) : null;
+        }
+      }
+      return { ...h, kind: (h.kind === 'base' ? 'interior' : h.kind) as HoldKind, off, moved: true };
+    });
+    return s.replace(i, { ...m, holds });
+  };
+
+  /** Stack entries whose address a return value carries: the holder itself, `holder + off`, either arm of `?:`, or a pointer computed from it by a call. */
+  const returnedMappings = (s: State, value: SyntaxNode | null): number[] => {
+    if (!value) return [];
+    const out = new Set<number>();
+    const visit = (e: SyntaxNode) => {
+      const core = coreWithOffsets(e).core;
+      if (core.type === 'conditional_expression') {
+        for (const arm of [core.child('consequence'), core.child('alternative')]) if (arm) visit(arm);
+        return;
+      }
+      if (core.type === 'call_expression') {
+        if (!/\*/.test(fn.returnType)) return;
+        for (const a of callArguments(core)) {
+          const h = holderOf(a);
+          const i = h ? s.find(h.name) : -1;
+          if (i >= 0) out.add(i);
+        }
+        return;
+      }
+      const h = holderOf(core);
+      const i = h ? s.find(h.name) : -1;
+      if (i >= 0) out.add(i);
+    };
+    visit(value);
+    return [...out];
+  };
+
+  const checkExit = (s: State, from: CfgNode) => {
+    if (exits) {
+      const rec: ExitRecord = { params: [], returnsMapping: s.stack.find((m) => m.returned && m.site >= 0)?.family ?? null };
+      for (const { p, i } of seeded) {
+        const live = s.stack.find((m) => m.site === -1 - i);
+        const released = s.released.get(p);
+        rec.params[i] = live ? (live.returned ? 'returned' : live.escaped ? 'stored' : live.passedOn ? 'unknown' : 'live') : released && released.site === -1 - i ? (released.kind === 'derived' ? 'unknown' : 'released') : 'unknown';
+      }
+      exits.push(rec);
+      return;
+    }
     for (const m of s.stack) {
-      if (m.escaped || m.guarded) continue;
-      const name = holderText(m);
+      if (m.escaped || m.guarded || m.site < 0 || m.family === 'kmap') continue;
       const isReturn = from.kind === 'return' && from.ast;
-      const retText = isReturn ? display(from.ast!) : '';
-      const returnsIt = isReturn && m.holders.some((h) => holderOf(from.ast!.namedChildren[0] ?? from.ast!)?.name === h);
-      const node = isReturn ? from.ast! : stable(m.call);
-      const message = returnsIt
-        ? `${retText} hands ${name} (mapped at line ${m.line}) to the caller, but ${'the function'} is neither named nor documented as a map helper: the mapping stays live after it returns`
-        : `${name} (mapped at line ${m.line}) is still mapped when the function ${isReturn ? `returns here` : 'ends'}: this path skips its unmap`;
-      report('mapping-leak', node, isReturn ? name : `${name}:end`, message, s, [m.site],
-        { line: isReturn ? from.line : cfg.nodes[cfg.exit].line, note: isReturn ? `${retText} with ${name} still mapped` : `end of function with ${name} still mapped` });
+      const name = holderName(m);
+      report({
+        kind: 'mapping-leak', node: isReturn ? from.ast! : stable(m.call), key: isReturn ? name ?? `${m.site}` : `${name ?? m.site}:end`,
+        mapping: refOf(m), exit: { line: isReturn ? from.line : cfg.nodes[cfg.exit].line, node: isReturn ? from.ast : null },
+      }, s, [m.site]);
     }
   };
 
@@ -588,37 +989,57 @@ export function replayFunction(fn: CFunction, api: KmapApi, opts: ReplayOptions 
     let st: State | null = s;
     if (from.loopHead && (st.loops.get(from.id) ?? 0) >= 2 && P.bodyOf.get(from.id)?.has(edge.to)) return null;
     if (edge.condition && edge.value !== undefined) {
-      const v = evaluate(edge.condition, st.facts);
+      const v = evaluate(edge.condition, st.facts, st.defs);
       if (v !== null && v !== edge.value) return null;
-      st = setFacts(st, refine(edge.condition, edge.value, st.facts));
+      st = setFacts(st, refine(edge.condition, edge.value, st.facts, [], st.defs));
       if (!st) return null;
       const arms = P.armUnmaps.get(from.id);
       if (arms && v === null) {
-        // Skipping an unmap under a condition we cannot decide: the author may know it always holds
-        // here (use_sg > 0 after mapping sg): no leak report for that mapping on this path.
+        // Skipping an unmap that the code carries on after, under a condition we cannot decide: the author may
+        // know it always holds here (use_sg > 0 after mapping sg). No leak report for that mapping on this path.
         const skipped = edge.value ? arms.else : arms.then;
-        if (skipped.size && st.stack.some((m) => !m.guarded && m.holders.some((h) => skipped.has(h)))) {
-          st = st.with({ stack: st.stack.map((m) => (!m.guarded && m.holders.some((h) => skipped.has(h)) ? { ...m, guarded: true } : m)) });
+        if (skipped.size && st.stack.some((m) => !m.guarded && m.holds.some((h) => skipped.has(h.name)))) {
+          st = st.with({ stack: st.stack.map((m) => (!m.guarded && m.holds.some((h) => skipped.has(h.name)) ? { ...m, guarded: true } : m)) });
         }
       }
-      if (st.stack.length || st.released.size) st = st.step(from.line, branchNote(from, edge), 'branch');
+      if (st.stack.length || st.released.size) st = st.step(from.line, branchNote(from, edge), edge.condition, from.loopHead ? 'loop' : 'branch');
     } else if (edge.caseValue !== undefined && (st.stack.length || st.released.size)) {
-      st = st.step(from.line, branchNote(from, edge), 'branch');
+      st = st.step(from.line, branchNote(from, edge), edge.condition ?? null, 'branch');
     }
     const fromLoops = P.loopsOf[from.id];
     const toLoops = P.loopsOf[edge.to];
     let loops: Map<number, number> | null = null;
     for (const h of fromLoops) {
       if (toLoops.has(h)) continue;
+      // Leaving a counted loop by its condition: it ran `trips` times, not the 0-2 the replay walked.
+      const counted = P.counted.get(h);
+      if (counted && from.id === h && edge.value === false) {
+        const done = st.loops.get(h) ?? 0;
+        for (const adv of counted.advances) {
+          const i = st.find(adv.name);
+          if (i < 0 || counted.trips <= done) continue;
+          const m = st.stack[i];
+          const hold = m.holds.find((x) => x.name === adv.name)!;
+          const size = sizeOf(adv.name, null);
+          const step = adv.delta ? offsetBytes(st, [{ expr: adv.delta, sign: adv.sign }], size) : size !== null ? scale(constant(size), adv.sign) : null;
+          const off = hold.off && step ? add(hold.off, scale(step, counted.trips - done)) : null;
+          st = st.replace(i, { ...m, holds: m.holds.map((x) => (x === hold ? { ...x, off } : x)) });
+        }
+      }
       loops ??= new Map(st.loops);
       loops.delete(h);
       const arrays = P.arrayUnmaps.get(h);
       // Leaving a loop that unmaps an array: it released what the (correlated) mapping loop mapped.
-      if (arrays && st.stack.some((m) => m.array && m.holders.some((x) => arrays.has(x)))) {
-        st = st.with({ stack: st.stack.filter((m) => !(m.array && m.holders.some((x) => arrays.has(x)))) });
+      if (arrays && st.stack.some((m) => m.array && m.holds.some((x) => arrays.has(x.name)))) {
+        st = st.with({ stack: st.stack.filter((m) => !(m.array && m.holds.some((x) => arrays.has(x.name)))) });
       }
     }
     const to = cfg.nodes[edge.to];
+    if (edge.back && st.released.size && [...st.released.values()].some((r) => !r.looped)) {
+      // Around the loop again: whether the address was mapped again on the way depends on data the replay
+      // does not follow (`if (frag < nr_frags) src = map(...)`), so uses after this are not reported.
+      st = st.with({ released: new Map([...st.released].map(([k, r]) => [k, r.looped ? r : { ...r, looped: true }])) });
+    }
     if (to.loopHead) {
       loops ??= new Map(st.loops);
       if (edge.back) {
@@ -630,8 +1051,11 @@ export function replayFunction(fn: CFunction, api: KmapApi, opts: ReplayOptions 
     return loops ? st.with({ loops }) : st;
   };
 
+  const initial = State.initial(
+    seeded.map(({ p, i }) => newMapping(-1 - i, fn.node, 'local', fn.line, [{ name: p, kind: 'base', off: null }], null, null)),
+  );
   const seen = new Set<string>();
-  const work: Array<[number, State]> = [[cfg.entry, State.initial()]];
+  const work: Array<[number, State]> = [[cfg.entry, initial]];
   let states = 0;
   let complete = true;
   while (work.length) {
@@ -652,20 +1076,19 @@ export function replayFunction(fn: CFunction, api: KmapApi, opts: ReplayOptions 
       const edge = node.succ[i];
       const next = take(s, node, edge);
       if (!next) continue;
-      if (edge.to === cfg.exit) checkLeaks(next, node);
+      if (edge.to === cfg.exit) checkExit(next, node);
       work.push([edge.to, next]);
     }
   }
   return done(states, complete);
 }
 
-const cache = new WeakMap<SyntaxNode, { api: KmapApi; result: ReplayResult }>();
-
-/** The replay of the context's function, computed once for all five replay rules. */
-export function replayFor(ctx: { fn: CFunction; api: KmapApi; fileFunctions: ReadonlyMap<string, CFunction>; source: string }): ReplayResult {
-  const hit = cache.get(ctx.fn.body);
-  if (hit && hit.api === ctx.api) return hit.result;
-  const result = replayFunction(ctx.fn, ctx.api, { fileFunctions: ctx.fileFunctions, source: ctx.source });
-  cache.set(ctx.fn.body, { api: ctx.api, result });
-  return result;
+/** True when the function may call a same-file helper that returns a mapping (cheap before the replay). */
+function mayCallMapHelper(fn: CFunction, api: KmapApi, summaries: Summaries): boolean {
+  if (summaries === NO_SUMMARIES || !api.mayUnmap(fn.text)) return false;
+  for (const m of fn.text.matchAll(/=\s*(?:\([^()]*\)\s*)?([A-Za-z_]\w*)\s*\(/g)) {
+    const s = summaries.of(m[1]);
+    if (s?.returnsMapping) return true;
+  }
+  return false;
 }

@@ -1,94 +1,135 @@
 /**
- * The replay state along one path: the per-thread kmap_local stack (who holds each live address),
- * the names whose mapping was released, known truth of the flags that guard maps and unmaps, and the
- * iteration count of the loops being walked. Immutable: every change returns a new State. `key` is
- * what identical-state merging compares; the trace is evidence only and not part of it.
+ * The replay state along one path: the per-thread kmap_local stack (who holds each live address, and how
+ * surely), the names whose mapping was released, the known truth of the flags that guard maps and unmaps
+ * (and what flags were computed from), the values of the integers that offsets are made of, and the
+ * iteration count of the loops being walked. Immutable: every change returns a new State. `key` is what
+ * identical-state merging compares; the trace is evidence only and not part of it.
  */
 import type { MapFamily } from '../kmap-api.js';
 import type { SyntaxNode } from '../syntax/ast.js';
+import { valueKey, type Value } from './values.js';
+
+/**
+ * How surely a name holds an address of a mapping:
+ * - `base`: the address the map returned (casts aside);
+ * - `interior`: that address plus an offset (`kaddr + off`, a cursor advanced with `+=`): still inside the
+ *   mapping as long as the code keeps to its page;
+ * - `derived`: computed from it by a call or by arithmetic we do not follow (`su = get_usage(kaddr)`,
+ *   `(long)vaddr | flags`): maybe a pointer into the mapping, maybe not. A derived holder releases the mapping
+ *   when unmapped, but nothing is reported through it.
+ */
+export type HoldKind = 'base' | 'interior' | 'derived';
+
+export interface Hold {
+  name: string;
+  kind: HoldKind;
+  /** Offset in bytes from the start of the mapped page, when the function shows it. */
+  off: Value | null;
+  /** Advanced after the map (`p += n`): a cursor, which may have reached the end of the page. */
+  moved?: boolean;
+}
 
 export interface LiveMapping {
-  /** Source offset of the map call: identifies the map site. */
+  /** Source offset of the map call (or of the call to a map helper, or -1 - index for a seeded parameter). */
   site: number;
   call: SyntaxNode;
   family: MapFamily;
   line: number;
-  /** Variables/fields holding the address (aliases included); empty when the address was overwritten. */
-  holders: readonly string[];
+  holds: readonly Hold[];
+  /** The page (or folio) expression mapped, as normalized text, when the API takes one. */
+  page: string | null;
   /** Held in an array of mappings (`ptrs[i]` in a loop). */
   array: boolean;
   /** The array group holds at least two elements mapped by the same site. */
   multi: boolean;
-  /** The address went to a struct field or through a pointer: not this function's to unmap (mapping-escapes). */
-  escaped: boolean;
   /** For array groups: direction of the loop that filled it (+1/-1/0). */
   dir: number;
-  /**
-   * We are unsure which addresses still point into this mapping (a holder was advanced with `+=`/`++`,
-   * or a call derived a pointer from it): after its unmap, uses and unmaps of its holders are not reported.
-   */
-  quiet: boolean;
   /** A branch skipped this mapping's unmap on a condition the replay could not decide: no leak report. */
   guarded: boolean;
+  /** Mapped by a same-file helper that may also return something else (NULL, ERR_PTR): gone when its holder is. */
+  mayFail: boolean;
+  /**
+   * Handed over on this path: its address was stored where the caller can reach it (a parameter's field, a
+   * global) or returned. Not this function's to unmap, so no leak; mapping-escapes judges the store.
+   */
+  escaped: boolean;
+  /** Returned to the caller on this path (what makes a function a map helper, in its summary). */
+  returned?: boolean;
+  /** Summary mode: a parameter's mapping handed to code the file does not show. */
+  passedOn?: boolean;
+  /** The same-file function whose call made this mapping, when it came from one. */
+  viaHelper: string | null;
 }
 
 export interface Released {
   site: number;
   mapLine: number;
+  mapCall: SyntaxNode;
   unmapLine: number;
-  unmapText: string;
-  /** Do not report uses or unmaps of this name (array elements, uncertain aliases). */
-  quiet: boolean;
+  unmapCall: SyntaxNode;
+  kind: HoldKind;
+  /** Array elements: which element was released is not tracked, so nothing is reported through them. */
+  array: boolean;
+  /** The path went around a loop since: uses are no longer reported (see replay.ts, take()). */
+  looped?: boolean;
 }
 
 /** One step of the path, as a persistent list (newest first). */
 export interface Step {
   line: number;
+  /** What happened, in words ("taken", "iterates"), or '' when the quoted source says it all. */
   note: string;
-  kind: 'map' | 'unmap' | 'branch' | 'other';
+  /** The source this step is about (a statement, a call or a condition). */
+  node: SyntaxNode | null;
+  kind: 'map' | 'unmap' | 'branch' | 'loop' | 'other';
   site?: number;
   prev: Step | null;
 }
 
 export class State {
-  /**
-   * The key's parts, each built once and handed on to the next states that keep that part: most steps
-   * change one part (a trace step none), and the replay asks every state's key.
-   */
   private stackKey: string | null = null;
   private releasedKey: string | null = null;
   private factsKey: string | null = null;
   private loopsKey: string | null = null;
+  private valuesKey: string | null = null;
   private cachedKey: string | null = null;
 
   constructor(
     readonly stack: readonly LiveMapping[],
     readonly released: ReadonlyMap<string, Released>,
     readonly facts: ReadonlyMap<string, boolean>,
+    /** Flags computed from a condition (`bool unmap = a && b;`), by name: evaluated through their definition. */
+    readonly defs: ReadonlyMap<string, SyntaxNode>,
+    readonly values: ReadonlyMap<string, Value>,
     readonly loops: ReadonlyMap<number, number>,
     readonly trace: Step | null,
   ) {}
 
-  static initial(): State {
-    return new State([], new Map(), new Map(), new Map(), null);
+  static initial(stack: readonly LiveMapping[] = []): State {
+    return new State(stack, new Map(), new Map(), new Map(), new Map(), new Map(), null);
   }
 
   get key(): string {
     if (this.cachedKey === null) {
-      this.stackKey ??= this.stack.map((m) => `${m.site}:${m.holders.join(',')}:${m.multi ? 'm' : ''}${m.escaped ? 'e' : ''}${m.quiet ? 'q' : ''}${m.guarded ? 'g' : ''}`).join('|');
-      this.releasedKey ??= [...this.released].map(([k, v]) => `${k}=${v.site}${v.quiet ? 'q' : ''}`).sort().join(',');
-      this.factsKey ??= [...this.facts].map(([k, v]) => `${k}=${v ? 1 : 0}`).sort().join(',');
+      this.stackKey ??= this.stack
+        .map((m) => `${m.site}:${m.holds.map((h) => `${h.name}/${h.kind[0]}${h.moved ? 'm' : ''}${h.off ? valueKey(h.off) : ''}`).join(',')}:${m.multi ? 'm' : ''}${m.guarded ? 'g' : ''}${m.escaped ? 'e' : ''}${m.returned ? 'r' : ''}${m.passedOn ? 'p' : ''}`)
+        .join('|');
+      this.releasedKey ??= [...this.released].map(([k, v]) => `${k}=${v.site}${v.kind[0]}${v.looped ? 'l' : ''}`).sort().join(',');
+      this.factsKey ??= [...this.facts].map(([k, v]) => `${k}=${v ? 1 : 0}`).sort().join(',') + `/${[...this.defs].map(([k, v]) => `${k}@${v.start}`).sort().join(',')}`;
+      this.valuesKey ??= [...this.values].map(([k, v]) => `${k}=${valueKey(v)}`).sort().join(',');
       this.loopsKey ??= [...this.loops].map(([k, v]) => `${k}=${v}`).sort().join(',');
-      this.cachedKey = `${this.stackKey}#${this.releasedKey}#${this.factsKey}#${this.loopsKey}`;
+      this.cachedKey = `${this.stackKey}#${this.releasedKey}#${this.factsKey}#${this.valuesKey}#${this.loopsKey}`;
     }
     return this.cachedKey;
   }
 
-  with(changes: Partial<Pick<State, 'stack' | 'released' | 'facts' | 'loops' | 'trace'>>): State {
+  with(changes: Partial<Pick<State, 'stack' | 'released' | 'facts' | 'defs' | 'values' | 'loops' | 'trace'>>): State {
     const next = new State(
       changes.stack ?? this.stack,
       changes.released ?? this.released,
       changes.facts ?? this.facts,
+      changes.defs ?? this.defs,
+      changes.values ?? this.values,
       changes.loops ?? this.loops,
       changes.trace !== undefined ? changes.trace : this.trace,
     );
@@ -97,7 +138,9 @@ export class State {
     else same = false;
     if (changes.released === undefined) next.releasedKey = this.releasedKey;
     else same = false;
-    if (changes.facts === undefined) next.factsKey = this.factsKey;
+    if (changes.facts === undefined && changes.defs === undefined) next.factsKey = this.factsKey;
+    else same = false;
+    if (changes.values === undefined) next.valuesKey = this.valuesKey;
     else same = false;
     if (changes.loops === undefined) next.loopsKey = this.loopsKey;
     else same = false;
@@ -105,26 +148,50 @@ export class State {
     return next;
   }
 
-  step(line: number, note: string, kind: Step['kind'] = 'other', site?: number): State {
-    return this.with({ trace: { line, note, kind, site, prev: this.trace } });
+  step(line: number, note: string, node: SyntaxNode | null, kind: Step['kind'] = 'other', site?: number): State {
+    return this.with({ trace: { line, note, node, kind, site, prev: this.trace } });
   }
 
   /** Index in the stack of the topmost live mapping held by `name`, or -1. */
   find(name: string): number {
-    for (let i = this.stack.length - 1; i >= 0; i--) if (this.stack[i].holders.includes(name)) return i;
+    for (let i = this.stack.length - 1; i >= 0; i--) if (this.stack[i].holds.some((h) => h.name === name)) return i;
     return -1;
   }
 
-  /** Removes `name` as a holder wherever it is; mappings left without holder are dropped when `dropOrphans`. */
+  holdOf(name: string): { index: number; hold: Hold } | null {
+    const i = this.find(name);
+    if (i < 0) return null;
+    return { index: i, hold: this.stack[i].holds.find((h) => h.name === name)! };
+  }
+
+  /** Replaces the mapping at `i`. */
+  replace(i: number, m: LiveMapping): State {
+    const stack = [...this.stack];
+    stack[i] = m;
+    return this.with({ stack });
+  }
+
+  remove(i: number): State {
+    const stack = [...this.stack];
+    stack.splice(i, 1);
+    return this.with({ stack });
+  }
+
+  /** Removes `name` as a holder wherever it is; a mapping left with no holder is dropped when `dropOrphans`. */
   forgetHolder(name: string, dropOrphans: boolean): State {
     const i = this.find(name);
     if (i < 0) return this;
     const m = this.stack[i];
-    const holders = m.holders.filter((h) => h !== name);
-    const stack = [...this.stack];
-    if (!holders.length && dropOrphans) stack.splice(i, 1);
-    else stack[i] = { ...m, holders };
-    return this.with({ stack });
+    const holds = m.holds.filter((h) => h.name !== name);
+    if (!holds.length && dropOrphans) return this.remove(i);
+    return this.replace(i, { ...m, holds });
+  }
+
+  unrelease(name: string): State {
+    if (!this.released.has(name)) return this;
+    const released = new Map(this.released);
+    released.delete(name);
+    return this.with({ released });
   }
 }
 

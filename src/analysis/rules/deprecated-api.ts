@@ -1,61 +1,6 @@
-import { callArguments, calleeName, type SyntaxNode } from '../syntax/ast.js';
+import { callArguments, calleeName } from '../syntax/ast.js';
 import { DEPRECATED_REPLACEMENTS } from '../kmap-api.js';
-import type { ConversionGroup } from '../convert/plan.js';
-import { BREAK, applyEditsByLine } from '../convert/text-edits.js';
-import type { ConvertOptions, FileConversion } from '../convert/verify.js';
-import type { KmapApi } from '../kmap-api.js';
-import type { CFunction } from '../source/functions.js';
-import { DEFAULT_CONFIG, type EngineConfig, type LineEdit } from '../model.js';
-import type { Rule, RuleContext, RuleReport } from './rule.js';
-
-type Converter = (path: string, source: string, api: KmapApi, config: EngineConfig, fns: CFunction[], options?: ConvertOptions) => FileConversion;
-let convertFile: Converter | null = null;
-
-/**
- * convert/verify.ts registers its convertFile() here when it loads (engine.ts imports it): a static import
- * would be a cycle (verify -> engine -> rules -> this rule).
- */
-export function setConverter(fn: Converter): void {
-  convertFile = fn;
-}
-
-/** The accepted (verified) conversion group of a call, from converting the function alone. */
-function groupOf(conv: FileConversion, call: SyntaxNode): ConversionGroup | null {
-  for (const plan of conv.plans) {
-    for (const g of plan.groups) {
-      if (g.refusal) continue;
-      if ([...g.maps.map((m) => m.call), ...g.unmaps.map((u) => u.call)].some((c) => c.line === call.line && c.start === call.start)) return g;
-    }
-  }
-  return null;
-}
-
-/** A group's edits as whole-line replacements (a line the edits empty is deleted; a BREAK starts a line). */
-function lineEdits(source: string, g: ConversionGroup, only?: number): LineEdit[] {
-  const edited = applyEditsByLine(source, g.edits, BREAK);
-  const original = source.split('\n');
-  const lines = [...new Set(g.edits.map((e) => e.line))].filter((l) => only === undefined || l === only).sort((a, b) => a - b);
-  return lines.map((l) => {
-    const pieces = edited[l - 1].split(BREAK).map((p) => p.replace(/[ \t]+$/, ''));
-    const emptied = pieces.length === 1 && pieces[0].trim() === '' && original[l - 1].trim() !== '';
-    return { startLine: l, endLine: l, replacement: emptied ? '' : pieces.join('\n') };
-  });
-}
-
-/** The fix of a deprecated call whose conversion `kmap-review fix` would make (the site is `ready`). */
-function verifiedFix(ctx: RuleContext, call: SyntaxNode, conv: FileConversion | null): RuleReport['fix'] {
-  const g = conv && groupOf(conv, call);
-  if (!g) return null;
-  const simple = !g.helper && !g.reordered && !g.introduces && g.maps.every((m) => m.api.family === 'atomic');
-  const edits = lineEdits(ctx.source, g, simple ? call.line : undefined);
-  if (!edits.length) return null;
-  const description = g.helper
-    ? `Replace the open-coded section with ${g.helper}`
-    : simple
-      ? `Replace ${calleeName(call)}() with ${DEPRECATED_REPLACEMENTS[calleeName(call)!]}()`
-      : `Convert to kmap_local_page()/kunmap_local()${g.reordered ? ', unmapping in LIFO order' : ''}`;
-  return { description, edits };
-}
+import type { Rule } from './rule.js';
 
 /**
  * Calls that, inside a kmap_atomic() section, may depend on the page faults or preemption it disabled.
@@ -68,6 +13,7 @@ export const deprecatedApi: Rule = {
   meta: {
     id: 'deprecated-api',
     severity: 'warning',
+    traits: { notAVerdict: true },
     summary: 'An added line calls kmap_atomic(), kunmap_atomic(), kmap() or kunmap(), which are deprecated.',
     doc: `## What it finds
 Lines the patch adds that call \`kmap_atomic()\`, \`kmap_atomic_pfn()\`, \`kmap_atomic_prot()\`,
@@ -105,9 +51,6 @@ gets no fix. A section that only copies gets the helper (\`memcpy_from_page()\`.
 
   check(ctx) {
     const reliance = RELIES_ON_ATOMIC.exec(ctx.fn.body.text);
-    // Whole functions are converted and verified like `kmap-review fix` does (fragments are not).
-    let conv: FileConversion | null | undefined;
-    const conversion = () => (conv === undefined ? (conv = ctx.fn.fragment || !convertFile ? null : convertFile(ctx.path, ctx.source, ctx.api, DEFAULT_CONFIG, [ctx.fn])) : conv);
     for (const call of ctx.fn.body.descendants('call_expression')) {
       const name = calleeName(call);
       if (!name || !(name in DEPRECATED_REPLACEMENTS) || !ctx.isChanged(call.line)) continue;
@@ -126,9 +69,8 @@ gets no fix. A section that only copies gets the helper (\`memcpy_from_page()\`.
         node: call,
         message,
         key: callArguments(call).map((a) => a.text).join(','),
-        fix: !ctx.fn.fragment && convertFile
-          ? verifiedFix(ctx, call, conversion())
-          : canRename && lineText.slice(col, col + name.length) === name
+        // For a whole function the engine replaces this with the verified conversion (convert/conversion-fixes.ts).
+        fix: canRename && lineText.slice(col, col + name.length) === name
           ? {
               description: `Replace ${name}() with ${replacement}()`,
               edits: [{ startLine: call.line, endLine: call.line, replacement: lineText.slice(0, col) + replacement + lineText.slice(col + name.length) }],

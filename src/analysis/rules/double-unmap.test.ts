@@ -77,7 +77,7 @@ out:
 	kunmap_local(kaddr);
 	return err;
 }`,
-      findings: [[13, 'kunmap_local(kaddr) releases kaddr a second time on this path: it was already unmapped at line 7']],
+      findings: [[13, 'kaddr is unmapped a second time on this path (first by kunmap_local(kaddr) at line 7)']],
     },
     {
       name: 'duplicated unmap left by a conversion',
@@ -103,7 +103,7 @@ out:
 	kunmap_local(base);
 	kunmap_local(p);
 }`,
-      findings: [[8, 'releases p a second time']],
+      findings: [[8, 'p is unmapped a second time']],
     },
   ],
 });

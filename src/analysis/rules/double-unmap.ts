@@ -1,10 +1,12 @@
-import { reportReplay } from '../replay/report.js';
+import { traceOf, quote } from '../replay/path.js';
+import { violationsOf } from '../replay/query.js';
 import type { Rule } from './rule.js';
 
 export const doubleUnmap: Rule = {
   meta: {
     id: 'double-unmap',
     severity: 'error',
+    traits: { existingCode: true },
     summary: 'The same kmap_local mapping is released twice on one path.',
     doc: `## What it finds
 A path on which the same mapped address (or an alias of it) is passed to \`kunmap_local()\`,
@@ -35,6 +37,20 @@ Unmap exactly once on every path: either before the branch or at the label, not 
 variable to NULL after the unmap and testing it at the label (\`if (kaddr) kunmap_local(kaddr);\`) also works.`,
   },
   check(ctx) {
-    reportReplay(ctx, 'double-unmap');
+    const { violations, reach } = violationsOf(ctx, 'double-unmap');
+    for (const v of violations) {
+      const name = v.mapping.holder ?? 'the address';
+      ctx.report({
+        node: v.node,
+        key: v.key,
+        message: `${name} is unmapped a second time on this path (first by ${quote(v.earlier!.call, 40)} at line ${v.earlier!.line})`,
+        detail: [
+          'Each unmap pops one entry of the per-task kmap stack: the second pops somebody else\'s mapping or underflows the stack.',
+          'Unmap exactly once on every path: before the branch or at the label, not both.',
+        ].join('\n'),
+        trace: traceOf(v.path, { line: v.unmap!.line, note: `${quote(v.unmap!.call)} (second unmap)` }),
+        ...reach,
+      });
+    }
   },
 };

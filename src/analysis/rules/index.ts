@@ -13,9 +13,10 @@ import { mappingLeak } from './mapping-leak.js';
 import { doubleUnmap } from './double-unmap.js';
 import { useAfterUnmap } from './use-after-unmap.js';
 import { stackDepth } from './stack-depth.js';
+import { unmapOutsidePage } from './unmap-outside-page.js';
 import type { Rule } from './rule.js';
 
-export const allRules: readonly Rule[] = [deprecatedApi, mismatchedUnmap, unmapPage, useHelper, pageAddressOfLocalMap, lostPagefaultDisable, lostPreemptDisable, sleepInAtomic, mappingEscapes, unmapOrder, mappingLeak, doubleUnmap, useAfterUnmap, stackDepth];
+export const allRules: readonly Rule[] = [deprecatedApi, mismatchedUnmap, unmapPage, useHelper, pageAddressOfLocalMap, lostPagefaultDisable, lostPreemptDisable, sleepInAtomic, mappingEscapes, unmapOrder, mappingLeak, doubleUnmap, useAfterUnmap, stackDepth, unmapOutsidePage];
 
 export function findRule(id: string): Rule | undefined {
   return allRules.find((r) => r.meta.id === id);

@@ -114,7 +114,7 @@ out:
 	kunmap(new_page);
 	kunmap(old_page);
 }`,
-      findings: [[8, "'dst' = kmap_local_page(new_page) (line 5) is released with kunmap(new_page)"], [9, 'kunmap_local(src)']],
+      findings: [[8, 'kunmap(new_page) releases a kmap_local_page() mapping (line 5): it needs kunmap_local(dst)'], [9, 'kunmap_local(src)']],
     },
     {
       name: 'half-converted pair: local map, atomic unmap',
@@ -125,7 +125,7 @@ out:
 	memset(kaddr + from, 0, to - from);
 	kunmap_atomic(kaddr);
 }`,
-      findings: [[6, 'must be released with kunmap_local(address), here kunmap_local(kaddr)']],
+      findings: [[6, 'kunmap_atomic(kaddr) releases a kmap_local_page() mapping (line 3): it needs kunmap_local(kaddr)']],
     },
     {
       name: 'half-converted pair: atomic map, local unmap on an error path',
@@ -143,7 +143,7 @@ out:
 	kunmap_local(h);
 	return ret;
 }`,
-      findings: [[12, 'a kmap_atomic() mapping must be released with kunmap_atomic(address), here kunmap_atomic(h)']],
+      findings: [[12, 'kunmap_local(h) releases a kmap_atomic() mapping (line 3): it needs kunmap_atomic(h)']],
     },
     {
       name: 'kmap released with kunmap_local of the address',
@@ -155,7 +155,7 @@ out:
 	kunmap_local(link);
 	return 0;
 }`,
-      findings: [[6, 'a kmap() mapping must be released with kunmap(page), here kunmap(page)']],
+      findings: [[6, 'kunmap_local(link) releases a kmap() mapping (line 3): it needs kunmap(page)']],
     },
     {
       name: 'kmap released with kunmap_atomic of the page',
@@ -177,7 +177,7 @@ out:
 	memcpy(to, src, len);
 	kunmap(to);
 }`,
-      findings: [[6, "'to' = kmap_local_folio(folio,off) (line 3) is released with kunmap(to)"]],
+      findings: [[6, 'kunmap(to) releases a kmap_local_folio() mapping (line 3): it needs kunmap_local(to)']],
     },
     {
       name: 'array elements mapped locally and released atomically in a loop',
@@ -191,7 +191,7 @@ out:
 	for (i = n - 1; i >= 0; i--)
 		kunmap_atomic(ptrs[i]);
 }`,
-      findings: [[9, "'ptrs[i]' = kmap_local_page(pages[i])"]],
+      findings: [[9, 'kunmap_atomic(ptrs[i]) releases a kmap_local_page() mapping (line 6): it needs kunmap_local(ptrs[i])']],
     },
     {
       name: 'cast destination and a kunmap inside a loop body',
@@ -257,6 +257,6 @@ describe('mismatched-unmap fixes', () => {
 
   it('traces the map line and the unmap line', () => {
     const [f] = findingsFor(mismatchedUnmap, `static void t(struct page *p)\n{\n\tvoid *v = kmap_local_page(p);\n\tclear_page(v);\n\tkunmap(p);\n}`);
-    expect(f.trace.map((t) => [t.line, t.note])).toEqual([[3, 'v = kmap_local_page(p)'], [5, 'kunmap(p)']]);
+    expect(f.trace.map((t) => [t.line, t.note])).toEqual([[3, 'void *v = kmap_local_page(p);'], [5, 'kunmap(p) (the unmap of another API)']]);
   });
 });

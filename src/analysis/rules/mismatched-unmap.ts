@@ -1,54 +1,24 @@
-import { UNMAP_FOR, type MapFamily } from '../kmap-api.js';
-import { findMapSites, findUnmapSites, mappedVariable, type MapSite, type UnmapSite } from '../mappings.js';
-import { findWrite, hasSideEffects, lineWithReplacement, normalizedText, unwrap, type SyntaxNode } from '../syntax/ast.js';
+import { UNMAP_FOR } from '../kmap-api.js';
+import { quote, traceOf } from '../replay/path.js';
+import { violationsOf } from '../replay/query.js';
+import type { Violation } from '../replay/violations.js';
+import { calleeName, findWrite, lineWithReplacement, type SyntaxNode } from '../syntax/ast.js';
 import type { Rule, RuleReport } from './rule.js';
-
-/** The families this rule pairs up; pte_offset_map()/pte_unmap() are left to the LIFO and leak rules. */
-const PAIRED: ReadonlySet<MapFamily> = new Set<MapFamily>(['local', 'atomic', 'kmap']);
-
-/** `ptrs[i]` -> "ptrs": array elements are matched by array, whatever the index expression. */
-function arrayOf(text: string): string | null {
-  const m = /^(\w+)\[.*\]$/.exec(text);
-  return m ? m[1] : null;
-}
-
-/**
- * Map sites an unmap may release: by the variable that holds the address (`kunmap_local(vaddr + off)`,
- * `kunmap_atomic(ptrs[i])`), or by the page for kunmap() (`kunmap(page)` after `kmap_local_page(page)`)
- * and for a page handed to an address-taking unmap of a kmap() mapping (`kunmap_local(page)` after `kmap(page)`).
- */
-function candidates(unmap: UnmapSite, maps: MapSite[]): MapSite[] {
-  const before = maps.filter((m) => m.call.end <= unmap.call.start);
-  const argText = unmap.arg ? normalizedText(unwrap(unmap.arg)) : null;
-  const byPage = argText ? before.filter((m) => m.page && normalizedText(unwrap(m.page)) === argText) : [];
-  const base = unmap.argBase;
-  const byVariable = base
-    ? before.filter((m) => {
-        const v = mappedVariable(m);
-        if (!v) return false;
-        if (v === base) return true;
-        const arr = arrayOf(v);
-        return arr !== null && arr === arrayOf(base);
-      })
-    : [];
-  if (unmap.api.takesPage) return byPage.length ? byPage : byVariable;
-  // An address-taking unmap given a page: only kmap() mappings are released that way by mistake;
-  // a local/atomic one given its page is the unmap-page rule's finding.
-  return byVariable.length ? byVariable : byPage.filter((m) => m.api.family === 'kmap');
-}
 
 export const mismatchedUnmap: Rule = {
   meta: {
     id: 'mismatched-unmap',
     severity: 'error',
+    traits: { existingCode: true },
     summary: 'A mapping is released by the unmap of another API (kmap_local_page() by kunmap(), kmap_atomic() by kunmap_local(), ...).',
     doc: `## What it finds
 An unmap call that does not belong to the API that made the mapping: a \`kmap_local_page()\`,
 \`kmap_local_folio()\` or \`kmap_local_pfn()\` mapping released with \`kunmap()\` or \`kunmap_atomic()\`; a
 \`kmap_atomic()\` mapping released with \`kunmap_local()\` or \`kunmap()\`; a \`kmap()\` mapping released with
 \`kunmap_local()\` or \`kunmap_atomic()\`. The mapping is found through the variable that holds the address
-(also \`v = kmap_local_page(p) + off\`, casts and array elements such as \`ptrs[i]\`), and a \`kunmap(page)\` is
-matched to the mapping of the same page.
+(also \`v = kmap_local_page(p) + off\`, aliases, casts and array elements such as \`ptrs[i]\`) along each path
+of the function, and a \`kunmap(page)\` is matched to the live mapping of the same page. One mistake is one
+finding: the local mapping that \`kunmap(page)\` leaves behind is not reported again as a leak.
 
 ## Why it matters
 include/linux/highmem.h pairs each map with exactly one unmap: \`kmap_local_page()\`/\`kmap_local_folio()\` with
@@ -80,68 +50,59 @@ identifier not reassigned between the map and the unmap.`,
   },
 
   check(ctx) {
-    const maps = findMapSites(ctx.fn.body, ctx.api).filter((m) => PAIRED.has(m.api.family));
-    if (!maps.length) return;
-    const unmaps = findUnmapSites(ctx.fn.body, ctx.api).filter((u) => PAIRED.has(u.api.family));
-    for (const unmap of unmaps) {
-      const sites = candidates(unmap, maps);
-      // Any mapping of the same family could be the one released here: then this pair is fine.
-      if (!sites.length || sites.some((m) => m.api.family === unmap.api.family)) continue;
-      const site = sites[sites.length - 1];
-      const released = unmaps.filter((u) => u !== unmap && releasesProperly(u, site));
-      // Already released by its own unmap before this call: this one is about another mapping (a caller's kmap()).
-      if (released.some((u) => u.call.start < unmap.call.start)) continue;
-      ctx.report(reportFor(ctx.fn.body, site, unmap));
+    const { violations, reach } = violationsOf(ctx, 'mismatched-unmap');
+    for (const v of violations) {
+      // The mapping comes from (or is released by) a same-file helper the finding depends on: say which, and
+      // report it as a warning; converting the helper in the same patch is the usual fix.
+      const helper = v.mapping.viaHelper ?? v.unmap!.viaHelper ?? null;
+      const across = helper ? { severity: 'warning' as const, note: `the mapping is made by ${helper}(), which is outside this function: convert ${helper}() in the same patch, or keep this unmap` } : {};
+      ctx.report({ ...reportFor(ctx.fn.body, v), ...across, ...reach });
     }
   },
 };
 
-/** True when `u` is the unmap of `site`'s own API given that site's address (or page, for kmap()). */
-function releasesProperly(u: UnmapSite, site: MapSite): boolean {
-  if (u.api.name !== UNMAP_FOR[site.api.family] || u.call.start < site.call.end) return false;
-  if (site.api.family === 'kmap') return !!(u.arg && site.page && normalizedText(unwrap(u.arg)) === normalizedText(unwrap(site.page)));
-  const v = mappedVariable(site);
-  return !!v && u.argBase === v;
+/** What the right unmap is given, in words and as code. */
+function rightCall(v: Violation): { name: string; arg: string | null; what: string } {
+  const name = UNMAP_FOR[v.mapping.family];
+  if (v.mapping.family === 'kmap') return { name, arg: v.mapping.page, what: 'page' };
+  return { name, arg: v.hold ?? null, what: 'address' };
 }
 
-/** True when the value of `expr` at `to` may differ from its value at `from`. */
-function changedBetween(body: SyntaxNode, expr: SyntaxNode, from: number, to: number): boolean {
-  if (hasSideEffects(expr)) return true;
-  const e = unwrap(expr);
-  if (findWrite(body, normalizedText(e), from, to)) return true;
-  return e.descendants('identifier').some((id) => findWrite(body, id.text, from, to) !== null);
+function whyAndFix(v: Violation, right: string): string[] {
+  const got = calleeName(v.unmap!.call) ?? '';
+  const m = v.mapping.family;
+  if (m === 'kmap') return ['kmap() mappings are global PKMAP slots released by kunmap(page); the address unmaps pop the per-task kmap stack instead.', `Release it with ${right}, or convert the map to kmap_local_page().`];
+  if (got === 'kunmap') return ['kunmap() takes the page and releases a kmap() slot: the local mapping stays on the per-task stack (a leak).', `Release it with ${right}: it takes the address.`];
+  if (m === 'atomic') return ['kunmap_local() leaves the page faults and preemption that kmap_atomic() disabled still disabled.', `Convert the map to kmap_local_page() as well, or release it with ${right}.`];
+  return ['kunmap_atomic() also re-enables page faults and preemption, which the local map never disabled.', `Release it with ${right}, or keep kmap_atomic() for the map.`];
 }
 
-function reportFor(body: SyntaxNode, site: MapSite, unmap: UnmapSite): RuleReport {
-  const mapText = normalizedText(site.call);
-  const v = mappedVariable(site);
-  const unmapText = normalizedText(unmap.call);
-  const right = UNMAP_FOR[site.api.family];
-  // What the right unmap is given: the page for kunmap(), else the variable holding the address.
-  const rightArg: SyntaxNode | null = site.api.family === 'kmap' ? site.page : site.destination.kind === 'variable' || site.destination.kind === 'field' ? site.destination.node : null;
-  const argText = rightArg ? normalizedText(rightArg) : null;
-  const holder = v ? `'${v}' = ${mapText}` : mapText;
-  let message = `${holder} (line ${site.call.line}) is released with ${unmapText}: a ${site.api.name}() mapping must be released with ${right}(${site.api.family === 'kmap' ? 'page' : 'address'})`;
-  if (argText) message += `, here ${right}(${argText})`;
-  if (site.api.family === 'atomic') message += `, or the map converted to kmap_local_page() to match ${unmap.api.name}()`;
-  else if (site.api.family === 'local' && unmap.api.family === 'kmap') message += '; kunmap() takes the page and leaves the local mapping in place';
-
+function reportFor(body: SyntaxNode, v: Violation): RuleReport {
+  const unmap = v.unmap!.call;
+  const right = rightCall(v);
+  const rightText = right.arg ? `${right.name}(${right.arg})` : `${right.name}(${right.what})`;
+  const api = v.mapping.api || 'the map';
+  const message = `${quote(unmap, 40)} releases a ${api}() mapping (line ${v.mapping.line}): it needs ${rightText}`;
   let fix: RuleReport['fix'] = null;
-  // Exact only for a plain variable (or a side-effect-free page for kunmap()) that still holds the same value.
-  const simple = rightArg && (rightArg.type === 'identifier' || site.api.family === 'kmap');
-  if (rightArg && argText && simple && !changedBetween(body, rightArg, site.statement.end, unmap.call.start)) {
-    const replacementCall = `${right}(${argText})`;
-    const line = lineWithReplacement(unmap.call, replacementCall);
-    if (line !== null) fix = { description: `Release the mapping with ${replacementCall}`, edits: [{ startLine: unmap.call.line, endLine: unmap.call.line, replacement: line }] };
+  // Exact only for a plain variable (or, for kunmap(), a page expression unchanged since the map).
+  const simple = right.arg && (v.mapping.family === 'kmap' ? !changedBetween(body, v.mapping.page!, v.mapping.call.end, unmap.start) : /^[A-Za-z_]\w*$/.test(right.arg));
+  if (simple) {
+    const line = lineWithReplacement(unmap, rightText);
+    if (line !== null) fix = { description: `Release the mapping with ${rightText}`, edits: [{ startLine: unmap.line, endLine: unmap.line, replacement: line }] };
   }
   return {
-    node: unmap.call,
+    node: v.node,
     message,
-    key: mapText,
-    trace: [
-      { line: site.call.line, note: v ? `${v} = ${mapText}` : mapText },
-      { line: unmap.call.line, note: unmapText },
-    ],
+    detail: whyAndFix(v, rightText).join('\n'),
+    key: v.key,
+    trace: traceOf(v.path, { line: v.unmap!.line, note: `${quote(unmap)} (the unmap of another API)` }),
     fix,
   };
+}
+
+/** True when the page expression `text` may have changed between two offsets of the function body. */
+function changedBetween(body: SyntaxNode, text: string, from: number, to: number): boolean {
+  if (findWrite(body, text, from, to)) return true;
+  for (const id of text.match(/[A-Za-z_]\w*/g) ?? []) if (findWrite(body, id, from, to)) return true;
+  return /\(/.test(text); // a call: not known to return the same page again
 }

@@ -39,6 +39,7 @@ export const pageAddressOfLocalMap: Rule = {
   meta: {
     id: 'page-address-of-local-map',
     severity: 'error',
+    traits: { existingCode: true },
     summary: 'page_address()/folio_address() of a page or folio that is mapped with kmap_local_page()/kmap_local_folio().',
     doc: `## What it finds
 A \`page_address(page)\` between \`kmap_local_page(page)\` and its \`kunmap_local()\` (to the end of the function

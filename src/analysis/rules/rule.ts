@@ -19,13 +19,31 @@ export interface RuleMeta {
    * `## What it finds`, `## Why it matters`, `## Example`, `## Fix`.
    */
   doc: string;
+  /** What the rule is for, beyond reviewing patches (absent: reviews only; see RuleTraits). */
+  traits?: RuleTraits;
+}
+
+/**
+ * Where a rule runs besides patch reviews. The tree scan, the converter and the classification read these
+ * instead of keeping lists of rule ids.
+ */
+export interface RuleTraits {
+  /** Finds bugs in code as it is, without a "before": run by `scan` on a tree's existing mapping code. */
+  existingCode?: boolean;
+  /** Does not judge a conversion: its findings on converted code neither refuse nor block it (leftovers, hints). */
+  notAVerdict?: boolean;
+  /** A finding on converted code means the mapping escapes its thread: the site is `blocked`, not `needs-care`. */
+  blocksConversion?: boolean;
 }
 
 /** What a rule reports; the engine fills in path, severity, fingerprint and pre-existing. */
 export interface RuleReport {
   /** The node the finding is about: its lines become line/endLine, its text part of the fingerprint. */
   node: SyntaxNode;
+  /** What is wrong, in one line of at most ~120 characters. */
   message: string;
+  /** Why it matters and how to fix it: a few short lines, shown below the message. */
+  detail?: string;
   trace?: Array<Omit<TraceStep, 'path'>>;
   fix?: Omit<Fix, 'path'> | null;
   /** Extra text for the fingerprint when several findings share a node (e.g. the other variable). */

@@ -44,7 +44,7 @@ ruleTester(stackDepth, {
 	for (i = nr - 1; i >= 0; i--)
 		kunmap_local(ptrs[i]);
 }`,
-      findings: [[6, 'ptrs[] is filled in a loop with no bound at or below 16']],
+      findings: [[6, 'ptrs[...] is filled in a loop with no bound below 16']],
     },
     {
       name: 'same variable mapped in a loop without unmapping in it',
@@ -55,13 +55,13 @@ ruleTester(stackDepth, {
 
 	for (i = 0; i < n; i++) {
 		v = kmap_local_page(pages[i]);
-		visit(v);
+		memset(v, 0, 64);
 	}
 }`,
       findings: [[7, 'mapped again in a loop while its previous mapping']],
     },
     {
-      name: 'seventeen mappings at once',
+      name: 'sixteen mappings at once (kmap_local_idx_push() BUGs at the 16th)',
       code: `static void many(struct page **p)
 {
 	void *a0 = kmap_local_page(p[0]), *a1 = kmap_local_page(p[1]), *a2 = kmap_local_page(p[2]);
@@ -77,7 +77,7 @@ ruleTester(stackDepth, {
 	kunmap_local(a6); kunmap_local(a5); kunmap_local(a4); kunmap_local(a3); kunmap_local(a2);
 	kunmap_local(a1); kunmap_local(a0);
 }`,
-      findings: [[8, '17 kmap_local mappings are live at once']],
+      findings: [[8, '16 kmap_local mappings are live at once here: at most 15 can be']],
     },
   ],
 });

@@ -3,9 +3,10 @@
  * Each snippet is treated as newly added code (every line counts as changed), unless it marks
  * lines with a trailing `// +` comment, in which case only those lines are "added".
  */
-import { checkFunction } from '../engine.js';
+import { checkFunction } from './runner.js';
+import { attachConversionFixes } from '../convert/conversion-fixes.js';
 import { KmapApi } from '../kmap-api.js';
-import type { EngineConfig, Finding } from '../model.js';
+import { DEFAULT_CONFIG, type EngineConfig, type Finding } from '../model.js';
 import { changedFileFromImages } from '../patch/line-diff.js';
 import { locateFunctions } from '../source/functions.js';
 import { initParser } from '../syntax/parser.js';
@@ -21,9 +22,13 @@ export function findingsFor(rule: Rule, code: string, config?: Partial<EngineCon
   const api = new KmapApi({ mapFunctions: config?.mapFunctions ?? {}, unmapFunctions: config?.unmapFunctions ?? {} });
   const fns = locateFunctions(code);
   const fileFunctions = new Map(fns.map((f) => [f.name, f]));
-  return fns.flatMap((fn) =>
-    checkFunction(fn, { path, source: code, image: 'post', isChanged, api, rules: [{ rule, severity: rule.meta.severity }], fileFunctions }),
-  );
+  const engineConfig = { ...DEFAULT_CONFIG, ...config };
+  return fns.flatMap((fn) => {
+    const found = checkFunction(fn, { path, source: code, image: 'post', isChanged, api, rules: [{ rule, severity: rule.meta.severity }], fileFunctions });
+    // The engine's stage after the rules: deprecated-api findings get the verified conversion as their fix.
+    attachConversionFixes(found, fn, { path, source: code, api, config: engineConfig });
+    return found;
+  });
 }
 
 /**

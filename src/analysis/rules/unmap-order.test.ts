@@ -137,7 +137,7 @@ unwind:
 	kunmap_local(vfrom);
 	kunmap_local(vto);
 }`,
-      findings: [[8, 'kunmap_local(vfrom) releases vfrom (mapped at line 5) while vto (mapped at line 6)']],
+      findings: [[8, 'kunmap_local(vfrom) releases vfrom while vto (mapped later, at line 6) is still mapped']],
     },
     {
       name: 'forward unmap loop over a mapped array',
@@ -151,7 +151,7 @@ unwind:
 	for (i = 0; i < nr; i++)
 		kunmap_local(ptrs[i]);
 }`,
-      findings: [[9, 'same direction as the loop that mapped it']],
+      findings: [[9, 'in the order the loop at line 6 mapped it']],
     },
     {
       name: 'error label unwinds in mapping order',
@@ -217,9 +217,9 @@ describe('unmap-order evidence', () => {
 	kunmap_local(vto);
 }`);
     expect(f.trace.map((t) => `${t.line}: ${t.note}`)).toEqual([
-      '3: vfrom = kmap_local_page(from)',
-      '4: vto = kmap_local_page(to)',
-      '5: kunmap_local(vfrom) while vto is on top',
+      '3: void *vfrom = kmap_local_page(from);',
+      '4: void *vto = kmap_local_page(to);',
+      '5: kunmap_local(vfrom) (vto is on top)',
     ]);
   });
 
@@ -268,6 +268,6 @@ describe('unmap-order across a conversion', () => {
     const [a] = findingsFor(unmapOrder, pre);
     const [b] = findingsFor(unmapOrder, post);
     expect(a.fingerprint).toBe(b.fingerprint);
-    expect(b.trace.map((t) => t.note)).toEqual(['vfrom = kmap_local_page(from)', 'vto = kmap_local_page(to)', 'kunmap_local(vfrom) while vto is on top']);
+    expect(b.trace.map((t) => t.note)).toEqual(['void *vfrom = kmap_local_page(from);', 'void *vto = kmap_local_page(to);', 'kunmap_local(vfrom) (vto is on top)']);
   });
 });

@@ -1,10 +1,12 @@
-import { reportReplay } from '../replay/report.js';
+import { traceOf, quote } from '../replay/path.js';
+import { violationsOf } from '../replay/query.js';
 import type { Rule } from './rule.js';
 
 export const unmapOrder: Rule = {
   meta: {
     id: 'unmap-order',
     severity: 'error',
+    traits: { existingCode: true },
     summary: 'An unmap on some path does not release the most recent live kmap_local mapping (LIFO order).',
     doc: `## What it finds
 A \`kunmap_local()\`, \`kunmap_atomic()\` or \`pte_unmap*()\` that, on some path through the function, releases a
@@ -38,6 +40,30 @@ For arrays, unmap from the last element down: \`for (i = n - 1; i >= 0; i--) kun
 Or use a helper that does it right (\`memcpy_page()\`, \`copy_highpage()\`).`,
   },
   check(ctx) {
-    reportReplay(ctx, 'unmap-order');
+    const { violations, reach } = violationsOf(ctx, 'unmap-order');
+    for (const v of violations) {
+      const name = v.mapping.holder ?? 'a mapping';
+      const call = quote(v.unmap!.call, 48);
+      if (v.detail === 'forward-array') {
+        ctx.report({
+          node: v.node,
+          key: v.key,
+          message: `${call} releases ${name} in the order the loop at line ${v.mapping.line} mapped it: the first mapped goes first`,
+          detail: ['kmap_local mappings form a per-task stack: they must be released in reverse order of mapping.', 'Unmap from the last element down: for (i = n - 1; i >= 0; i--).'].join('\n'),
+          trace: traceOf(v.path, { line: v.unmap!.line, note: `${quote(v.unmap!.call)} (oldest element first)` }),
+          ...reach,
+        });
+        continue;
+      }
+      const top = v.top!.holder ?? 'a later mapping';
+      ctx.report({
+        node: v.node,
+        key: v.key,
+        message: `${call} releases ${name} while ${top} (mapped later, at line ${v.top!.line}) is still mapped`,
+        detail: ['kmap_local mappings form a per-task stack: they must be released in reverse order of mapping.', `Unmap ${top} first.`].join('\n'),
+        trace: traceOf(v.path, { line: v.unmap!.line, note: `${quote(v.unmap!.call)} (${top} is on top)` }),
+        ...reach,
+      });
+    }
   },
 };

@@ -19,6 +19,7 @@ export const unmapPage: Rule = {
   meta: {
     id: 'unmap-page',
     severity: 'error',
+    traits: { existingCode: true },
     summary: 'kunmap_local() or kunmap_atomic() is given the struct page/folio instead of the mapped address.',
     doc: `## What it finds
 A \`kunmap_local()\` or \`kunmap_atomic()\` whose argument is the \`struct page *\` or \`struct folio *\` rather

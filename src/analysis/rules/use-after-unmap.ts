@@ -1,10 +1,12 @@
-import { reportReplay } from '../replay/report.js';
+import { traceOf, quote } from '../replay/path.js';
+import { violationsOf } from '../replay/query.js';
 import type { Rule } from './rule.js';
 
 export const useAfterUnmap: Rule = {
   meta: {
     id: 'use-after-unmap',
     severity: 'error',
+    traits: { existingCode: true },
     summary: 'A mapped address, or a pointer derived from it, is used after its unmap on some path.',
     doc: `## What it finds
 A dereference, index, \`->\` access or call argument that uses a mapped address, or an alias made from it
@@ -35,6 +37,17 @@ Move the use before the unmap, or copy what is needed out of the page while it i
 \`\`\``,
   },
   check(ctx) {
-    reportReplay(ctx, 'use-after-unmap');
+    const { violations, reach } = violationsOf(ctx, 'use-after-unmap');
+    for (const v of violations) {
+      const name = v.use!.holder;
+      ctx.report({
+        node: v.node,
+        key: v.key,
+        message: `${name} is used after ${quote(v.unmap!.call, 48)} at line ${v.unmap!.line}`,
+        detail: ['Once unmapped, the address no longer maps the page on HIGHMEM: the access hits whatever the slot maps next.', 'Move the unmap after the last use.'].join('\n'),
+        trace: traceOf(v.path, { line: v.use!.line, note: `${quote(v.use!.node)} (uses ${name} after the unmap)` }),
+        ...reach,
+      });
+    }
   },
 };

@@ -6,6 +6,7 @@ export const useHelper: Rule = {
   meta: {
     id: 'use-helper',
     severity: 'notice',
+    traits: { notAVerdict: true },
     summary: 'An open-coded map + memcpy()/memset() + unmap that memcpy_{from,to}_page(), memcpy_page(), memset_page(), memzero_page() or a folio helper expresses.',
     doc: `## What it finds
 Three consecutive statements of one block, with nothing else between them: a map into a variable

@@ -3,18 +3,18 @@
  * function the conversion already checked as a pure rename: each case is compared with the tree rules run
  * on every function directly.
  */
-import { activeRules, checkFunction } from '../engine.js';
+import { activeRules, checkFunction } from '../rules/runner.js';
 import { KmapApi } from '../kmap-api.js';
 import { DEFAULT_CONFIG } from '../model.js';
 import { locateFunctions } from '../source/functions.js';
 import { initParser } from '../syntax/parser.js';
-import { scanFile, TREE_RULES } from './classify.js';
+import { scanFile } from './classify.js';
 
 beforeAll(initParser);
 const api = new KmapApi();
 
 function directly(source: string): string[] {
-  const rules = activeRules(DEFAULT_CONFIG).filter((r) => (TREE_RULES as readonly string[]).includes(r.rule.meta.id));
+  const rules = activeRules(DEFAULT_CONFIG, 'existingCode');
   const fns = locateFunctions(source);
   const byName = new Map(fns.map((f) => [f.name, f]));
   return fns

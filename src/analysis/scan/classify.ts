@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { convertFile, DEPRECATED_CALL } from '../convert/verify.js';
 import type { ConversionGroup, FunctionPlan, Refusal, SiteClass } from '../convert/plan.js';
-import { activeRules, checkFunction } from '../engine.js';
+import { activeRules, checkFunction } from '../rules/runner.js';
 import type { KmapApi } from '../kmap-api.js';
 import type { EngineConfig, Finding } from '../model.js';
 import { locateFunctions, type CFunction } from '../source/functions.js';
@@ -39,8 +39,6 @@ export interface FileScan {
   functions: number;
 }
 
-/** Rules run on existing mapping code in a tree scan: the ones that find bugs without a "before". */
-export const TREE_RULES = ['mismatched-unmap', 'unmap-page', 'page-address-of-local-map', 'unmap-order', 'mapping-leak', 'double-unmap', 'use-after-unmap', 'stack-depth'] as const;
 
 /** Files and functions worth parsing: they call the mapping API (not just mention it). */
 const MAPPING_CALL = /\bk(?:un)?map(?:_local_\w+|_atomic\w*)?\s*\(/;
@@ -167,7 +165,8 @@ export function scanFile(path: string, source: string, options: ScanOptions): Fi
   out.sites.sort((a, b) => a.line - b.line);
 
   // Existing bugs in the mapping code as it is.
-  const rules = activeRules(config).filter((r) => (TREE_RULES as readonly string[]).includes(r.rule.meta.id));
+  // Rules run on existing mapping code: the ones that find bugs without a "before" (RuleTraits.existingCode).
+  const rules = activeRules(config, 'existingCode');
   const byName = new Map<string, CFunction>(fns.filter((f) => !f.fragment).map((f) => [f.name, f]));
   const alreadyChecked = checkedByConversion(conversion?.plans ?? [], api, new Set(rules.map((r) => r.rule.meta.id)));
   const callers = functionsMatching(fns, source, MAPPING_CALL);
