@@ -7,6 +7,7 @@ import type { ScanSite } from '../analysis/scan/classify.js';
 import type { TreeScan } from '../analysis/scan/tree.js';
 import type { Annotation, Conclusion } from './check-run.js';
 import { GITHUB_TEXT_LIMIT, code, plural, truncate } from './markdown.js';
+import { annotationMessage } from './plain-message.js';
 import { renderScanMarkdown, scanTitle } from './scan/markdown.js';
 
 export interface TreeTrendInfo {
@@ -104,7 +105,7 @@ function siteAnnotation(s: ScanSite, level: Annotation['annotation_level'], titl
 function findingAnnotation(f: Finding, level: Annotation['annotation_level']): Annotation {
   const a: Annotation = {
     path: f.path, start_line: f.line, end_line: Math.max(f.line, f.endLine), annotation_level: level,
-    title: `kmap-review: ${f.rule}`.slice(0, 255), message: truncate(f.message + (f.note ? `\n${f.note}` : ''), 60_000, '(truncated)'),
+    title: `kmap-review: ${f.rule}`.slice(0, 255), message: truncate(annotationMessage(f), 60_000, '(truncated)'),
   };
   if (f.trace.length) a.raw_details = truncate(f.trace.map((t) => `${t.path}:${t.line}: ${t.note}`).join('\n'), 60_000, '(truncated)');
   return a;
