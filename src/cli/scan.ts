@@ -14,16 +14,20 @@ import type { EngineConfig } from '../analysis/model.js';
 import { ScanResultCache } from '../analysis/scan/result-cache.js';
 import { parseBaseline, type BaselineInput } from '../analysis/scan/totals.js';
 import { scanTree, type TreeSource } from '../analysis/scan/tree.js';
+import { scanHistory, type HistoryPoint } from '../analysis/scan/history.js';
+import { renderScanHtml } from '../comments/html/report.js';
+import { renderHistoryCsv, renderHistoryJson, renderHistoryText } from '../comments/scan/history.js';
 import { renderScanJson } from '../comments/scan/json.js';
 import { renderScanMarkdown } from '../comments/scan/markdown.js';
 import { renderScanSarif } from '../comments/scan/sarif.js';
 import { renderScanText } from '../comments/scan/text.js';
 import type { CliIo } from './cli.js';
 import { ENGINE_OPTIONS, cliConfigFromOptions, positiveInteger, UsageError } from './options.js';
+import { readyPatches, subsystemOfFor } from './scan-html.js';
 import { jitFlagsForAnalysis } from './v8-flags.js';
 import { TOOL_VERSION } from './version.js';
 
-const FORMATS = ['text', 'json', 'markdown', 'sarif'] as const;
+const FORMATS = ['text', 'json', 'markdown', 'sarif', 'html', 'csv'] as const;
 type Format = (typeof FORMATS)[number];
 
 /** Defined by the CLI bundle's first lines (scripts/build-cli.mjs): where its own scan worker bundle is. */
@@ -79,12 +83,20 @@ export async function runScan(args: string[], io: CliIo): Promise<number> {
       'max-bytes': { type: 'string' },
       cache: { type: 'boolean', default: false },
       'cache-dir': { type: 'string' },
+      history: { type: 'string' },
+      every: { type: 'string' },
+      tags: { type: 'string' },
     },
   });
   const format = values.format as Format;
   if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}, not '${values.format}'`);
   if (positionals.length > 1) throw new UsageError('scan takes one DIR');
   if (positionals.length && values.git) throw new UsageError('give a DIR or --git REV, not both');
+  if (values.history !== undefined && (positionals.length || values.git)) throw new UsageError('--history A..B scans the git repository of the current directory: give no DIR or --git');
+  if ((values.every !== undefined || values.tags !== undefined) && values.history === undefined) throw new UsageError('--every and --tags go with --history A..B');
+  if (values.every !== undefined && values.tags !== undefined) throw new UsageError('give --every N or --tags GLOB, not both');
+  if (format === 'csv' && values.history === undefined) throw new UsageError('--format csv is for --history A..B');
+  const every = positiveInteger(values.every, '--every');
   const jobs = values.jobs === '0' ? 0 : positiveInteger(values.jobs, '--jobs');
   const maxBytes = positiveInteger(values['max-bytes'], '--max-bytes');
   const { engine: config, select } = await cliConfigFromOptions(values, io.cwd);
@@ -105,6 +117,31 @@ export async function runScan(args: string[], io: CliIo): Promise<number> {
   }
 
   let source: TreeSource;
+  let history: HistoryPoint[] | undefined;
+  if (values.history !== undefined) {
+    const range = values.history;
+    const opts = { config, ...(select ? { select } : {}), ...(jobs !== undefined ? { jobs } : {}), ...(maxBytes ? { maxBytes } : {}), ...(every ? { every } : {}), ...(values.tags !== undefined ? { tags: values.tags } : {}) };
+    const workerUrl = bundledScanWorker();
+    try {
+      history = await scanHistory(io.cwd, range, { ...opts, ...(workerUrl ? { workerUrl } : {}), onReadWarm: jitFlagsForAnalysis });
+    } catch (e) {
+      throw new InputError((e as Error).message);
+    }
+    if (format === 'json') {
+      io.stdout(renderHistoryJson(history) + '\n');
+      return 0;
+    }
+    if (format === 'csv') {
+      io.stdout(renderHistoryCsv(history));
+      return 0;
+    }
+    if (format !== 'html') {
+      io.stdout(renderHistoryText(history));
+      return 0;
+    }
+    // html: the report of B, with the trend chart.
+    values.git = history[history.length - 1].commit;
+  }
   if (values.git) source = { kind: 'git', repo: io.cwd, rev: values.git };
   else {
     const root = resolve(io.cwd, positionals[0] ?? '.');
@@ -143,6 +180,10 @@ export async function runScan(args: string[], io: CliIo): Promise<number> {
   if (format === 'json') io.stdout(renderScanJson(scan, TOOL_VERSION) + '\n');
   else if (format === 'sarif') io.stdout(renderScanSarif(scan, TOOL_VERSION) + '\n');
   else if (format === 'markdown') io.stdout(renderScanMarkdown(scan));
+  else if (format === 'html') {
+    const patches = await readyPatches(scan, source, config);
+    io.stdout(renderScanHtml(scan, { patches, subsystemOf: subsystemOfFor(scan, source), toolVersion: TOOL_VERSION, ...(history ? { history } : {}) }));
+  }
   else io.stdout(renderScanText(scan, { verbose: values.verbose }));
   return scan.baseline && (scan.baseline.added.length || scan.baseline.newErrors.length) ? 1 : 0;
 }
