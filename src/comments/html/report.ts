@@ -75,6 +75,13 @@ ${body}
 </tbody></table></section>`;
 }
 
+/** The reason's first clause in the table (the whole text is the row's evidence). */
+function short(reason: string): string {
+  const cut = reason.search(/[:;.](\s|$)/);
+  const head = cut > 20 && cut < 140 ? reason.slice(0, cut) : reason;
+  return head.length > 140 ? `${head.slice(0, 139)}…` : head;
+}
+
 function sitesTable(scan: TreeScan, subOf: (p: string) => string, subIndex: ReadonlyMap<string, number>, patchIds: ReadonlyMap<string, number>): string {
   const subs = [...subIndex.entries()].sort((a, b) => a[0].localeCompare(b[0]));
   const rows = scan.sites
@@ -87,7 +94,7 @@ function sitesTable(scan: TreeScan, subOf: (p: string) => string, subIndex: Read
             ? `<a href="#patch-${pid}">view patch</a> <a class="dl" href="#patch-${pid}" data-patch="${pid}">download</a>`
             : '<span class="muted">no patch</span>'
           : `<details class="ev"><summary>evidence</summary>${escapeHtml(s.reason)}${s.rule ? ` <code>${escapeHtml(s.rule)}</code>` : ''}</details>`;
-      return `<tr class="site c-${s.class}" data-class="${s.class}" data-sub="${subIndex.get(sub)}"><td><code>${escapeHtml(s.path)}:${s.line}</code></td><td>${s.function ? `<code>${escapeHtml(s.function)}</code>` : ''}</td><td><code>${escapeHtml(s.api)}</code></td><td>${s.class}</td><td>${escapeHtml(s.reason)}</td><td>${s.rule ? `<code>${escapeHtml(s.rule)}</code>` : ''}</td><td>${escapeHtml(sub)}</td><td>${action}</td></tr>`;
+      return `<tr class="site c-${s.class}" data-class="${s.class}" data-sub="${subIndex.get(sub)}"><td><code>${escapeHtml(s.path)}:${s.line}</code></td><td>${s.function ? `<code>${escapeHtml(s.function)}</code>` : ''}</td><td><code>${escapeHtml(s.api)}</code></td><td>${s.class}</td><td>${escapeHtml(short(s.reason))}</td><td>${s.rule ? `<code>${escapeHtml(s.rule)}</code>` : ''}</td><td>${escapeHtml(sub)}</td><td class="act">${action}</td></tr>`;
     })
     .join('\n');
   return `<section id="sites"><h2>Every site (${scan.sites.length})</h2>
@@ -157,7 +164,7 @@ tr.c-ready td:nth-child(4){color:#1a7f37}tr.c-needs-care td:nth-child(4){color:#
 .key{display:inline-block;width:10px;height:10px;margin:0 4px 0 10px}.filters{margin:8px 0;display:flex;gap:16px;align-items:center;flex-wrap:wrap}
 pre{background:#f6f8fa;padding:8px;overflow:auto;font-size:12px;max-height:480px}.muted{color:#777}.trace{margin:2px 0;font-size:12px}
 .detail{color:#555;white-space:pre-wrap;font-size:12px}.tlabel{font-size:10px}code{font-size:12px}
-.groups th a{text-decoration:none}tr.hidden{display:none}summary{cursor:pointer}`;
+.groups th a{text-decoration:none}tr.hidden{display:none}td.act{white-space:nowrap}summary{cursor:pointer}`;
 
 /**
  * The page's script: filters (class, subsystem, text; also from #sub=N links), sorting by a column,
