@@ -66,7 +66,7 @@ d('the HTML report in chromium', () => {
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
-  const visibleRows = () => page.$$eval('#site-table tbody tr', (rows) => rows.filter((r) => (r as HTMLElement).offsetParent !== null).length);
+  const visibleRows = () => page.$$eval('#site-table tbody tr', (rows) => rows.filter((r) => (r as unknown as { offsetParent: unknown }).offsetParent !== null).length);
 
   it('loads without console errors or requests, with a bar per subsystem', async () => {
     expect(errors).toEqual([]);
@@ -89,16 +89,16 @@ d('the HTML report in chromium', () => {
     await page.select('#f-class', '');
     await page.type('#f-text', 'demo_start');
     expect(await visibleRows()).toBe(1);
-    await page.$eval('#f-text', (e) => ((e as HTMLInputElement).value = ''));
+    await page.$eval('#f-text', (e) => ((e as unknown as { value: string }).value = ''));
     await page.type('#f-text', ' ');
     await page.click('#groups a[data-sub]'); // DEMO FS
-    await page.waitForFunction(() => location.hash.startsWith('#sub='));
+    await page.waitForFunction('location.hash.startsWith("#sub=")');
     expect(await visibleRows()).toBe(4);
   });
 
   it('sorts by a column', async () => {
     await page.select('#f-sub', '');
-    const firstApi = () => page.$eval('#site-table tbody tr', (r) => (r as HTMLTableRowElement).cells[2].textContent);
+    const firstApi = () => page.$eval('#site-table tbody tr', (r) => (r as unknown as { cells: Array<{ textContent: string }> }).cells[2].textContent);
     await page.click('#site-table th:nth-child(3)');
     const a = await firstApi();
     await page.click('#site-table th:nth-child(3)');
