@@ -14,7 +14,7 @@ import type { EngineConfig } from '../analysis/model.js';
 import { ScanResultCache } from '../analysis/scan/result-cache.js';
 import { parseBaseline, type BaselineInput } from '../analysis/scan/totals.js';
 import { scanTree, type TreeSource } from '../analysis/scan/tree.js';
-import { scanHistory, type HistoryPoint } from '../analysis/scan/history.js';
+import { MemoryResultStore, scanHistory, type HistoryPoint } from '../analysis/scan/history.js';
 import { renderScanHtml } from '../comments/html/report.js';
 import { renderHistoryCsv, renderHistoryJson, renderHistoryText } from '../comments/scan/history.js';
 import { renderScanJson } from '../comments/scan/json.js';
@@ -118,12 +118,15 @@ export async function runScan(args: string[], io: CliIo): Promise<number> {
 
   let source: TreeSource;
   let history: HistoryPoint[] | undefined;
+  /** The results of the history's points, reused by the report of B (--format html). */
+  let historyResults: MemoryResultStore | undefined;
   if (values.history !== undefined) {
+    historyResults = new MemoryResultStore();
     const range = values.history;
     const opts = { config, ...(select ? { select } : {}), ...(jobs !== undefined ? { jobs } : {}), ...(maxBytes ? { maxBytes } : {}), ...(every ? { every } : {}), ...(values.tags !== undefined ? { tags: values.tags } : {}) };
     const workerUrl = bundledScanWorker();
     try {
-      history = await scanHistory(io.cwd, range, { ...opts, ...(workerUrl ? { workerUrl } : {}), onReadWarm: jitFlagsForAnalysis });
+      history = await scanHistory(io.cwd, range, { ...opts, results: historyResults, ...(workerUrl ? { workerUrl } : {}), onReadWarm: jitFlagsForAnalysis });
     } catch (e) {
       throw new InputError((e as Error).message);
     }
@@ -161,7 +164,7 @@ export async function runScan(args: string[], io: CliIo): Promise<number> {
     cacheDir = defaultCacheDir();
     if (!cacheDir) io.stderr('kmap-review: --cache: neither XDG_CACHE_HOME nor HOME is set, scanning without a cache (give --cache-dir DIR)\n');
   }
-  const cache = cacheDir ? openCache(source, cacheDir, config, io) : undefined;
+  const cache = cacheDir ? openCache(source, cacheDir, config, io) : historyResults;
 
   let scan;
   try {
@@ -172,7 +175,7 @@ export async function runScan(args: string[], io: CliIo): Promise<number> {
     if (source.kind === 'git') throw new InputError((e as Error).message);
     throw e;
   }
-  if (cache) {
+  if (cache instanceof ScanResultCache) {
     // Results of files outside a --config selection belong to other scans of the tree: kept.
     const warning = cache.save(select ? (path) => !select(path) : undefined);
     if (warning) io.stderr(`kmap-review: ${warning} (--cache-dir DIR keeps it in a writable place)\n`);

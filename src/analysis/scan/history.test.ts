@@ -2,6 +2,7 @@ import { DEFAULT_CONFIG } from '../model.js';
 import { buildHistoryRepo, type ScratchRepo } from '../../../test/helpers/history-repo.js';
 import type { FileScan } from './classify.js';
 import { MemoryResultStore, sampleCommits, scanHistory } from './history.js';
+import { scanTree } from './tree.js';
 
 let repo: ScratchRepo;
 beforeAll(() => {
@@ -45,6 +46,14 @@ describe('scan --history', () => {
     await scanHistory(repo.dir, `${repo.commits[0]}..main`, { config, jobs: 0, results: counting });
     // ready.c, blocked.c at A; care.c; the converted ready.c; copy.c. The docs-only and removal commits cost none.
     expect(analysed.sort()).toEqual(['drivers/demo/blocked.c', 'drivers/demo/copy.c', 'fs/demo/care.c', 'fs/demo/ready.c', 'fs/demo/ready.c']);
+  });
+
+  it('gives, at every point, the counts of a whole scan --git of that commit', async () => {
+    const points = await scanHistory(repo.dir, `${repo.commits[0]}..main`, { config, jobs: 0 });
+    for (const p of points) {
+      const whole = await scanTree({ kind: 'git', repo: repo.dir, rev: p.commit }, { config, jobs: 0 });
+      expect([p.total, p.byClass, p.byApi, p.bySubsystem]).toEqual([whole.totals.sites, whole.totals.byClass, whole.totals.byApi, Object.fromEntries(whole.totals.bySubsystem!.map((g) => [g.name, g.total]))]);
+    }
   });
 
   it('samples every Nth commit after A, and B always; or the tagged ones', () => {

@@ -9,7 +9,9 @@ import { minimatch } from 'minimatch';
 import type { SiteClass } from '../convert/plan.js';
 import type { FileScan } from './classify.js';
 import type { ScanResultStore } from './result-cache.js';
-import { resolveRevision } from './sources.js';
+import { parseMaintainers } from './maintainers.js';
+import { readGitBlobs, readGitFile, resolveRevision } from './sources.js';
+import { computeTotals } from './totals.js';
 import { scanTree, type TreeScanOptions } from './tree.js';
 
 export interface HistoryPoint {
@@ -88,18 +90,75 @@ export function sampleCommits(repo: string, range: string, options: { every?: nu
   return [info(a), ...picked];
 }
 
-/** Counts at each sampled commit. */
+/** Changed C/H files between two commits: path and new blob id (null when deleted). */
+function changedFiles(repo: string, from: string, to: string): Array<{ path: string; sha: string | null }> {
+  const out: Array<{ path: string; sha: string | null }> = [];
+  const recs = git(repo, ['diff-tree', '-r', '-z', '--no-renames', '--no-commit-id', from, to, '--', '*.c', '*.h']).split('\0');
+  for (let i = 0; i + 1 < recs.length; i += 2) {
+    const m = /^:\d+ (\d+) [0-9a-f]+ ([0-9a-f]+) ([A-Z])/.exec(recs[i]);
+    if (!m) continue;
+    // A path that is no longer a blob (deleted, or now a submodule or symlink) has no result.
+    out.push({ path: recs[i + 1], sha: m[3] === 'D' || !m[1].startsWith('100') ? null : m[2] });
+  }
+  return out;
+}
+
+function pointOf(c: SampledCommit, scans: Iterable<FileScan>, maintainers: string | null): HistoryPoint {
+  const list = [...scans];
+  const t = computeTotals(list.flatMap((f) => f.sites), list.flatMap((f) => f.findings), maintainers ? parseMaintainers(maintainers) : null);
+  const groups = t.bySubsystem ?? t.byDirectory;
+  return { ...c, total: t.sites, byClass: { ...t.byClass }, byApi: { ...t.byApi }, bySubsystem: Object.fromEntries(groups.map((g) => [g.name, g.total])) };
+}
+
+/**
+ * Counts at each sampled commit. The first is a whole `scan --git`; each next one starts from the files
+ * of the one before and handles only what `git diff-tree` says changed: a changed file whose content
+ * (path and blob id) was seen before takes that result, the others are read from the object store and
+ * analysed (if they mention the API).
+ */
 export async function scanHistory(repo: string, range: string, options: HistoryOptions): Promise<HistoryPoint[]> {
   const commits = sampleCommits(repo, range, options);
-  const results = options.results ?? new MemoryResultStore();
+  const store = options.results ?? new MemoryResultStore();
+  /** The candidate files of the current point and their results. */
+  const files = new Map<string, FileScan>();
+  const recording: ScanResultStore = {
+    get: (path, sha) => {
+      const r = store.get(path, sha);
+      if (r) files.set(path, r);
+      return r;
+    },
+    set: (path, sha, scan) => {
+      store.set(path, sha, scan);
+      files.set(path, scan);
+    },
+  };
   const points: HistoryPoint[] = [];
+  const { onPoint, every: _every, tags: _tags, ...scanOptions } = options;
   for (const [i, c] of commits.entries()) {
-    const scan = await scanTree({ kind: 'git', repo, rev: c.commit }, { ...options, results });
-    const t = scan.totals;
-    const groups = t.bySubsystem ?? t.byDirectory;
-    const p: HistoryPoint = { ...c, total: t.sites, byClass: { ...t.byClass }, byApi: { ...t.byApi }, bySubsystem: Object.fromEntries(groups.map((g) => [g.name, g.total])) };
+    if (i === 0) await scanTree({ kind: 'git', repo, rev: c.commit }, { ...scanOptions, results: recording });
+    else {
+      const todo: Array<{ path: string; sha: string }> = [];
+      for (const f of changedFiles(repo, commits[i - 1].commit, c.commit)) {
+        files.delete(f.path);
+        if (!f.sha || (options.select && !options.select(f.path))) continue;
+        const known = store.get(f.path, f.sha);
+        if (known) files.set(f.path, known);
+        else todo.push({ path: f.path, sha: f.sha });
+      }
+      if (todo.length) {
+        const bySha = new Map<string, string[]>();
+        for (const t of todo) bySha.set(t.sha, [...(bySha.get(t.sha) ?? []), t.path]);
+        const items: Array<{ path: string; bytes: Uint8Array }> = [];
+        await readGitBlobs(repo, [...bySha.keys()], (sha, bytes) => {
+          for (const path of bySha.get(sha) ?? []) items.push({ path, bytes });
+        });
+        // The texts source prefilters and analyses them, adding each result (by blob id) to the store.
+        await scanTree({ kind: 'texts', name: c.commit, items }, { ...scanOptions, results: recording });
+      }
+    }
+    const p = pointOf(c, files.values(), readGitFile(repo, c.commit, 'MAINTAINERS'));
     points.push(p);
-    options.onPoint?.(p, i, commits.length);
+    onPoint?.(p, i, commits.length);
   }
   return points;
 }
