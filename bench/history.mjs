@@ -40,6 +40,7 @@ function build() {
   const t0 = Date.now();
   mkdirSync(repo, { recursive: true });
   git(['init', '-q', '-b', 'main']);
+  git(['config', 'gc.auto', '0']);
   const a = files(from);
   const b = files(to);
   const add = (tree, paths) => {
@@ -75,7 +76,7 @@ function build() {
   const gone = rest.filter((p) => !hb.has(p));
   for (let i = 0; i < gone.length; i += 2000) git(['rm', '-q', '--cached', '--', ...gone.slice(i, i + 2000)]);
   git(['commit', '-q', '--allow-empty', '-m', 'linux-6.12']);
-  git(['gc', '-q', '--aggressive', '--prune=now'], { stdio: 'ignore' });
+  git(['repack', '-q', '-a', '-d', '--window=0'], { stdio: 'ignore' });
   console.log(`built ${repo}: ${commits} commits, ${changed.length} files differ between the trees (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
 }
 
