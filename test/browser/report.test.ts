@@ -106,6 +106,13 @@ d('the HTML report in chromium', () => {
     expect([a, b]).toEqual(['kmap', 'kunmap_atomic']);
   });
 
+  it("opens a ready site's patch from its row", async () => {
+    await page.click('#site-table tr[data-class="ready"] a:not(.dl)');
+    await page.waitForFunction('location.hash === "#patch-0"');
+    expect(await page.$eval('#patch-0', (e) => (e as unknown as { open: boolean }).open)).toBe(true);
+    expect(await page.$eval('#patch-0 pre', (e) => e.textContent)).toMatch(/^\+\tmemcpy_from_page\(buf, page, 0, len\);$/m);
+  });
+
   it("downloads a ready site's patch, which applies with git apply to the scanned tree", async () => {
     const downloads = join(work, 'downloads');
     const cdp = await page.createCDPSession();

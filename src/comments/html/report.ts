@@ -178,7 +178,8 @@ function apply(){var c=fc.value,s=fs.value,t=ft.value.toLowerCase().trim(),n=0;
 rows.forEach(function(r,i){var ok=(!c||r.dataset.class===c)&&(!s||r.dataset.sub===s)&&(!t||text[i].indexOf(t)>=0);r.classList.toggle('hidden',!ok);if(ok)n++;});
 shown.textContent=n+' shown';}
 [fc,fs].forEach(function(e){e.addEventListener('change',apply);});ft.addEventListener('input',apply);
-function fromHash(){var m=/^#sub=(\\d+)$/.exec(location.hash);if(m){fs.value=m[1];apply();document.getElementById('sites').scrollIntoView();}}
+function fromHash(){var m=/^#sub=(\\d+)$/.exec(location.hash);if(m){fs.value=m[1];apply();document.getElementById('sites').scrollIntoView();}
+var p=/^#(patch-\\d+)$/.exec(location.hash);if(p){var d=document.getElementById(p[1]);if(d){d.open=true;d.scrollIntoView();}}}
 window.addEventListener('hashchange',fromHash);fromHash();
 [].forEach.call(document.querySelectorAll('#site-table th[data-sort]'),function(th,col){var dir=1;th.addEventListener('click',function(){
 var body=th.closest('table').tBodies[0];var key=function(r){return r.cells[col].textContent;};
