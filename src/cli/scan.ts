@@ -102,6 +102,8 @@ export async function runScan(args: string[], io: CliIo): Promise<number> {
   const { engine: config, select } = await cliConfigFromOptions(values, io.cwd);
 
   let baseline: BaselineInput | undefined;
+  /** The baseline's counts by class and API, for the HTML report's change column. */
+  let baselineCounts: { byClass: Record<string, number>; byApi: Record<string, number> } | undefined;
   if (values.baseline) {
     let text: string;
     try {
@@ -113,6 +115,11 @@ export async function runScan(args: string[], io: CliIo): Promise<number> {
       baseline = parseBaseline(text, values.baseline);
     } catch (e) {
       throw new InputError((e as Error).message);
+    }
+    baselineCounts = { byClass: {}, byApi: {} };
+    for (const s of baseline.sites as Array<{ class?: unknown; api?: unknown }>) {
+      if (typeof s.class === 'string') baselineCounts.byClass[s.class] = (baselineCounts.byClass[s.class] ?? 0) + 1;
+      if (typeof s.api === 'string') baselineCounts.byApi[s.api] = (baselineCounts.byApi[s.api] ?? 0) + 1;
     }
   }
 
@@ -185,7 +192,7 @@ export async function runScan(args: string[], io: CliIo): Promise<number> {
   else if (format === 'markdown') io.stdout(renderScanMarkdown(scan));
   else if (format === 'html') {
     const patches = await readyPatches(scan, source, config);
-    io.stdout(renderScanHtml(scan, { patches, subsystemOf: subsystemOfFor(scan, source), toolVersion: TOOL_VERSION, ...(history ? { history } : {}) }));
+    io.stdout(renderScanHtml(scan, { patches, subsystemOf: subsystemOfFor(scan, source), toolVersion: TOOL_VERSION, ...(history ? { history } : {}), ...(baselineCounts ? { baselineCounts } : {}) }));
   }
   else io.stdout(renderScanText(scan, { verbose: values.verbose }));
   return scan.baseline && (scan.baseline.added.length || scan.baseline.newErrors.length) ? 1 : 0;

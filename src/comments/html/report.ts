@@ -18,6 +18,8 @@ export interface HtmlReportOptions {
   subsystemOf?: (path: string) => string;
   history?: readonly HistoryPoint[];
   toolVersion?: string;
+  /** The --baseline result's counts by class and API (from its sites), for the change column. */
+  baselineCounts?: { byClass: Record<string, number>; byApi: Record<string, number> };
 }
 
 const CLASSES: readonly SiteClass[] = ['ready', 'needs-care', 'blocked'];
@@ -31,15 +33,17 @@ function signed(n: number): string {
   return n > 0 ? `+${n}` : n < 0 ? `\u2212${-n}` : '\u00b10';
 }
 
-function headline(scan: TreeScan): string {
+function headline(scan: TreeScan, was?: HtmlReportOptions['baselineCounts']): string {
   const t = scan.totals;
   const b = scan.baseline;
   const addedBy = (f: (s: ScanSite) => boolean) => (b ? b.added.filter(f).length : 0);
-  const head = `<tr><th></th><th>uses</th>${b ? '<th>new since baseline</th>' : ''}</tr>`;
-  const row = (label: string, n: number, added: number, cls = '') => `<tr${cls ? ` class="c-${cls}"` : ''}><th scope="row">${escapeHtml(label)}</th><td class="num">${n}</td>${b ? `<td class="num">${added ? `+${added}` : '0'}</td>` : ''}</tr>`;
-  const byClass = CLASSES.map((c) => row(c, t.byClass[c], addedBy((s) => s.class === c), c)).join('');
-  const apis = Object.entries(t.byApi).sort((x, y) => y[1] - x[1] || x[0].localeCompare(y[0]));
-  const byApi = apis.map(([api, n]) => row(`${api}()`, n, addedBy((s) => s.api === api))).join('');
+  const head = `<tr><th></th><th>uses</th>${b && was ? '<th>baseline</th><th>change</th>' : ''}${b ? '<th>new since baseline</th>' : ''}</tr>`;
+  const row = (label: string, n: number, added: number, before: number | undefined, cls = '') =>
+    `<tr${cls ? ` class="c-${cls}"` : ''}><th scope="row">${escapeHtml(label)}</th><td class="num">${n}</td>${b && was ? `<td class="num">${before ?? 0}</td><td class="num change">${signed(n - (before ?? 0))}</td>` : ''}${b ? `<td class="num">${added ? `+${added}` : '0'}</td>` : ''}</tr>`;
+  const byClass = CLASSES.map((c) => row(c, t.byClass[c], addedBy((s) => s.class === c), was?.byClass[c], c)).join('');
+  const apiNames = new Set([...Object.keys(t.byApi), ...Object.keys(was?.byApi ?? {})]);
+  const apis = [...apiNames].map((a) => [a, t.byApi[a] ?? 0] as const).sort((x, y) => y[1] - x[1] || x[0].localeCompare(y[0]));
+  const byApi = apis.map(([api, n]) => row(`${api}()`, n, addedBy((s) => s.api === api), was?.byApi[api])).join('');
   const trend = b ? `<p class="trend" id="baseline">Against the baseline: was <b>${b.was}</b>, now <b>${b.now}</b> (${signed(b.now - b.was)}): ${b.converted} converted or removed, <b>${b.added.length}</b> new, ${b.newErrors.length} new errors.</p>` : '';
   return `<section id="headline"><h2>Where the tree stands</h2>
 <p class="big"><b id="total">${t.sites}</b> uses of kmap_atomic()/kmap() and their unmaps in ${scan.files.analysed} files: <b class="t-ready">${t.byClass.ready}</b> ready, <b class="t-needs-care">${t.byClass['needs-care']}</b> need care, <b class="t-blocked">${t.byClass.blocked}</b> blocked; ${scan.findings.length} findings on existing code.</p>${trend}
@@ -202,7 +206,7 @@ export function renderScanHtml(scan: TreeScan, options: HtmlReportOptions = {}):
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">
 <title>${escapeHtml(title)}</title><style>${CSS}</style></head><body>
 <h1>${escapeHtml(title)}</h1><p class="muted">${scan.commit ? `commit <code>${escapeHtml(scan.commit)}</code> · ` : ''}${scan.files.listed} files listed, ${scan.files.analysed} analysed${scan.files.skipped.length ? `, ${scan.files.skipped.length} skipped` : ''} · engine ${escapeHtml(scan.engineVersion)}${options.toolVersion ? ` · kmap-review ${escapeHtml(options.toolVersion)}` : ''}</p>
-${headline(scan)}
+${headline(scan, options.baselineCounts)}
 ${options.history?.length ? trendChart(options.history) : ''}
 ${groups(scan, subIndex)}
 ${sitesTable(scan, subOf, subIndex, patchIds)}
