@@ -138,7 +138,7 @@ export function trendChart(points: readonly HistoryPoint[]): string {
   const bw = Math.max(8, Math.min(40, Math.floor(720 / points.length) - 4));
   const step = bw + 4;
   const left = 44;
-  const width = left + points.length * step + 10;
+  const width = left + points.length * step + 70; // room for the last, slanted label
   const max = Math.max(1, ...points.map((p) => p.total));
   const bars = points.map((p, i) => {
     let y = h;
