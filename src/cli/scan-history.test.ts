@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
@@ -48,6 +49,24 @@ describe('kmap-review scan --history', () => {
     expect(r.out.match(/<g class="tbar">/g)).toHaveLength(2);
     expect(r.out).toContain('>v2</text>');
     expect(r.out).toContain('<b id="total">4</b>');
+  });
+
+  it('with --cache-dir, keeps the results in the cache file `scan --git` of the repository uses', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kmap-history-cache-'));
+    try {
+      const a = await cli(['scan', '--jobs', '1', '--history', `${repo.commits[0]}..main`, '--format', 'json', '--cache-dir', dir], repo.dir);
+      expect(a.code).toBe(0);
+      const files = readdirSync(dir).filter((f) => f.startsWith('scan-'));
+      expect(files).toHaveLength(1);
+      const kept = JSON.parse(readFileSync(join(dir, files[0]), 'utf8')).files.map((f: [string]) => f[0]).sort();
+      // One result per path (the cache's rule): the last content seen.
+      expect(kept).toEqual(['drivers/demo/blocked.c', 'drivers/demo/copy.c', 'fs/demo/care.c', 'fs/demo/ready.c']);
+      const g = JSON.parse((await cli(['scan', '--jobs', '1', '--git', 'main', '--format', 'json', '--cache-dir', dir], repo.dir)).out);
+      expect(g.files.cached).toBe(g.files.analysed);
+      expect((await cli(['scan', '--jobs', '1', '--history', `${repo.commits[0]}..main`, '--format', 'json', '--cache-dir', dir], repo.dir)).out).toBe(a.out);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('gives clear errors for bad usage', async () => {

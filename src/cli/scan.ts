@@ -11,7 +11,7 @@ import { InputError } from '../analysis/patch/errors.js';
 import { configHash } from '../analysis/config-hash.js';
 import { ENGINE_VERSION } from '../analysis/engine.js';
 import type { EngineConfig } from '../analysis/model.js';
-import { ScanResultCache } from '../analysis/scan/result-cache.js';
+import { ScanResultCache, type ScanResultStore } from '../analysis/scan/result-cache.js';
 import { parseBaseline, type BaselineInput } from '../analysis/scan/totals.js';
 import { scanTree, type TreeSource } from '../analysis/scan/tree.js';
 import { MemoryResultStore, scanHistory, type HistoryPoint } from '../analysis/scan/history.js';
@@ -123,12 +123,19 @@ export async function runScan(args: string[], io: CliIo): Promise<number> {
     }
   }
 
+  let cacheDir: string | null = null;
+  if (values['cache-dir'] !== undefined) cacheDir = resolve(io.cwd, values['cache-dir']);
+  else if (values.cache) {
+    cacheDir = defaultCacheDir();
+    if (!cacheDir) io.stderr('kmap-review: --cache: neither XDG_CACHE_HOME nor HOME is set, scanning without a cache (give --cache-dir DIR)\n');
+  }
   let source: TreeSource;
   let history: HistoryPoint[] | undefined;
   /** The results of the history's points, reused by the report of B (--format html). */
-  let historyResults: MemoryResultStore | undefined;
+  let historyResults: ScanResultStore | undefined;
   if (values.history !== undefined) {
-    historyResults = new MemoryResultStore();
+    // With --cache, the repository's cache file (the one `scan --git` uses); else results in memory.
+    historyResults = cacheDir ? openCache({ kind: 'git', repo: io.cwd, rev: 'HEAD' }, cacheDir, config, io) : new MemoryResultStore();
     const range = values.history;
     const opts = { config, ...(select ? { select } : {}), ...(jobs !== undefined ? { jobs } : {}), ...(maxBytes ? { maxBytes } : {}), ...(every ? { every } : {}), ...(values.tags !== undefined ? { tags: values.tags } : {}) };
     const workerUrl = bundledScanWorker();
@@ -136,6 +143,10 @@ export async function runScan(args: string[], io: CliIo): Promise<number> {
       history = await scanHistory(io.cwd, range, { ...opts, results: historyResults, ...(workerUrl ? { workerUrl } : {}), onReadWarm: jitFlagsForAnalysis });
     } catch (e) {
       throw new InputError((e as Error).message);
+    }
+    if (historyResults instanceof ScanResultCache && format !== 'html') {
+      const warning = historyResults.save(select ? (path) => !select(path) : undefined);
+      if (warning) io.stderr(`kmap-review: ${warning} (--cache-dir DIR keeps it in a writable place)\n`);
     }
     if (format === 'json') {
       io.stdout(renderHistoryJson(history) + '\n');
@@ -165,13 +176,7 @@ export async function runScan(args: string[], io: CliIo): Promise<number> {
     source = { kind: 'dir', root };
   }
 
-  let cacheDir: string | null = null;
-  if (values['cache-dir'] !== undefined) cacheDir = resolve(io.cwd, values['cache-dir']);
-  else if (values.cache) {
-    cacheDir = defaultCacheDir();
-    if (!cacheDir) io.stderr('kmap-review: --cache: neither XDG_CACHE_HOME nor HOME is set, scanning without a cache (give --cache-dir DIR)\n');
-  }
-  const cache = cacheDir ? openCache(source, cacheDir, config, io) : historyResults;
+  const cache = historyResults ?? (cacheDir ? openCache(source, cacheDir, config, io) : undefined);
 
   let scan;
   try {
