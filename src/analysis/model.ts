@@ -103,6 +103,27 @@ export interface PreImage {
   hunks: HunkPlacement[];
 }
 
+/**
+ * The mail a patch came in (an mbox or a saved message), for replies: header values as written in the
+ * message (display names may be RFC 2047-encoded), `subject` decoded.
+ */
+export interface PatchMail {
+  subject: string;
+  from?: string;
+  to?: string;
+  cc?: string;
+  date?: string;
+  messageId?: string;
+  references?: string;
+  inReplyTo?: string;
+}
+
+/** A file's hunks as the patch wrote them (for quoting the patch in a review reply). */
+export interface PatchFileView {
+  path: string;
+  hunks: { header: string; newStart: number; lines: { kind: ' ' | '-' | '+'; text: string }[] }[];
+}
+
 /** One review unit: a patch, one patch of a series, a git commit range, or a pull request. */
 export interface ChangeSet {
   /** Human-readable name: the patch file, "3/7 mm: convert foo", a commit range, "PR #12". */
@@ -111,6 +132,10 @@ export interface ChangeSet {
   skipped: SkippedFile[];
   /** With --tree: where each file's pre-image came from and where its hunks applied. */
   preImages?: PreImage[];
+  /** The patch's mail, when it came as one. */
+  mail?: PatchMail;
+  /** The reviewed files' hunks as written (patch files and mails; not git ranges). */
+  patch?: PatchFileView[];
 }
 
 /** What the engine could not do for a function: shown to the user, never silently dropped. */

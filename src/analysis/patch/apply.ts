@@ -13,7 +13,7 @@
  * Matching uses line ids and a prefix hash of the pre-image, so each candidate position costs O(1)
  * (plus a verification on a hash hit): applying is linear in the file size plus the search distance.
  */
-import { InputError, quoteLine } from './errors.js';
+import { AlreadyAppliedError, InputError, quoteLine } from './errors.js';
 import type { Hunk } from './diff.js';
 import { hunkIndex } from './diff.js';
 import { joinLines, splitLines } from './text.js';
@@ -95,19 +95,6 @@ class IndexedLines {
     return -1;
   }
 }
-
-/** "hunk 2 applied at line 310 with fuzz 1 (offset 12 lines)", or null for a hunk applied where it said, exactly. */
-export function describePlacement(p: HunkPlacement): string | null {
-  if (p.fuzz === 0 && p.line === p.statedLine) return null;
-  const offset = p.line - p.statedLine;
-  const parts = [`hunk ${p.hunk} applied at line ${p.line}`];
-  if (p.fuzz) parts.push(`with fuzz ${p.fuzz}`);
-  if (offset) parts.push(`(offset ${offset} line${Math.abs(offset) === 1 ? '' : 's'})`);
-  return parts.join(' ');
-}
-
-/** A patch whose changes are already in the file: it applies in reverse. */
-export class AlreadyAppliedError extends InputError {}
 
 /** The hunk's lines without `lead` context lines at its start and `trail` at its end. */
 function trimmed(h: Hunk, fuzz: number): { lines: Hunk['lines']; lead: number } {

@@ -17,14 +17,14 @@
  * Nothing is ever written to disk. Everything is synchronous (the CLI has nothing to overlap it
  * with, and sync code keeps error paths simple).
  */
-import type { ChangeSet, ChangedFile, PreImage, SkippedFile } from '../model.js';
+import type { ChangeSet, ChangedFile, PatchMail, PreImage, SkippedFile } from '../model.js';
 import { applyHunks } from './apply.js';
 import { isGitTop, readBlobs, type Blob } from './blobs.js';
 import { patchPath, parsePatchLines, type FilePatch } from './diff.js';
-import { InputError, quoteLine, withContext } from './errors.js';
+import { InputError, NothingToReviewError, quoteLine, withContext } from './errors.js';
 import { loadGitRange } from './git.js';
 import { BINARY_REASON, isReviewedPath, NOT_C_REASON } from './kinds.js';
-import { isCoverLetter, isReply, patchName, splitMbox } from './mbox.js';
+import { isCoverLetter, isReply, patchName, splitMbox, type MboxMessage } from './mbox.js';
 import { TreeReader } from './paths.js';
 import { changedFileFromHunks, MAX_SPARSE_LINES, sparseSize } from './sparse.js';
 import { decodeLines, DEFAULT_MAX_BYTES, joinLines } from './text.js';
@@ -72,14 +72,19 @@ export function loadChangeSets(inputs: readonly PatchInput[], options: LoadOptio
     }
     let overlay = tree && overlays.get(it.series);
     if (tree && !overlay) overlays.set(it.series, (overlay = new Overlay(tree, blobs)));
-    sets.push(buildChangeSet(it.name, it.where, it.patches, overlay, budget));
+    const cs = buildChangeSet(it.name, it.where, it.patches, overlay, budget);
+    if (it.mail) cs.mail = it.mail;
+    cs.patch = it.patches
+      .filter((fp) => !fp.binary && isReviewedPath(patchPath(fp)))
+      .map((fp) => ({ path: fp.newPath ?? fp.oldPath ?? '', hunks: fp.hunks.map((h) => ({ header: h.header, newStart: h.newStart, lines: h.lines })) }));
+    sets.push(cs);
   }
 
   if (sets.every((s) => s.files.length === 0)) {
     const skipped = sets.flatMap((s) => s.skipped);
     const list = skipped.slice(0, 10).map((s) => `${s.path} (${s.reason})`);
     if (skipped.length > 10) list.push(`and ${skipped.length - 10} more`);
-    throw new InputError(
+    throw new NothingToReviewError(
       `nothing to review: no change to a .c or .h file in ${inputs.length === 1 ? 'the input' : `the ${inputs.length} inputs`}` +
         (list.length ? `; skipped: ${list.join('; ')}` : ''),
     );
@@ -98,6 +103,7 @@ interface ParsedPatch {
   where: string;
   patches: FilePatch[];
   series: object;
+  mail?: PatchMail;
 }
 
 /** One patch file: an mbox series (one ParsedPatch per patch) or a plain diff (one ParsedPatch). */
@@ -124,7 +130,7 @@ function parsePatchFile(name: string, content: Buffer, maxBytes: number): Parsed
       continue;
     }
     const csName = patchName(`${name} #${msg.index}`, msg.subject);
-    out.push({ name: csName, where: `${name} (${csName})`, patches, series });
+    out.push({ name: csName, where: `${name} (${csName})`, patches, series, mail: mailOf(msg) });
   }
   if (out.length === 0) throw new InputError(noDiff);
   const bad = withoutDiff[0];
@@ -134,6 +140,18 @@ function parsePatchFile(name: string, content: Buffer, maxBytes: number): Parsed
     );
   }
   return out;
+}
+
+/** What a reply to the message needs from its headers. */
+function mailOf(msg: MboxMessage): PatchMail {
+  const h = msg.headers;
+  const mail: PatchMail = { subject: msg.subject };
+  const keys = [['from', 'from'], ['to', 'to'], ['cc', 'cc'], ['date', 'date'], ['message-id', 'messageId'], ['references', 'references'], ['in-reply-to', 'inReplyTo']] as const;
+  for (const [header, key] of keys) {
+    const v = h.get(header);
+    if (v) mail[key] = v;
+  }
+  return mail;
 }
 
 /** An in-memory layer over the tree: files as earlier patches of a series left them (null = deleted). */

@@ -1,0 +1,43 @@
+/**
+ * The JSON `b4 review` reads from a `review-perpatch-check-cmd`: one array of
+ * `{"tool", "status": "pass"|"warn"|"fail", "summary", "details"}`, one entry per reviewed patch
+ * (b4 runs the command once per patch, so normally one), `[]` when there is nothing to review.
+ */
+import type { Report } from '../analysis/model.js';
+import { countFindings, renderFindingText } from './text.js';
+
+export interface B4Result {
+  tool: 'kmap-review';
+  status: 'pass' | 'warn' | 'fail';
+  summary: string;
+  details: string;
+}
+
+const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
+
+export function b4Result(r: Report, opts: { includePreExisting?: boolean; postLines?: (path: string) => string[] | undefined } = {}): B4Result {
+  const shown = r.findings.filter((f) => !f.preExisting || opts.includePreExisting);
+  const c = countFindings(shown);
+  const status = c.error ? 'fail' : c.warning ? 'warn' : 'pass';
+  const functions = r.files.reduce((n, f) => n + f.functionsAnalysed, 0);
+  const first = shown.find((f) => f.severity === 'error') ?? shown.find((f) => f.severity === 'warning');
+  const summary =
+    status === 'pass'
+      ? `no kmap issues found (${plural(functions, 'function')} analysed)`
+      : `${plural(c.error, 'error')}, ${plural(c.warning, 'warning')}: ${first ? `${first.path}:${first.line}: ${first.message}` : ''}`;
+  const details = [
+    ...shown.map((f) => renderFindingText(f, opts.postLines)),
+    ...r.gaps.map((g) => `${g.path}: note: ${g.function ? g.function + ': ' : ''}${g.reason}`),
+  ].join('\n');
+  return { tool: 'kmap-review', status, summary, details };
+}
+
+export function renderB4(reports: readonly Report[], opts: Parameters<typeof b4Result>[1] = {}): string {
+  return JSON.stringify(reports.filter((r) => r.files.length > 0).map((r) => b4Result(r, opts))) + '\n';
+}
+
+/** The entry for an input kmap-review could not review (does not apply, malformed...): a failure b4 shows. */
+export function renderB4Error(message: string): string {
+  const out: B4Result[] = [{ tool: 'kmap-review', status: 'fail', summary: message.split('\n')[0]!, details: message }];
+  return JSON.stringify(out) + '\n';
+}
