@@ -147,7 +147,7 @@ export function applyHunks(path: string, preText: string, hunks: readonly Hunk[]
     if (pos < 0) {
       const old = h.lines.filter((l) => l.kind !== '+').map((l) => l.text);
       if (appliesInReverse(index, hunks)) {
-        throw new AlreadyAppliedError(`${path}: already applied: the tree already has this patch's changes (it applies in reverse, from hunk ${h.index} (${h.header}) on)`);
+        throw new AlreadyAppliedError(`${path}: already applied: the tree already has this patch's changes (it applies in reverse)`);
       }
       throw mismatchError(path, h, a, old, Math.max(expected, cursor), old.length === 0);
     }

@@ -21,7 +21,7 @@ import type { ChangeSet, ChangedFile, PatchMail, PreImage, SkippedFile } from '.
 import { applyHunks } from './apply.js';
 import { isGitTop, readBlobs, type Blob } from './blobs.js';
 import { patchPath, parsePatchLines, type FilePatch } from './diff.js';
-import { InputError, NothingToReviewError, quoteLine, withContext } from './errors.js';
+import { AlreadyAppliedError, InputError, NothingToReviewError, quoteLine, withContext } from './errors.js';
 import { loadGitRange } from './git.js';
 import { BINARY_REASON, isReviewedPath, NOT_C_REASON } from './kinds.js';
 import { isCoverLetter, isReply, patchName, splitMbox, type MboxMessage } from './mbox.js';
@@ -232,6 +232,17 @@ function applyToOverlay(fp: FilePatch, overlay: Overlay, where: string, preImage
     throw new InputError(`${where}: ${fp.newPath}: already exists in the tree, but the patch creates it ${hint}`);
   }
   const res = withContext(where, () => applyHunks(patchPath(fp), pre ?? '', fp.hunks));
+  if (found.source === 'blob' && fp.oldPath !== null) {
+    // The blob is the patch's base; the working tree may already hold the patch (merged since): say so.
+    const current = withContext(where, () => overlay.read(fp.oldPath!));
+    if (current !== null && current !== pre) {
+      try {
+        applyHunks(patchPath(fp), current, fp.hunks);
+      } catch (e) {
+        if (e instanceof AlreadyAppliedError) throw new AlreadyAppliedError(`${where}: ${e.message} ${hint.replace('must be the source the patch applies to', 'is')}`);
+      }
+    }
+  }
   preImages.push({ path: patchPath(fp), source: found.source, ...(found.blob ? { blob: found.blob } : {}), hunks: res.placements });
   if (fp.status === 'deleted' && res.text !== '') {
     throw new InputError(`${where}: ${fp.oldPath}: the patch deletes the file but some of the tree's lines would remain: the tree's copy differs from the patch's`);

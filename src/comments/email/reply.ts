@@ -139,7 +139,7 @@ export function renderReply(report: Report, cs: ChangeSet, opts: ReplyOptions): 
       : body(cs, findings, opts);
   // mboxrd: a body line that starts with (any number of '>' and) "From " gets one more '>'.
   const lines = [...text, ...footer(opts)].map((l) => (/^>*From /.test(l) ? `>${l}` : l));
-  return ['From kmap-review Mon Sep 17 00:00:00 2001', ...headers, '', ...lines, ''].join('\n');
+  return ['From kmap-review Mon Sep 17 00:00:00 2001', ...headers, '', ...lines, ''].join('\n') + '\n';
 }
 
 /** The mbox of replies, in patch order ('' when no patch needs one). */
@@ -149,5 +149,5 @@ export function renderReplies(reports: readonly Report[], changeSets: readonly C
     const m = renderReply(r, changeSets[i]!, opts);
     if (m !== null) out.push(m);
   });
-  return out.join('\n');
+  return out.join('');
 }
