@@ -50,7 +50,7 @@ check options:
                         email: an mbox of review replies, one per patch with findings).
                         checkpatch and b4 read stdin when no PATCH is given and use the current
                         directory as --tree when it is the top of a git repository
-  --notices             checkpatch: also print notices (as CHECK:)
+  --notices             checkpatch, b4, email: also report notices (checkpatch: as CHECK:)
   --include-pre-existing
                         checkpatch, b4, email: also report findings the pre-image already had
   --from ADDR           email: the From: of the replies (default: git's user.name and user.email)
@@ -200,10 +200,10 @@ async function checkWith(values: CheckValues, positionals: string[], format: For
     io.stdout(renderCheckpatch(reports, { notices: values.notices ?? false, includePreExisting }));
   } else if (format === 'b4') {
     const { renderB4 } = await import('../comments/b4.js');
-    io.stdout(renderB4(reports, { includePreExisting, postLines }));
+    io.stdout(renderB4(reports, { includePreExisting, notices: values.notices ?? false, postLines }));
   } else if (format === 'email') {
     const { renderReplies } = await import('../comments/email/reply.js');
-    const mbox = renderReplies(reports, changeSets, { from: from!, toolVersion: TOOL_VERSION, now: new Date(), includePreExisting, replyWhenClean: values['email-clean'] ?? false, postLines });
+    const mbox = renderReplies(reports, changeSets, { from: from!, toolVersion: TOOL_VERSION, now: new Date(), includePreExisting, notices: values.notices ?? false, replyWhenClean: values['email-clean'] ?? false, postLines });
     if (mbox) io.stdout(mbox);
   } else io.stdout(reports.map((r) => renderReportText(r, { header: reports.length > 1, postLines })).join('\n\n') + '\n');
   return reports.some(hasBlockingFinding) ? 1 : 0;

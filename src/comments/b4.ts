@@ -15,8 +15,9 @@ export interface B4Result {
 
 const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
 
-export function b4Result(r: Report, opts: { includePreExisting?: boolean; postLines?: (path: string) => string[] | undefined } = {}): B4Result {
-  const shown = r.findings.filter((f) => !f.preExisting || opts.includePreExisting);
+export function b4Result(r: Report, opts: { includePreExisting?: boolean; notices?: boolean; postLines?: (path: string) => string[] | undefined } = {}): B4Result {
+  // As in the checkpatch format: notices only when asked for.
+  const shown = r.findings.filter((f) => (!f.preExisting || opts.includePreExisting) && (f.severity !== 'notice' || opts.notices));
   const c = countFindings(shown);
   const status = c.error ? 'fail' : c.warning ? 'warn' : 'pass';
   const functions = r.files.reduce((n, f) => n + f.functionsAnalysed, 0);

@@ -112,7 +112,7 @@ function trimmed(h: Hunk, fuzz: number): { lines: Hunk['lines']; lead: number } 
  * Throws AlreadyAppliedError when the hunks apply in reverse, else InputError naming the file, the
  * hunk number and header, and the first mismatching line.
  */
-export function applyHunks(path: string, preText: string, hunks: readonly Hunk[]): ApplyResult {
+export function applyHunks(path: string, preText: string, hunks: readonly Hunk[], detectReverse = true): ApplyResult {
   const pre = splitLines(preText);
   const a = pre.lines;
   const n = a.length;
@@ -146,7 +146,7 @@ export function applyHunks(path: string, preText: string, hunks: readonly Hunk[]
     }
     if (pos < 0) {
       const old = h.lines.filter((l) => l.kind !== '+').map((l) => l.text);
-      if (appliesInReverse(index, hunks)) {
+      if (detectReverse && appliesInReverse(path, preText, hunks)) {
         throw new AlreadyAppliedError(`${path}: already applied: the tree already has this patch's changes (it applies in reverse)`);
       }
       throw mismatchError(path, h, a, old, Math.max(expected, cursor), old.length === 0);
@@ -176,22 +176,28 @@ export function applyHunks(path: string, preText: string, hunks: readonly Hunk[]
   return { text: joinLines(out, finalNewline), addedLines, removedLines, placements };
 }
 
-/** True when every hunk that changes something finds its new side, in order, exactly: the patch is in. */
-function appliesInReverse(index: IndexedLines, hunks: readonly Hunk[]): boolean {
-  let cursor = 0;
-  let offset = 0;
-  let changes = 0;
-  for (const h of hunks) {
-    const neu = h.lines.filter((l) => l.kind !== '-').map((l) => l.text);
-    if (neu.length === 0) return false; // a pure deletion leaves nothing to recognise
-    if (h.lines.some((l) => l.kind !== ' ')) changes++;
-    const stated = hunkIndex(h, 'new');
-    const p = index.find(neu, stated + offset, cursor);
-    if (p < 0) return false;
-    cursor = p + neu.length;
-    offset = p - stated;
+/** True when the hunks, reversed, apply (with the same offsets and fuzz): the patch is already in. */
+function appliesInReverse(path: string, preText: string, hunks: readonly Hunk[]): boolean {
+  if (!hunks.some((h) => h.lines.some((l) => l.kind !== ' '))) return false;
+  const reversed: Hunk[] = hunks.map((h) => ({
+    ...h,
+    oldStart: h.newStart,
+    oldLines: h.newLines,
+    newStart: h.oldStart,
+    newLines: h.oldLines,
+    oldNoNewline: h.newNoNewline,
+    newNoNewline: h.oldNoNewline,
+    lines: h.lines.map((l) => ({ kind: l.kind === '+' ? '-' : l.kind === '-' ? '+' : ' ', text: l.text })),
+  }));
+  // A reversed hunk that only deletes would "apply" wherever its lines are: require it to keep something.
+  if (reversed.some((h) => !h.lines.some((l) => l.kind !== '+'))) return false;
+  try {
+    applyHunks(path, preText, reversed, false);
+    return true;
+  } catch (e) {
+    if (e instanceof InputError) return false;
+    throw e;
   }
-  return changes > 0;
 }
 
 /** The error for a hunk that matches nowhere: shows the first line that differs at the expected place. */

@@ -15,6 +15,8 @@ export interface ReplyOptions {
   toolVersion: string;
   now: Date;
   includePreExisting?: boolean;
+  /** Also comment on notices (off by default, as in the checkpatch format). */
+  notices?: boolean;
   /** Reply "no kmap issues found" to clean patches instead of staying silent. */
   replyWhenClean?: boolean;
   postLines?: (path: string) => string[] | undefined;
@@ -105,7 +107,7 @@ function footer(opts: ReplyOptions): string[] {
 
 /** One reply as an mbox message (with its `From ` separator line), or null when nothing is to be said. */
 export function renderReply(report: Report, cs: ChangeSet, opts: ReplyOptions): string | null {
-  const findings = report.findings.filter((f) => !f.preExisting || opts.includePreExisting);
+  const findings = report.findings.filter((f) => (!f.preExisting || opts.includePreExisting) && (f.severity !== 'notice' || opts.notices));
   if (findings.length === 0 && !(opts.replyWhenClean && report.files.length > 0)) return null;
   const mail = cs.mail;
   const subject = (mail?.subject ?? cs.name).replace(/\s+/g, ' ').trim();
