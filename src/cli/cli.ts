@@ -200,10 +200,14 @@ async function checkWith(values: CheckValues, positionals: string[], format: For
     io.stdout(renderCheckpatch(reports, { notices: values.notices ?? false, includePreExisting }));
   } else if (format === 'b4') {
     const { renderB4 } = await import('../comments/b4.js');
-    io.stdout(renderB4(reports, { includePreExisting, notices: values.notices ?? false, postLines }));
+    const postLinesFor = (i: number) => {
+      const texts = new Map(changeSets[i]!.files.map((f) => [f.newPath ?? '', f.newText] as const));
+      return (path: string) => texts.get(path)?.split('\n');
+    };
+    io.stdout(renderB4(reports, { includePreExisting, notices: values.notices ?? false, postLinesFor }));
   } else if (format === 'email') {
     const { renderReplies } = await import('../comments/email/reply.js');
-    const mbox = renderReplies(reports, changeSets, { from: from!, toolVersion: TOOL_VERSION, now: new Date(), includePreExisting, notices: values.notices ?? false, replyWhenClean: values['email-clean'] ?? false, postLines });
+    const mbox = renderReplies(reports, changeSets, { from: from!, toolVersion: TOOL_VERSION, now: new Date(), includePreExisting, notices: values.notices ?? false, replyWhenClean: values['email-clean'] ?? false });
     if (mbox) io.stdout(mbox);
   } else io.stdout(reports.map((r) => renderReportText(r, { header: reports.length > 1, postLines })).join('\n\n') + '\n');
   return reports.some(hasBlockingFinding) ? 1 : 0;

@@ -33,8 +33,13 @@ export function b4Result(r: Report, opts: { includePreExisting?: boolean; notice
   return { tool: 'kmap-review', status, summary, details };
 }
 
-export function renderB4(reports: readonly Report[], opts: Parameters<typeof b4Result>[1] = {}): string {
-  return JSON.stringify(reports.filter((r) => r.files.length > 0).map((r) => b4Result(r, opts))) + '\n';
+/** `postLinesFor(i)`: the post-image lines of report i's patch (for the fixes in `details`). */
+export function renderB4(reports: readonly Report[], opts: Omit<NonNullable<Parameters<typeof b4Result>[1]>, 'postLines'> & { postLinesFor?: (i: number) => (path: string) => string[] | undefined } = {}): string {
+  const out: B4Result[] = [];
+  reports.forEach((r, i) => {
+    if (r.files.length > 0) out.push(b4Result(r, { ...opts, ...(opts.postLinesFor ? { postLines: opts.postLinesFor(i) } : {}) }));
+  });
+  return JSON.stringify(out) + '\n';
 }
 
 /** The entry for an input kmap-review could not review (does not apply, malformed...): a failure b4 shows. */

@@ -19,7 +19,14 @@ export interface ReplyOptions {
   notices?: boolean;
   /** Reply "no kmap issues found" to clean patches instead of staying silent. */
   replyWhenClean?: boolean;
-  postLines?: (path: string) => string[] | undefined;
+}
+
+type PostLines = (path: string) => string[] | undefined;
+
+/** The post-image lines of the patch's own files (a series: this patch's, not the last one's). */
+function postLinesOf(cs: ChangeSet): PostLines {
+  const texts = new Map(cs.files.map((f) => [f.newPath ?? '', f.newText] as const));
+  return (path) => texts.get(path)?.split('\n');
 }
 
 /** Context lines quoted above the line a finding is about. */
@@ -42,7 +49,7 @@ function locate(view: PatchFileView | undefined, line: number): { hunk: number; 
   return null;
 }
 
-function comment(f: Finding, postLines: ReplyOptions['postLines']): string[] {
+function comment(f: Finding, postLines: PostLines): string[] {
   const out: string[] = [];
   out.push(...wrap(`${f.severity === 'error' ? 'This is a bug' : f.severity === 'warning' ? 'This looks wrong' : 'A note'}: ${f.message}.`.replace(/\.\.$/, '.')));
   if (f.detail) out.push('', ...wrap(f.detail));
@@ -58,6 +65,7 @@ function comment(f: Finding, postLines: ReplyOptions['postLines']): string[] {
       if (lines) for (let l = e.startLine; l <= e.endLine; l++) out.push(`-${lines[l - 1] ?? ''}`);
       if (e.replacement !== '') for (const r of e.replacement.split('\n')) out.push(`+${r}`);
     }
+    out.push('');
   }
   out.push(...wrap(`(kmap-review rule ${f.rule}${f.preExisting ? ', already there before this patch' : ''})`));
   return out;
@@ -71,6 +79,7 @@ function body(cs: ChangeSet, findings: readonly Finding[], opts: ReplyOptions): 
   const byPath = new Map<string, Finding[]>();
   for (const f of findings) byPath.set(f.path, [...(byPath.get(f.path) ?? []), f]);
   const unplaced: Finding[] = [];
+  const postLines = postLinesOf(cs);
   for (const [path, fs] of byPath) {
     const view = cs.patch?.find((v) => v.path === path);
     let header = false;
@@ -90,13 +99,16 @@ function body(cs: ChangeSet, findings: readonly Finding[], opts: ReplyOptions): 
       if (last && last.hunk === at.hunk && last.index >= from) from = last.index + 1;
       if (!last || last.hunk !== at.hunk) out.push(`> ${hunk.header}`);
       else if (from > last.index + 1) out.push('> [...]');
-      if (from <= at.index) for (let i = from; i <= at.index; i++) out.push(`> ${hunk.lines[i]!.kind}${hunk.lines[i]!.text}`);
-      out.push('', ...comment(f, opts.postLines), '');
+      if (from <= at.index) {
+        for (let i = from; i <= at.index; i++) out.push(`> ${hunk.lines[i]!.kind}${hunk.lines[i]!.text}`);
+        out.push('');
+      }
+      out.push(...comment(f, postLines), '');
       last = at;
     }
   }
   for (const f of unplaced) {
-    out.push('', ...wrap(`In ${f.path}, line ${f.line}${f.function ? ` (${f.function}())` : ''}, outside the lines the patch shows:`), '', ...comment(f, opts.postLines), '');
+    out.push(...wrap(`In ${f.path}, line ${f.line}${f.function ? ` (${f.function}())` : ''}, outside the lines the patch shows:`), '', ...comment(f, postLines), '');
   }
   return out;
 }
