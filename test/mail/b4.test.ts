@@ -144,6 +144,18 @@ d('--format email: replies read by a real mail parser', () => {
     }
   });
 
+  it('quotes the second hunk of a two-hunk function, where the wrong unmap is', () => {
+    const out = spawnSync(CMD[0]!, [...CMD.slice(1), 'check', '--format', 'email', '--from', 'R <r@example.net>', '--tree', s.repo, patchFile(s, 'multiHunk')], { cwd: s.repo, encoding: 'utf8' });
+    const mbox = join(s.dir, 'multi.mbox');
+    writeFileSync(mbox, out.stdout);
+    const [reply] = driver('mbox', mbox);
+    const hunkHeaders = [...s.patches.multiHunk.matchAll(/^@@ .*$/gm)].map((m) => m[0]);
+    const quoted = (reply.body as string).split('\n').filter((l) => l.startsWith('> '));
+    expect(quoted).toContain(`> ${hunkHeaders[1]}`);
+    expect(quoted).not.toContain(`> ${hunkHeaders[0]}`);
+    expect(quoted[quoted.length - 1]).toBe('>  \tkunmap(page);');
+  });
+
   it('git mailinfo reads each reply: author, subject and body', () => {
     const out = spawnSync(CMD[0]!, [...CMD.slice(1), 'check', '--format', 'email', patchFile(s, 'leak')], { cwd: s.repo, encoding: 'utf8' });
     const msg = join(s.dir, 'm'), pat = join(s.dir, 'p');

@@ -125,6 +125,7 @@ describe('--format checkpatch', () => {
   });
 
   it('finds the wrong unmap in the second hunk of a two-hunk function', async () => {
+    expect(s.patches.multiHunk.match(/^@@ .* @@ static int demo_fill/gm)).toHaveLength(2);
     const { code, out } = await cli(['check', '--format', 'checkpatch'], { cwd: s.repo, stdin: s.patches.multiHunk });
     expect(code).toBe(1);
     const unmapLine = DEMO_C.split('\n').indexOf('\tkunmap(page);', DEMO_C.split('\n').indexOf('static int demo_fill(struct page *page, int pattern, size_t len)')) + 1;

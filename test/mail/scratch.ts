@@ -122,7 +122,15 @@ export function makeScratch(): Scratch {
   });
   git(repo, 'reset', '-q', '--hard', base);
   // Two hunks of one function: the map at its top, the unmap at its bottom (the unmap still kunmap()).
-  patches.multiHunk = mailOf(repo, 'demo: use kmap_local_page() in demo_fill()', () => edit(repo, 'drivers/demo/demo.c', '\tp = kmap(page);\n', '\tp = kmap_local_page(page);\n'), ['-U2']);
+  patches.multiHunk = mailOf(
+    repo,
+    'demo: use kmap_local_page() in demo_fill()',
+    () => {
+      edit(repo, 'drivers/demo/demo.c', '\tp = kmap(page);\n', '\tp = kmap_local_page(page);\n');
+      edit(repo, 'drivers/demo/demo.c', 'nothing to fill', 'page already filled');
+    },
+    ['-U2'],
+  );
   git(repo, 'reset', '-q', '--hard', base);
   patches.docs = mailOf(repo, 'Documentation: demo: describe the driver', () => edit(repo, 'Documentation/demo.rst', '===========\n', '===========\n\nA demo.\n'));
   git(repo, 'reset', '-q', '--hard', base);

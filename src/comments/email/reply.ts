@@ -76,6 +76,7 @@ function body(cs: ChangeSet, findings: readonly Finding[], opts: ReplyOptions): 
   const author = cs.mail?.from ? displayName(cs.mail.from, decodeWords) : '';
   const out: string[] = [`Hi ${author.split(/\s+/)[0] || 'there'},`, ''];
   if (cs.mail?.date || cs.mail?.from) out.push(...wrap(`On ${cs.mail?.date ?? 'an unknown date'}, ${author || 'the author'} wrote:`));
+  const quoteStart = out.length;
   const byPath = new Map<string, Finding[]>();
   for (const f of findings) byPath.set(f.path, [...(byPath.get(f.path) ?? []), f]);
   const unplaced: Finding[] = [];
@@ -107,6 +108,7 @@ function body(cs: ChangeSet, findings: readonly Finding[], opts: ReplyOptions): 
       last = at;
     }
   }
+  if (unplaced.length && out.length === quoteStart) out.push('');
   for (const f of unplaced) {
     out.push(...wrap(`In ${f.path}, line ${f.line}${f.function ? ` (${f.function}())` : ''}, outside the lines the patch shows:`), '', ...comment(f, postLines), '');
   }
