@@ -153,7 +153,10 @@ interface CheckValues {
 async function checkWith(values: CheckValues, positionals: string[], format: Format, io: CliIo): Promise<number> {
   // With b4, the command runs at the top of the tree the patch is for: that is the tree.
   const implicitTree = values.tree === undefined && (format === 'checkpatch' || format === 'b4') && isGitTop(io.cwd) ? io.cwd : undefined;
-  const from = format === 'email' ? (values.from ?? gitIdentity(io.cwd)) : undefined;
+  if (values.from !== undefined && !/^[^\r\n<>@]*<[^\s<>@]+@[^\s<>@]+>$|^[^\s<>@]+@[^\s<>@]+$/.test(values.from.trim())) {
+    throw new UsageError(`--from expects 'Name <addr@host>' or addr@host, got '${values.from}'`);
+  }
+  const from = format === 'email' ? (values.from?.trim() ?? gitIdentity(io.cwd)) : undefined;
   const maxBytes = positiveInteger(values['max-bytes'], '--max-bytes');
   const { engine: config, select, notSelectedReason } = await cliConfigFromOptions(values, io.cwd);
 

@@ -164,6 +164,12 @@ describe('--format b4', () => {
 });
 
 describe('--format email', () => {
+  it('refuses a --from that is not an address', async () => {
+    const r = await cli(['check', '--format', 'email', '--from', 'nobody', patchFile(s, 'leak')]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--from expects/);
+  });
+
   it('needs a sender: --from or git user.email', async () => {
     const r = await cli(['check', '--format', 'email', patchFile(s, 'leak')], { cwd: s.repo });
     expect(r.code).toBe(1);
