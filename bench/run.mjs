@@ -4,11 +4,12 @@
 //
 //   batch:       kmap-review on all corpus patches in ONE process   vs  checkpatch.pl --no-tree once per patch
 //   per-process: one kmap-review process on one patch (median)      vs  one checkpatch.pl run (median)
+//   b4:          the same as b4 runs them: --format checkpatch, patch on stdin, cwd linux-6.1  vs  its checkpatch.pl
 //   replay:      the in-process cost of the path-replay rules over every corpus function (all rules vs replay rules off)
 //
 // usage: node bench/run.mjs [--corpus DIR] [--samples N]
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -89,6 +90,28 @@ console.log(`  kmap-review:   ${median(km1).toFixed(0)} ms`);
 console.log(`  checkpatch.pl: ${median(cp1).toFixed(0)} ms`);
 console.log(`  (kmap-review unbundled, node dist/cli/main.js: ${median(kmU).toFixed(0)} ms)`);
 console.log(`  ratio: checkpatch / kmap-review = ${(median(cp1) / median(km1)).toFixed(2)}  (target >= 1)\n`);
+
+// 2b. As b4 runs both (am-perpatch-check-cmd): cwd at the tree's top, the patch on stdin, one process per
+// patch. kmap-review --format checkpatch vs the 6.1 tree's own scripts/checkpatch.pl in b4's default form.
+const checkpatch61 = join(tree61, 'scripts', 'checkpatch.pl');
+if (existsSync(checkpatch61)) {
+  const runIn = (cmd, args, input) => {
+    const r = spawnSync(cmd, args, { cwd: tree61, input, encoding: 'utf8', maxBuffer: 1 << 28 });
+    if (r.error || r.status > 1) throw new Error(`${cmd} ${args.join(' ')} failed (exit ${r.status}): ${r.stderr}`);
+    return r;
+  };
+  const kmB4 = [];
+  const cpB4 = [];
+  for (const p of pick) {
+    const input = readFileSync(p);
+    kmB4.push(time(() => runIn('node', [cli, 'check', '--format', 'checkpatch', '--tree', '.'], input)));
+    cpB4.push(time(() => runIn('perl', [checkpatch61, '-q', '--terse', '--no-summary', '--mailback', '-'], input)));
+  }
+  console.log(`b4 per-patch check, --format checkpatch on stdin in linux-6.1 (median of ${pick.length})`);
+  console.log(`  kmap-review:   ${median(kmB4).toFixed(0)} ms`);
+  console.log(`  checkpatch.pl: ${median(cpB4).toFixed(0)} ms  (linux-6.1/scripts/checkpatch.pl -q --terse --no-summary --mailback -)`);
+  console.log(`  ratio: checkpatch / kmap-review = ${(median(cpB4) / median(kmB4)).toFixed(2)}  (target >= 1)\n`);
+}
 
 // 3. Replay cost, in process.
 const out = execFileSync('node', [join(root, 'bench', 'replay-cost.mjs'), corpus], { encoding: 'utf8', maxBuffer: 1 << 26 });

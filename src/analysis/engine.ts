@@ -69,7 +69,7 @@ export async function analyze(changeSet: ChangeSet, config: EngineConfig = DEFAU
     files.push(r.summary);
   }
   findings.sort((a, b) => a.path.localeCompare(b.path) || a.line - b.line || a.rule.localeCompare(b.rule));
-  return { name: changeSet.name, findings, files, skipped, gaps };
+  return { name: changeSet.name, findings, files, skipped, gaps, ...(changeSet.preImages ? { preImages: changeSet.preImages } : {}) };
 }
 
 /** Exit status semantics shared by the CLI and the App: an error the patch introduces fails the review. */

@@ -79,12 +79,63 @@ export interface SkippedFile {
   reason: string;
 }
 
+/** Where one hunk of a patch went in the pre-image (--tree): `line` is 1-based, `fuzz` 0 when exact. */
+export interface HunkPlacement {
+  hunk: number;
+  header: string;
+  /** The line the hunk header names. */
+  statedLine: number;
+  /** The line its first line was applied at. */
+  line: number;
+  /** Context lines ignored at each end of the hunk (0-2, as `patch` does). */
+  fuzz: number;
+}
+
+/**
+ * Which pre-image a file was patched against: the exact blob named by the patch's `index` line (from
+ * the --tree git repository), the working tree's file, or an earlier patch of the same series.
+ */
+export interface PreImage {
+  path: string;
+  source: 'blob' | 'tree' | 'series' | 'none';
+  /** The full blob id, for source 'blob'. */
+  blob?: string;
+  hunks: HunkPlacement[];
+}
+
+/**
+ * The mail a patch came in (an mbox or a saved message), for replies: header values as written in the
+ * message (display names may be RFC 2047-encoded), `subject` decoded.
+ */
+export interface PatchMail {
+  subject: string;
+  from?: string;
+  to?: string;
+  cc?: string;
+  date?: string;
+  messageId?: string;
+  references?: string;
+  inReplyTo?: string;
+}
+
+/** A file's hunks as the patch wrote them (for quoting the patch in a review reply). */
+export interface PatchFileView {
+  path: string;
+  hunks: { header: string; newStart: number; lines: { kind: ' ' | '-' | '+'; text: string }[] }[];
+}
+
 /** One review unit: a patch, one patch of a series, a git commit range, or a pull request. */
 export interface ChangeSet {
   /** Human-readable name: the patch file, "3/7 mm: convert foo", a commit range, "PR #12". */
   name: string;
   files: ChangedFile[];
   skipped: SkippedFile[];
+  /** With --tree: where each file's pre-image came from and where its hunks applied. */
+  preImages?: PreImage[];
+  /** The patch's mail, when it came as one. */
+  mail?: PatchMail;
+  /** The reviewed files' hunks as written (patch files and mails; not git ranges). */
+  patch?: PatchFileView[];
 }
 
 /** What the engine could not do for a function: shown to the user, never silently dropped. */
@@ -106,6 +157,8 @@ export interface Report {
   skipped: SkippedFile[];
   /** Checks that could not run (no pre-image tree, replay budget exhausted, parse failures). */
   gaps: AnalysisGap[];
+  /** Passed through from the ChangeSet (see ChangeSet.preImages). */
+  preImages?: PreImage[];
 }
 
 /** Engine configuration shared by the CLI flags, the CLI config file and .github/kmap-review.yml. */

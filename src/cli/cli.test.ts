@@ -78,7 +78,7 @@ describe('kmap-review CLI', () => {
 
   it.each([
     [['check'], 'at least one PATCH'],
-    [['check', '--format', 'xml', 'x.patch'], '--format must be text or json'],
+    [['check', '--format', 'xml', 'x.patch'], '--format must be one of text, json, checkpatch, b4, email'],
     [['check', '--bogus'], "Unknown option '--bogus'"],
     [['check', '/nonexistent/file.patch'], 'no such file'],
     [['check', '--map-fn', 'bad name', '-'], '--map-fn expects NAME'],

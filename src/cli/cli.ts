@@ -2,17 +2,22 @@
  * `kmap-review` command line: check patches, explain rules, list rules. `runCli` takes its I/O as
  * arguments so tests drive it in-process; main.ts wires it to the real process.
  *
- * Exit status: 0 no error-level finding the patch introduces, 1 at least one, 2 bad input or usage.
+ * Exit status: 0 no error-level finding the patch introduces, 1 at least one, 2 bad input or usage
+ * (including a patch that does not apply, or is already applied, to --tree). With --format
+ * checkpatch, b4 or email, an input that changes no C file is not an error: no output (b4: `[]`), 0.
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { analyze, hasBlockingFinding } from '../analysis/engine.js';
 import type { ChangeSet, Report } from '../analysis/model.js';
-import { InputError } from '../analysis/patch/errors.js';
+import { isGitTop } from '../analysis/patch/blobs.js';
+import { AlreadyAppliedError, InputError, NothingToReviewError } from '../analysis/patch/errors.js';
 import { loadChangeSets, type PatchInput } from '../analysis/patch/load.js';
 import { allRules, findRule } from '../analysis/rules/index.js';
 import { initParser } from '../analysis/syntax/parser.js';
 import { renderReportsJson } from '../comments/json.js';
+import { formatAddress } from '../comments/email/headers.js';
 import { renderReportText } from '../comments/text.js';
 import { cliConfigFromOptions, positiveInteger, UsageError } from './options.js';
 import { TOOL_VERSION } from './version.js';
@@ -34,9 +39,22 @@ export const USAGE = `usage: kmap-review check [options] PATCH...    review patc
        kmap-review rules                         list the rules
 
 check options:
-  --tree DIR            pre-image kernel tree: patches are applied in memory and whole functions analysed
+  --tree DIR            pre-image kernel tree: patches are applied in memory and whole functions analysed;
+                        in a git repository the exact pre-image blobs of the patch's index lines are used
+                        (the working tree may have moved on), else the files, with offsets and fuzz
   --git RANGE           review the commits A..B of the git repository in the current directory
-  --format text|json    output format (default text; json follows schema/report-v1.schema.json)
+  --format text|json|checkpatch|b4|email
+                        output format (default text; json follows schema/report-v1.schema.json;
+                        checkpatch: FILE:LINE: ERROR: msg [rule] lines for b4's *-perpatch-check-cmd,
+                        nothing when clean; b4: the JSON array of b4 review's review-perpatch-check-cmd;
+                        email: an mbox of review replies, one per patch with findings).
+                        checkpatch and b4 read stdin when no PATCH is given and use the current
+                        directory as --tree when it is the top of a git repository
+  --notices             checkpatch, b4, email: also report notices (checkpatch: as CHECK:)
+  --include-pre-existing
+                        checkpatch, b4, email: also report findings the pre-image already had
+  --from ADDR           email: the From: of the replies (default: git's user.name and user.email)
+  --email-clean         email: also reply "no kmap issues found" to clean patches
   --config FILE         a kmap-review.yml (same format as the App's .github/kmap-review.yml;
                         its include/exclude globs select the files)
   --rule ID=LEVEL       set a rule to error, warning, notice or off (repeatable)
@@ -60,7 +78,9 @@ scan options:
   --verbose             also list the ready sites in text output
   --config, --rule, --map-fn, --unmap-fn, --max-bytes as for check
 
-exit status: 0 no new error, 1 an error-level finding the patch introduces, 2 bad input or usage;
+exit status: 0 no new error, 1 an error-level finding the patch introduces, 2 bad input or usage
+(also: the patch does not apply to --tree, or is already applied); with --format checkpatch|b4|email
+a patch that changes no C file gives no output (b4: []) and 0;
 for scan: 1 when --baseline is given and there are new deprecated uses or new error findings`;
 
 async function check(args: string[], io: CliIo): Promise<number> {
@@ -76,10 +96,67 @@ async function check(args: string[], io: CliIo): Promise<number> {
       'map-fn': { type: 'string', multiple: true },
       'unmap-fn': { type: 'string', multiple: true },
       'max-bytes': { type: 'string' },
+      notices: { type: 'boolean' },
+      'include-pre-existing': { type: 'boolean' },
+      from: { type: 'string' },
+      'email-clean': { type: 'boolean' },
     },
   });
-  if (values.format !== 'text' && values.format !== 'json') throw new UsageError(`--format must be text or json, not '${values.format}'`);
+  const format = values.format as Format;
+  if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}, not '${values.format}'`);
+  const forB4 = format === 'checkpatch' || format === 'b4';
+  // b4 runs the check command with the patch on stdin and no arguments of its own.
+  if (!positionals.length && !values.git && forB4) positionals.push('-');
   if (!positionals.length && !values.git) throw new UsageError('check needs at least one PATCH (or - for stdin), or --git A..B');
+  if (format === 'b4') {
+    // b4 reads stdout as JSON whatever happens: errors become a "fail" entry, not a message on stderr.
+    try {
+      return await checkWith(values, positionals, format, io);
+    } catch (e) {
+      if (e instanceof NothingToReviewError) {
+        io.stdout('[]\n');
+        return 0;
+      }
+      if (e instanceof InputError || e instanceof UsageError) {
+        const { renderB4Error } = await import('../comments/b4.js');
+        io.stdout(renderB4Error(`kmap-review: ${e.message}`));
+        return 2;
+      }
+      throw e;
+    }
+  }
+  try {
+    return await checkWith(values, positionals, format, io);
+  } catch (e) {
+    if (e instanceof NothingToReviewError && format !== 'text' && format !== 'json') return 0;
+    throw e;
+  }
+}
+
+const FORMATS = ['text', 'json', 'checkpatch', 'b4', 'email'] as const;
+type Format = (typeof FORMATS)[number];
+
+interface CheckValues {
+  tree?: string;
+  git?: string;
+  config?: string;
+  rule?: string[];
+  'map-fn'?: string[];
+  'unmap-fn'?: string[];
+  'max-bytes'?: string;
+  notices?: boolean;
+  'include-pre-existing'?: boolean;
+  from?: string;
+  'email-clean'?: boolean;
+}
+
+async function checkWith(values: CheckValues, positionals: string[], format: Format, io: CliIo): Promise<number> {
+  // With b4, the command runs at the top of the tree the patch is for: that is the tree.
+  const implicitTree = values.tree === undefined && (format === 'checkpatch' || format === 'b4') && isGitTop(io.cwd) ? io.cwd : undefined;
+  if (values.from !== undefined && !/^[^\r\n<>@]*<[^\s<>@]+@[^\s<>@]+>$|^[^\s<>@]+@[^\s<>@]+$/.test(values.from.trim())) {
+    throw new UsageError(`--from expects 'Name <addr@host>' or addr@host, got '${values.from}'`);
+  }
+  const from = format === 'email' ? (values.from?.trim() ?? gitIdentity(io.cwd)) : undefined;
   const maxBytes = positiveInteger(values['max-bytes'], '--max-bytes');
   const { engine: config, select, notSelectedReason } = await cliConfigFromOptions(values, io.cwd);
 
@@ -100,7 +177,14 @@ async function check(args: string[], io: CliIo): Promise<number> {
       inputs.push({ name: p, content });
     }
   }
-  const loaded = await loadChangeSets(inputs, { tree: values.tree, maxBytes });
+  let loaded: ChangeSet[];
+  try {
+    loaded = await loadChangeSets(inputs, { tree: values.tree ?? implicitTree, maxBytes });
+  } catch (e) {
+    // The tree b4 runs in is a guess: a patch it does not fit is reviewed from its hunks alone.
+    if (!implicitTree || !(e instanceof InputError) || e instanceof AlreadyAppliedError || e instanceof NothingToReviewError) throw e;
+    loaded = await loadChangeSets(inputs, { maxBytes });
+  }
   // Files the --config's include/exclude leave out are listed as skipped, as the App does.
   const changeSets: ChangeSet[] = !select ? loaded : loaded.map((cs) => {
     const out = cs.files.filter((f) => !select(f.newPath ?? f.oldPath ?? ''));
@@ -110,13 +194,38 @@ async function check(args: string[], io: CliIo): Promise<number> {
   const reports: Report[] = [];
   for (const cs of changeSets) reports.push(await analyze(cs, config));
 
-  if (values.format === 'json') io.stdout(renderReportsJson(reports, TOOL_VERSION) + '\n');
-  else {
-    const postText = new Map(changeSets.flatMap((cs) => cs.files.map((f) => [f.newPath ?? '', f.newText] as const)));
-    const postLines = (path: string) => postText.get(path)?.split('\n');
-    io.stdout(reports.map((r) => renderReportText(r, { header: reports.length > 1, postLines })).join('\n\n') + '\n');
-  }
+  const postText = new Map(changeSets.flatMap((cs) => cs.files.map((f) => [f.newPath ?? '', f.newText] as const)));
+  const postLines = (path: string) => postText.get(path)?.split('\n');
+  const includePreExisting = values['include-pre-existing'] ?? false;
+  if (format === 'json') io.stdout(renderReportsJson(reports, TOOL_VERSION) + '\n');
+  else if (format === 'checkpatch') {
+    const { renderCheckpatch } = await import('../comments/checkpatch.js');
+    io.stdout(renderCheckpatch(reports, { notices: values.notices ?? false, includePreExisting }));
+  } else if (format === 'b4') {
+    const { renderB4 } = await import('../comments/b4.js');
+    const postLinesFor = (i: number) => {
+      const texts = new Map(changeSets[i]!.files.map((f) => [f.newPath ?? '', f.newText] as const));
+      return (path: string) => texts.get(path)?.split('\n');
+    };
+    io.stdout(renderB4(reports, { includePreExisting, notices: values.notices ?? false, postLinesFor }));
+  } else if (format === 'email') {
+    const { renderReplies } = await import('../comments/email/reply.js');
+    const mbox = renderReplies(reports, changeSets, { from: from!, toolVersion: TOOL_VERSION, now: new Date(), includePreExisting, notices: values.notices ?? false, replyWhenClean: values['email-clean'] ?? false });
+    if (mbox) io.stdout(mbox);
+  } else io.stdout(reports.map((r) => renderReportText(r, { header: reports.length > 1, postLines })).join('\n\n') + '\n');
   return reports.some(hasBlockingFinding) ? 1 : 0;
+}
+
+/** `Name <email>` from git's user.name / user.email (as git send-email would), or a usage error. */
+function gitIdentity(cwd: string): string {
+  const get = (key: string): string => {
+    const r = spawnSync('git', ['config', key], { cwd, encoding: 'utf8' });
+    return r.status === 0 ? r.stdout.trim() : '';
+  };
+  const name = get('user.name');
+  const email = get('user.email');
+  if (!email) throw new UsageError("--format email needs --from 'Name <addr>', or git's user.email (git config user.email)");
+  return formatAddress(name, email);
 }
 
 function explain(args: string[], io: CliIo): number {

@@ -11,7 +11,7 @@ export function renderReportsJson(reports: readonly Report[], toolVersion: strin
     version: JSON_REPORT_VERSION,
     tool: { name: 'kmap-review', version: toolVersion, engineVersion: ENGINE_VERSION },
     findings: all,
-    reviews: reports.map((r) => ({ name: r.name, files: r.files, skipped: r.skipped, gaps: r.gaps, summary: countFindings(r.findings) })),
+    reviews: reports.map((r) => ({ name: r.name, files: r.files, skipped: r.skipped, gaps: r.gaps, summary: countFindings(r.findings), ...(r.preImages ? { preImages: r.preImages } : {}) })),
     summary: countFindings(all),
   };
   return JSON.stringify(doc, null, 2);

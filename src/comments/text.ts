@@ -2,7 +2,30 @@
  * Compiler-style text output for the CLI: `path:line: severity: message [rule]`, then the evidence
  * (the trace), then the fix as a small diff. Editors and `make`-style tooling parse the first line.
  */
-import type { Finding, Report } from '../analysis/model.js';
+import type { Finding, HunkPlacement, PreImage, Report } from '../analysis/model.js';
+
+/** "hunk 2 applied at line 310 with fuzz 1 (offset 12 lines)"; null for a hunk applied exactly where it said. */
+export function describePlacement(p: HunkPlacement): string | null {
+  if (p.fuzz === 0 && p.line === p.statedLine) return null;
+  const offset = p.line - p.statedLine;
+  const parts = [`hunk ${p.hunk} applied at line ${p.line}`];
+  if (p.fuzz) parts.push(`with fuzz ${p.fuzz}`);
+  if (offset) parts.push(`(offset ${offset} line${Math.abs(offset) === 1 ? '' : 's'})`);
+  return parts.join(' ');
+}
+
+/** The pre-image notes of a report: "path: pre-image from blob abc1234", then the hunks not applied exactly. */
+export function preImageNotes(preImages: readonly PreImage[] | undefined): string[] {
+  const out: string[] = [];
+  for (const p of preImages ?? []) {
+    if (p.source === 'blob' && p.blob) out.push(`${p.path}: pre-image from blob ${p.blob.slice(0, 7)}`);
+    for (const h of p.hunks) {
+      const d = describePlacement(h);
+      if (d) out.push(`${p.path}: ${d}`);
+    }
+  }
+  return out;
+}
 
 function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -48,6 +71,7 @@ export function renderReportText(report: Report, opts: { header: boolean; postLi
   for (const f of report.findings) out.push(renderFindingText(f, opts.postLines));
   for (const s of report.skipped) out.push(`${s.path}: skipped: ${s.reason}`);
   for (const g of report.gaps) out.push(`${g.path}: note: ${g.function ? g.function + ': ' : ''}${g.reason}`);
+  for (const n of preImageNotes(report.preImages)) out.push(n);
   const c = countFindings(report.findings);
   const analysed = report.files.reduce((n, f) => n + f.functionsAnalysed, 0);
   out.push(

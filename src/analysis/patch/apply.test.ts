@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { applyHunks } from './apply.js';
 import { parsePatchLines, type Hunk } from './diff.js';
-import { InputError } from './errors.js';
+import { AlreadyAppliedError, InputError } from './errors.js';
 import { splitLines } from './text.js';
 
 const lines = (...l: string[]) => `${l.join('\n')}\n`;
@@ -115,5 +115,64 @@ describe('applyHunks', () => {
     const t0 = Date.now();
     expect(() => applyHunks('f.c', pre, hunksOf(...body))).toThrow(/does not apply/);
     expect(Date.now() - t0).toBeLessThan(2000);
+  });
+});
+
+describe('applyHunks like patch(1): fuzz, placements, already applied', () => {
+  const hunk = hunksOf('@@ -10,7 +10,7 @@', ' \tstep(7);', ' \tstep(8);', ' \tstep(9);', '-\tstep(10);', '+\tSTEP(10);', ' \tstep(11);', ' \tstep(12);', ' \tstep(13);');
+
+  it('reports an exact hunk at its stated line as placed there with no fuzz', () => {
+    const pre = lines(...numbered(30).slice(0, 6), '\tstep(7);', ...numbered(30).slice(7));
+    const h = hunksOf('@@ -7,7 +7,7 @@', ' \tstep(7);', ' \tstep(8);', ' \tstep(9);', '-\tstep(10);', '+\tSTEP(10);', ' \tstep(11);', ' \tstep(12);', ' \tstep(13);');
+    expect(applyHunks('f.c', pre, h).placements).toEqual([{ hunk: 1, header: '@@ -7,7 +7,7 @@', statedLine: 7, line: 7, fuzz: 0 }]);
+  });
+
+  it('ignores up to 2 differing context lines at the ends (fuzz), never a changed line', () => {
+    const pre = numbered(30);
+    pre[6] = '\tstep(7); /* edited */'; // first context line of the hunk (stated line 10 is step(10)... shifted)
+    const res = applyHunks('f.c', lines(...pre), hunksOf('@@ -7,7 +7,7 @@', ' \tstep(7);', ' \tstep(8);', ' \tstep(9);', '-\tstep(10);', '+\tSTEP(10);', ' \tstep(11);', ' \tstep(12);', ' \tstep(13);'));
+    expect(res.placements[0]).toMatchObject({ line: 7, fuzz: 1 });
+    expect(res.text.split('\n')[6]).toBe('\tstep(7); /* edited */'); // the file's line is kept
+    expect(res.text.split('\n')[9]).toBe('\tSTEP(10);');
+    expect([...res.removedLines]).toEqual([10]);
+    const changed = numbered(30);
+    changed[9] = '\tstep(10); /* edited */';
+    expect(() => applyHunks('f.c', lines(...changed), hunk)).toThrow(/does not apply/);
+  });
+
+  it('needs fuzz 2 when two lines at one end differ, and refuses three', () => {
+    const h = hunksOf('@@ -7,7 +7,7 @@', ' \tstep(7);', ' \tstep(8);', ' \tstep(9);', '-\tstep(10);', '+\tSTEP(10);', ' \tstep(11);', ' \tstep(12);', ' \tstep(13);');
+    const two = numbered(30);
+    two[11] = '\tx();';
+    two[12] = '\ty();';
+    expect(applyHunks('f.c', lines(...two), h).placements[0]).toMatchObject({ fuzz: 2 });
+    const three = [...two];
+    three[10] = '\tz();';
+    expect(() => applyHunks('f.c', lines(...three), h)).toThrow(InputError);
+  });
+
+  it('prefers an exact match farther away to a fuzzy one nearby', () => {
+    const pre = [...numbered(30)];
+    const res = applyHunks('f.c', lines('/* a */', '/* b */', ...pre), hunksOf('@@ -7,7 +7,7 @@', ' \tstep(7);', ' \tstep(8);', ' \tstep(9);', '-\tstep(10);', '+\tSTEP(10);', ' \tstep(11);', ' \tstep(12);', ' \tstep(13);'));
+    expect(res.placements[0]).toMatchObject({ statedLine: 7, line: 9, fuzz: 0 });
+  });
+
+  it('says "already applied" when the hunks apply in reverse', () => {
+    const post = numbered(30);
+    post[9] = '\tSTEP(10);';
+    const h = hunksOf('@@ -7,7 +7,7 @@', ' \tstep(7);', ' \tstep(8);', ' \tstep(9);', '-\tstep(10);', '+\tSTEP(10);', ' \tstep(11);', ' \tstep(12);', ' \tstep(13);');
+    expect(() => applyHunks('f.c', lines(...post), h)).toThrow(AlreadyAppliedError);
+    expect(() => applyHunks('f.c', lines(...post), h)).toThrow(/already applied/);
+    // A file that has neither side is a plain mismatch.
+    const neither = [...post];
+    neither[9] = '\tother(10);';
+    let err: unknown;
+    try {
+      applyHunks('f.c', lines(...neither), h);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(InputError);
+    expect(err).not.toBeInstanceOf(AlreadyAppliedError);
   });
 });

@@ -55,6 +55,9 @@ export interface FilePatch {
   hunks: Hunk[];
   oldMode?: string;
   newMode?: string;
+  /** The abbreviated blob ids of git's `index <old>..<new>` line (pre- and post-image), when present. */
+  oldBlob?: string;
+  newBlob?: string;
   /** 1-based line of the file's first header line in the input. */
   inputLine: number;
 }
@@ -149,6 +152,8 @@ class Parser {
     let copyFrom: string | undefined;
     let copyTo: string | undefined;
     let binary = false;
+    let oldBlob: string | undefined;
+    let newBlob: string | undefined;
     const value = (l: string, prefix: string) => unquotePath(l.slice(prefix.length), this.name, i);
     for (; i < end; i++) {
       const l = lines[i]!;
@@ -166,7 +171,10 @@ class Parser {
       else if (l.startsWith('rename new ')) renameTo = value(l, 'rename new ');
       else if (l.startsWith('copy from ')) copyFrom = value(l, 'copy from ');
       else if (l.startsWith('copy to ')) copyTo = value(l, 'copy to ');
-      else if (l.startsWith('similarity index ') || l.startsWith('dissimilarity index ') || l.startsWith('index ')) {
+      else if (l.startsWith('index ')) {
+        const m = /^index ([0-9a-f]{4,64})\.\.([0-9a-f]{4,64})(?: [0-7]{6})?$/.exec(l);
+        if (m) [oldBlob, newBlob] = [m[1]!, m[2]!];
+      } else if (l.startsWith('similarity index ') || l.startsWith('dissimilarity index ')) {
         /* informational */
       } else if (l.startsWith('Binary files ') && l.endsWith(' differ')) {
         binary = true;
@@ -217,6 +225,8 @@ class Parser {
     const fp: FilePatch = { oldPath, newPath, status, binary, hunks: [], inputLine: first + 1 };
     if (oldMode !== undefined) fp.oldMode = oldMode;
     if (newMode !== undefined) fp.newMode = newMode;
+    if (oldBlob !== undefined && !/^0+$/.test(oldBlob)) fp.oldBlob = oldBlob;
+    if (newBlob !== undefined && !/^0+$/.test(newBlob)) fp.newBlob = newBlob;
     if (minus !== undefined) i = this.parseHunks(fp, i);
     this.files.push(fp);
     return i;

@@ -19,7 +19,8 @@ export function withContext<T>(context: string, fn: () => T): T {
   try {
     return fn();
   } catch (e) {
-    if (e instanceof InputError) throw new InputError(`${context}: ${e.message}`);
+    // The same class (e.g. AlreadyAppliedError), so callers can still tell what happened.
+    if (e instanceof InputError) throw new (e.constructor as new (m: string) => InputError)(`${context}: ${e.message}`);
     throw e;
   }
 }
@@ -29,3 +30,9 @@ export function quoteLine(text: string, max = 100): string {
   const cut = text.length > max ? `${text.slice(0, max)}...` : text;
   return JSON.stringify(cut);
 }
+
+/** A valid input that changes no .c or .h file: nothing for kmap-review to say (not a failure for b4). */
+export class NothingToReviewError extends InputError {}
+
+/** A patch whose changes are already in the tree: it applies in reverse ("already applied"). */
+export class AlreadyAppliedError extends InputError {}

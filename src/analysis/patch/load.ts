@@ -8,21 +8,23 @@
  *  - an mbox holding a series gives one ChangeSet per patch, each applied on top of the previous
  *    ones in an in-memory overlay of the tree, so patch 2 sees patch 1's result (cover letters
  *    "[PATCH 0/N]" and replies "Re: ..." are ignored);
- *  - with `tree`, pre-images come from the tree (through the overlay) and post-images from applying
- *    the hunks (complete: true); without it, sparse images built from the hunks (complete: false);
+ *  - with `tree`, pre-images come from the exact blobs the patch's `index` lines name when the tree is
+ *    a git repository that has them (blobs.ts), else from the tree's files (through the overlay), and
+ *    post-images from applying the hunks with offsets and fuzz (apply.ts; complete: true); without it, sparse images built from the hunks (complete: false);
  *  - `{ gitRange, cwd }` gives one ChangeSet per commit (see git.ts);
  *  - binary diffs and files other than .c/.h are `skipped` entries; if no input changes a C file at
  *    all, that is an InputError ("nothing to review").
  * Nothing is ever written to disk. Everything is synchronous (the CLI has nothing to overlap it
  * with, and sync code keeps error paths simple).
  */
-import type { ChangeSet, ChangedFile, SkippedFile } from '../model.js';
+import type { ChangeSet, ChangedFile, PatchMail, PreImage, SkippedFile } from '../model.js';
 import { applyHunks } from './apply.js';
+import { isGitTop, readBlobs, type Blob } from './blobs.js';
 import { patchPath, parsePatchLines, type FilePatch } from './diff.js';
-import { InputError, quoteLine, withContext } from './errors.js';
+import { AlreadyAppliedError, InputError, NothingToReviewError, quoteLine, withContext } from './errors.js';
 import { loadGitRange } from './git.js';
 import { BINARY_REASON, isReviewedPath, NOT_C_REASON } from './kinds.js';
-import { isCoverLetter, isReply, patchName, splitMbox } from './mbox.js';
+import { isCoverLetter, isReply, patchName, splitMbox, type MboxMessage } from './mbox.js';
 import { TreeReader } from './paths.js';
 import { changedFileFromHunks, MAX_SPARSE_LINES, sparseSize } from './sparse.js';
 import { decodeLines, DEFAULT_MAX_BYTES, joinLines } from './text.js';
@@ -51,17 +53,38 @@ export function loadChangeSets(inputs: readonly PatchInput[], options: LoadOptio
   const tree = options.tree !== undefined ? new TreeReader(options.tree, maxBytes) : undefined;
 
   const budget: SparseBudget = { lines: MAX_SPARSE_LINES };
-  const sets: ChangeSet[] = [];
+  // Parse everything first, so the blobs of all patches are read from git in one process.
+  const items: (ChangeSet | ParsedPatch)[] = [];
   for (const input of inputs) {
-    if ('gitRange' in input) sets.push(...loadGitRange(input.gitRange, input.cwd, { maxBytes }));
-    else sets.push(...loadPatchFile(input.name, input.content, maxBytes, tree, budget));
+    if ('gitRange' in input) items.push(...loadGitRange(input.gitRange, input.cwd, { maxBytes }));
+    else items.push(...parsePatchFile(input.name, input.content, maxBytes));
+  }
+  const blobs =
+    tree && isGitTop(tree.root)
+      ? readBlobs(tree.root, items.flatMap((it) => ('series' in it ? it.patches.flatMap((fp) => (fp.oldBlob && isReviewedPath(patchPath(fp)) ? [fp.oldBlob] : [])) : [])), maxBytes)
+      : new Map<string, Blob>();
+  const overlays = new Map<object, Overlay>();
+  const sets: ChangeSet[] = [];
+  for (const it of items) {
+    if (!('series' in it)) {
+      sets.push(it);
+      continue;
+    }
+    let overlay = tree && overlays.get(it.series);
+    if (tree && !overlay) overlays.set(it.series, (overlay = new Overlay(tree, blobs)));
+    const cs = buildChangeSet(it.name, it.where, it.patches, overlay, budget);
+    if (it.mail) cs.mail = it.mail;
+    cs.patch = it.patches
+      .filter((fp) => !fp.binary && isReviewedPath(patchPath(fp)))
+      .map((fp) => ({ path: fp.newPath ?? fp.oldPath ?? '', hunks: fp.hunks.map((h) => ({ header: h.header, newStart: h.newStart, lines: h.lines })) }));
+    sets.push(cs);
   }
 
   if (sets.every((s) => s.files.length === 0)) {
     const skipped = sets.flatMap((s) => s.skipped);
     const list = skipped.slice(0, 10).map((s) => `${s.path} (${s.reason})`);
     if (skipped.length > 10) list.push(`and ${skipped.length - 10} more`);
-    throw new InputError(
+    throw new NothingToReviewError(
       `nothing to review: no change to a .c or .h file in ${inputs.length === 1 ? 'the input' : `the ${inputs.length} inputs`}` +
         (list.length ? `; skipped: ${list.join('; ')}` : ''),
     );
@@ -69,25 +92,33 @@ export function loadChangeSets(inputs: readonly PatchInput[], options: LoadOptio
   return sets;
 }
 
-/** One patch file: an mbox series (one ChangeSet per patch) or a plain diff (one ChangeSet). */
-/** What is left of MAX_SPARSE_LINES for the sparse images of this load. */
+/** What budgets the sparse images of this load: what is left of MAX_SPARSE_LINES. */
 interface SparseBudget {
   lines: number;
 }
 
-function loadPatchFile(name: string, content: Buffer, maxBytes: number, tree: TreeReader | undefined, budget: SparseBudget): ChangeSet[] {
+/** One parsed patch; the patches of one input share `series` (one overlay: each sees the previous). */
+interface ParsedPatch {
+  name: string;
+  where: string;
+  patches: FilePatch[];
+  series: object;
+  mail?: PatchMail;
+}
+
+/** One patch file: an mbox series (one ParsedPatch per patch) or a plain diff (one ParsedPatch). */
+function parsePatchFile(name: string, content: Buffer, maxBytes: number): ParsedPatch[] {
   const { lines } = decodeLines(name, content, maxBytes);
   const noDiff = `${name}: no diff found (expected "diff --git", "---"/"+++" headers with "@@" hunks, or an mbox of patches)`;
   const messages = splitMbox(name, lines);
+  const series = {};
   if (messages === null) {
     const patches = parsePatchLines(name, lines);
     if (patches.length === 0) throw new InputError(noDiff);
-    return [buildChangeSet(name, name, patches, tree && new Overlay(tree), budget)];
+    return [{ name, where: name, patches, series }];
   }
 
-  // A series: one overlay for all its patches, so each applies on top of the previous ones.
-  const overlay = tree && new Overlay(tree);
-  const sets: ChangeSet[] = [];
+  const out: ParsedPatch[] = [];
   const withoutDiff: typeof messages = [];
   for (const msg of messages) {
     if (isReply(msg.subject)) continue;
@@ -99,23 +130,46 @@ function loadPatchFile(name: string, content: Buffer, maxBytes: number, tree: Tr
       continue;
     }
     const csName = patchName(`${name} #${msg.index}`, msg.subject);
-    sets.push(buildChangeSet(csName, `${name} (${csName})`, patches, overlay, budget));
+    out.push({ name: csName, where: `${name} (${csName})`, patches, series, mail: mailOf(msg) });
   }
-  if (sets.length === 0) throw new InputError(noDiff);
+  if (out.length === 0) throw new InputError(noDiff);
   const bad = withoutDiff[0];
   if (bad) {
     throw new InputError(
       `${name}:${bad.start + 1}: message ${bad.index} ${quoteLine(bad.subject || '(no subject)')} holds no diff and is not a cover letter ([PATCH 0/N])`,
     );
   }
-  return sets;
+  return out;
+}
+
+/** What a reply to the message needs from its headers. */
+function mailOf(msg: MboxMessage): PatchMail {
+  const h = msg.headers;
+  const mail: PatchMail = { subject: msg.subject };
+  const keys = [['from', 'from'], ['to', 'to'], ['cc', 'cc'], ['date', 'date'], ['message-id', 'messageId'], ['references', 'references'], ['in-reply-to', 'inReplyTo']] as const;
+  for (const [header, key] of keys) {
+    const v = h.get(header);
+    if (v) mail[key] = v;
+  }
+  return mail;
 }
 
 /** An in-memory layer over the tree: files as earlier patches of a series left them (null = deleted). */
 class Overlay {
   private readonly files = new Map<string, string | null>();
 
-  constructor(readonly tree: TreeReader) {}
+  constructor(
+    readonly tree: TreeReader,
+    private readonly blobs: ReadonlyMap<string, Blob>,
+  ) {}
+
+  /** The pre-image of `path`: as an earlier patch of the series left it, else the patch's blob, else the tree's file. */
+  preImage(path: string, blob: string | undefined): { text: string | null; source: PreImage['source']; blob?: string } {
+    if (this.files.has(path)) return { text: this.files.get(path)!, source: 'series' };
+    const b = blob !== undefined ? this.blobs.get(blob) : undefined;
+    if (b) return { text: joinLines(b.file.lines, b.file.finalNewline), source: 'blob', blob: b.id };
+    return { text: this.read(path), source: 'tree' };
+  }
 
   read(path: string): string | null {
     if (this.files.has(path)) return this.files.get(path)!;
@@ -137,6 +191,7 @@ class Overlay {
 function buildChangeSet(name: string, where: string, patches: readonly FilePatch[], overlay: Overlay | undefined, budget: SparseBudget): ChangeSet {
   const files: ChangedFile[] = [];
   const skipped: SkippedFile[] = [];
+  const preImages: PreImage[] = [];
   const seen = new Set<string>();
   if (!overlay) {
     // Checked for the whole patch before building anything, so a forged patch fails at once.
@@ -156,16 +211,17 @@ function buildChangeSet(name: string, where: string, patches: readonly FilePatch
     else if (!isReviewedPath(path)) skipped.push({ path, reason: NOT_C_REASON });
     else if (fp.status === 'modified' && fp.hunks.length === 0) {
       skipped.push({ path, reason: fp.oldMode !== fp.newMode ? 'mode change only, no content change' : 'no content change' });
-    } else if (overlay) files.push(applyToOverlay(fp, overlay, where));
+    } else if (overlay) files.push(applyToOverlay(fp, overlay, where, preImages));
     else files.push(changedFileFromHunks(fp));
   }
-  return { name, files, skipped };
+  return { name, files, skipped, ...(overlay ? { preImages } : {}) };
 }
 
 /** Applies one file's hunks to the overlay and returns it as a complete ChangedFile. */
-function applyToOverlay(fp: FilePatch, overlay: Overlay, where: string): ChangedFile {
+function applyToOverlay(fp: FilePatch, overlay: Overlay, where: string, preImages: PreImage[]): ChangedFile {
   const hint = `(--tree must be the source the patch applies to: ${overlay.tree.root})`;
-  const pre = withContext(where, () => (fp.oldPath !== null ? overlay.read(fp.oldPath) : null));
+  const found = withContext(where, () => (fp.oldPath !== null ? overlay.preImage(fp.oldPath, fp.oldBlob) : { text: null, source: 'none' as const }));
+  const pre = found.text;
   if (fp.oldPath !== null && pre === null) {
     if (overlay.removedEarlier(fp.oldPath)) {
       throw new InputError(`${where}: ${fp.oldPath}: an earlier patch of the series deleted or renamed it, but this patch changes it`);
@@ -176,6 +232,18 @@ function applyToOverlay(fp: FilePatch, overlay: Overlay, where: string): Changed
     throw new InputError(`${where}: ${fp.newPath}: already exists in the tree, but the patch creates it ${hint}`);
   }
   const res = withContext(where, () => applyHunks(patchPath(fp), pre ?? '', fp.hunks));
+  if (found.source === 'blob' && fp.oldPath !== null) {
+    // The blob is the patch's base; the working tree may already hold the patch (merged since): say so.
+    const current = withContext(where, () => overlay.read(fp.oldPath!));
+    if (current !== null && current !== pre) {
+      try {
+        applyHunks(patchPath(fp), current, fp.hunks);
+      } catch (e) {
+        if (e instanceof AlreadyAppliedError) throw new AlreadyAppliedError(`${where}: ${e.message} ${hint.replace('must be the source the patch applies to', 'is')}`);
+      }
+    }
+  }
+  preImages.push({ path: patchPath(fp), source: found.source, ...(found.blob ? { blob: found.blob } : {}), hunks: res.placements });
   if (fp.status === 'deleted' && res.text !== '') {
     throw new InputError(`${where}: ${fp.oldPath}: the patch deletes the file but some of the tree's lines would remain: the tree's copy differs from the patch's`);
   }

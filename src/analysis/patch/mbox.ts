@@ -20,6 +20,8 @@ export interface MboxMessage {
   /** Body lines are lines[bodyStart, end). */
   bodyStart: number;
   end: number;
+  /** The message's headers (lower-case names, unfolded, first occurrence, values as written). */
+  headers: ReadonlyMap<string, string>;
   /** The body's lines after quoted-printable / base64 decoding, when it was encoded. */
   decoded?: { encoding: string; lines: string[] };
 }
@@ -83,7 +85,7 @@ function parseMessage(name: string, lines: readonly string[], start: number, end
   const bodyStart = i < end && lines[i] === '' ? i + 1 : i;
   const subject = decodeWords(headers.get('subject') ?? '');
   const cte = (headers.get('content-transfer-encoding') ?? '').toLowerCase();
-  const msg: MboxMessage = { index, subject, start, bodyStart, end };
+  const msg: MboxMessage = { index, subject, start, bodyStart, end, headers };
   if (cte === 'quoted-printable' || cte === 'base64') {
     const about = `${name}:${start + 1}: message ${index}${subject ? ` (${quoteLine(subject)})` : ''}`;
     const type = (headers.get('content-type') ?? 'text/plain').toLowerCase();
