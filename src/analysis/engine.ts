@@ -38,7 +38,11 @@ function analyseFile(file: ChangedFile, api: KmapApi, config: EngineConfig, rule
     if (!post) continue;
     if (!api.mentionsMapping(post.text) && !(pre && api.mentionsMapping(pre.text))) continue;
     analysed++;
-    if (post.fragment) gaps.push({ path, reason: `lines ${post.line}-${post.endLine} were analysed as a fragment: the enclosing function is not in the diff (give --tree for whole-function checks)` });
+    if (post.fragment) {
+      gaps.push({ path, reason: `lines ${post.line}-${post.endLine} were analysed as a fragment: the enclosing function is not in the diff (give --tree for whole-function checks)` });
+      // A hunk cut inside a statement still gets its lines checked; what the cut hides is said, not guessed.
+      if (post.hasErrors) gaps.push({ path, reason: `lines ${post.line}-${post.endLine} do not parse as whole statements (the hunk starts or ends inside one): the statements cut off were not checked` });
+    }
     const postFindings = checkFunction(post, { path, source: file.newText, image: 'post', isChanged: (l) => file.addedLines.has(l), api, rules, fileFunctions: postByName, gaps, ...(pre ? { counterpart: pre } : {}) });
     if (pre && postFindings.length) {
       const before = new Set(checkFunction(pre, { path, source: file.oldText, image: 'pre', isChanged: () => true, api, rules, fileFunctions: preByName }).map((f) => f.fingerprint));

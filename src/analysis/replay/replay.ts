@@ -1016,9 +1016,12 @@ export function replayFunction(fn: CFunction, api: KmapApi, opts: ReplayOptions 
       exits.push(rec);
       return;
     }
+    const isReturn = from.kind === 'return' && from.ast;
+    // A fragment (a hunk without its function) ends where the hunk ends, not where the function does: only
+    // a `return` it shows is an exit; a goto to a label it does not show is not one either.
+    if (fn.fragment && !isReturn) return;
     for (const m of s.stack) {
       if (m.escaped || m.guarded || m.site < 0 || m.family === 'kmap') continue;
-      const isReturn = from.kind === 'return' && from.ast;
       const name = holderName(m);
       report({
         kind: 'mapping-leak', node: isReturn ? from.ast! : stable(m.call), key: isReturn ? name ?? `${m.site}` : `${name ?? m.site}:end`,

@@ -80,7 +80,8 @@ function storageOf(ctx: RuleContext, lhs: SyntaxNode, types: ReadonlyMap<string,
   const isStatic = isStaticLocal(ctx.fn, base.text);
   if (l.type === 'identifier' || (l.type === 'subscript_expression' && declared?.includes('[]'))) {
     if (isStatic) return `the static variable '${base.text}'`;
-    if (declared === undefined) return `the global '${base.text}'`;
+    // In a fragment (a hunk without its function) an undeclared name may be a local declared above the hunk.
+    if (declared === undefined) return ctx.fn.fragment ? null : `the global '${base.text}'`;
     return null;
   }
   if (l.type === 'field_expression' || l.type === 'pointer_expression' || l.type === 'subscript_expression') {
@@ -90,7 +91,12 @@ function storageOf(ctx: RuleContext, lhs: SyntaxNode, types: ReadonlyMap<string,
     // A field of a struct on this function's stack lives no longer than the function.
     if (declared !== undefined && !declared.includes('*') && !declared.includes('[]') && !isStatic && l.type === 'field_expression') return null;
     if (declared !== undefined && declared.includes('[]') && !declared.includes('*') && !isStatic) return null; // local array
-    if (declared === undefined) return `'${text}' (global data)`;
+    if (declared === undefined) {
+      // Undeclared in a fragment: `s.addr` may be a struct on the stack of the function the hunk does not
+      // show; `p->addr` is memory reached through a pointer whatever `p` is.
+      if (ctx.fn.fragment && !text.includes('->') && l.type !== 'pointer_expression') return null;
+      if (!ctx.fn.fragment) return `'${text}' (global data)`;
+    }
     return l.type === 'field_expression' ? `the struct field '${text}'` : `'${text}', memory the caller can see`;
   }
   return null;

@@ -311,8 +311,11 @@ export function locateFunctionsInSparseImage(text: string, touched: ReadonlySet<
     let hasTouched = false;
     for (let l = runStart; l <= end && !hasTouched; l++) hasTouched = touched.has(l);
     if (hasTouched) {
-      // The wrapper sits on the run's first line, so every line keeps its number.
-      const wrapped = `void ${FRAGMENT_NAME.replace(/\W/g, '_')}(void) {` + body + '\n}';
+      // The wrapper sits on the run's first line, so every line keeps its number. A hunk that starts inside
+      // a block (` \t}` of the previous one) or ends inside one gets the braces it lacks, on the wrapper's
+      // lines, so that it still parses into one pseudo-function instead of being dropped.
+      const { open, close } = missingBraces(body);
+      const wrapped = `void ${FRAGMENT_NAME.replace(/\W/g, '_')}(void) {${'{'.repeat(open)}` + body + `\n${'}'.repeat(close)}}`;
       const def = collectDefinitions(parseC(wrapped, runStart - 1))[0];
       const f = def && toCFunction(def, true);
       if (f) fragments.push(f);
@@ -327,6 +330,21 @@ export function locateFunctionsInSparseImage(text: string, touched: ReadonlySet<
   }
   flush(lines.length);
   return [...complete, ...fragments].sort((a, b) => a.line - b.line);
+}
+
+/**
+ * Braces a hunk's text lacks: `open` before it (closers with no opener in the text) and `close` after it
+ * (openers never closed). Comments, strings and character literals are skipped.
+ */
+export function missingBraces(text: string): { open: number; close: number } {
+  const code = text.replace(/\/\*[\s\S]*?(?:\*\/|$)|\/\/.*|"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*'/g, ' ');
+  let depth = 0;
+  let min = 0;
+  for (const ch of code) {
+    if (ch === '{') depth++;
+    else if (ch === '}') min = Math.min(min, --depth);
+  }
+  return { open: -min, close: depth - min };
 }
 
 export function functionsTouching(fns: CFunction[], lines: ReadonlySet<number>): CFunction[] {
