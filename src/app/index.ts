@@ -16,7 +16,7 @@ import { LruCache, RedisCache, type RedisLike, type ResultCache } from './cache.
 import { CommandWorker } from './command-job.js';
 import type { GitHub } from './collect.js';
 import { limitsFromEnv, type Limits } from './limits.js';
-import { createQueue, isCommandJob, type WorkQueue } from './queue/index.js';
+import { createQueue, isCommandJob, type ReviewJob, type WorkQueue } from './queue/index.js';
 import { recoverInterrupted } from './recovery.js';
 import { retryPolicyFromEnv, type RetryPolicy } from './retry.js';
 import { ReviewWorker } from './review-job.js';
@@ -38,6 +38,8 @@ export interface AppOptions {
   production?: boolean;
   /** Receives the running App's parts (the server closes them on shutdown; tests await the queue). */
   onRuntime?: (runtime: AppRuntime) => void;
+  /** Each job's final outcome ('done', 'failed', ...; not called for an attempt that will be retried). */
+  onOutcome?: (job: ReviewJob, outcome: string) => void;
   now?: () => number;
   /** Engine + tool version for the result cache (tests with a fake engine pass their own). */
   engineVersion?: () => Promise<string>;
@@ -152,9 +154,10 @@ export function createApp(options: AppOptions = {}): ApplicationFunction {
     registerCheckRun(app, scheduler);
     registerTreeEvents(app, scheduler);
     queue.start(async (job, ctx) => {
-      if (isTreeJob(job)) await treeWorker.process(job, ctx);
-      else if (isCommandJob(job)) await commandWorker.process(job, ctx);
-      else await worker.process(job, ctx);
+      const outcome = isTreeJob(job) ? await treeWorker.process(job, ctx)
+        : isCommandJob(job) ? await commandWorker.process(job, ctx)
+          : await worker.process(job, ctx);
+      options.onOutcome?.(job, outcome);
     });
 
     const runtime: AppRuntime = {

@@ -187,6 +187,20 @@ describe('retry classification', () => {
     expect(classifyError(new Error('parser exploded'))).toMatchObject({ retryable: false, reason: 'parser exploded' });
   });
 
+  it('names a request that got no answer as a network failure, never "GitHub answered 500"', () => {
+    // What @octokit/request throws when fetch fails: status 500, the cause's message, the cause chained.
+    const fetchFailure = (code: string, message: string) => Object.assign(new Error(message), {
+      status: 500, cause: Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error(message), { code }) }),
+    });
+    const dns = classifyError(fetchFailure('ENOTFOUND', 'getaddrinfo ENOTFOUND api.github.com'));
+    expect(dns).toMatchObject({ retryable: true, reason: 'the GitHub host name could not be resolved (getaddrinfo ENOTFOUND api.github.com)' });
+    const refused = classifyError(fetchFailure('ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:9'));
+    expect(refused.reason).toBe('the connection to GitHub failed (connect ECONNREFUSED 127.0.0.1:9)');
+    expect(classifyError(fetchFailure('EHOSTUNREACH', 'connect EHOSTUNREACH 10.0.0.1:443')).reason).toMatch(/^the connection to GitHub failed/);
+    // A real 500 from GitHub stays one.
+    expect(classifyError(httpError(500, 'Internal Server Error')).reason).toBe('GitHub answered 500');
+  });
+
   it('backs off exponentially, never shorter than Retry-After, capped', () => {
     const policy = { attempts: 5, baseDelayMs: 1000, maxDelayMs: 60_000 };
     const mid = () => 0.5;
