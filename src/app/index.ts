@@ -41,6 +41,8 @@ export interface AppOptions {
   /** Each job's final outcome ('done', 'failed', ...; not called for an attempt that will be retried). */
   onOutcome?: (job: ReviewJob, outcome: string) => void;
   now?: () => number;
+  /** Waits of the review's failure report (tests record them instead of sleeping). */
+  sleep?: (ms: number) => Promise<void>;
   /** Engine + tool version for the result cache (tests with a fake engine pass their own). */
   engineVersion?: () => Promise<string>;
   /** The repo-wide scan (`kmap-review / tree`): per-blob results, and its tuning (tree-check.ts). */
@@ -135,6 +137,7 @@ export function createApp(options: AppOptions = {}): ApplicationFunction {
       runner, rules, cache, octokitFor, log: app.log, engineVersion: options.engineVersion ?? engineVersion,
       limits: options.limits ?? limitsFromEnv(), retry: options.retry ?? retryPolicyFromEnv(),
       ...(options.now ? { now: options.now } : {}),
+      ...(options.sleep ? { sleep: options.sleep } : {}),
     });
     const treeCache: TreeCache = options.treeCache ?? (queue.kind === 'redis' && 'client' in queue
       ? new RedisCache(() => (queue as unknown as { client(): Promise<RedisLike> }).client(), 'kmap-review:tree:', 30 * 24 * 3600)
