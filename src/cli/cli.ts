@@ -2,14 +2,15 @@
  * `kmap-review` command line: check patches, explain rules, list rules. `runCli` takes its I/O as
  * arguments so tests drive it in-process; main.ts wires it to the real process.
  *
- * Exit status: 0 no error-level finding the patch introduces, 1 at least one, 2 bad input or usage.
+ * Exit status: 0 no error-level finding the patch introduces, 1 at least one, 2 bad input or usage, 3 an
+ * internal error (main.ts).
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { analyze, hasBlockingFinding } from '../analysis/engine.js';
 import type { ChangeSet, Report } from '../analysis/model.js';
 import { InputError } from '../analysis/patch/errors.js';
-import { loadChangeSets, type PatchInput } from '../analysis/patch/load.js';
+import { loadEach, nothingToReview, type PatchInput } from '../analysis/patch/load.js';
 import { allRules, findRule } from '../analysis/rules/index.js';
 import { initParser } from '../analysis/syntax/parser.js';
 import { renderReportsJson } from '../comments/json.js';
@@ -60,7 +61,13 @@ scan options:
   --verbose             also list the ready sites in text output
   --config, --rule, --map-fn, --unmap-fn, --max-bytes as for check
 
-exit status: 0 no new error, 1 an error-level finding the patch introduces, 2 bad input or usage;
+
+any command:
+  --debug               on an internal error (exit 3), print the stack trace too
+
+exit status: 0 no new error (or nothing to review: no .c/.h change), 1 an error-level finding the patch
+introduces, 2 bad input or usage (with several PATCH files: the others are still reviewed), 3 an internal
+error (a bug in kmap-review: one line naming the input; please report it);
 for scan: 1 when --baseline is given and there are new deprecated uses or new error findings`;
 
 async function check(args: string[], io: CliIo): Promise<number> {
@@ -86,21 +93,44 @@ async function check(args: string[], io: CliIo): Promise<number> {
   // Compiling the parser's WASM is asynchronous: start it now so it overlaps reading and applying patches.
   const parserReady = initParser();
   parserReady.catch(() => undefined);
+  // Several inputs are independent reviews: a bad one is reported (exit 2 at the end), the others reviewed.
   const inputs: PatchInput[] = [];
+  const bad: string[] = [];
   if (values.git) inputs.push({ gitRange: values.git, cwd: io.cwd });
   for (const p of positionals) {
     if (p === '-') inputs.push({ name: '<stdin>', content: io.readStdin() });
     else {
-      let content: Buffer;
       try {
-        content = readFileSync(p);
+        inputs.push({ name: p, content: readFileSync(p) });
       } catch (e) {
-        throw new InputError(`cannot read ${p}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+        bad.push(`cannot read ${p}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
       }
-      inputs.push({ name: p, content });
     }
   }
-  const loaded = await loadChangeSets(inputs, { tree: values.tree, maxBytes });
+  const loaded: ChangeSet[] = [];
+  if (inputs.length) {
+    for (const r of loadEach(inputs, { tree: values.tree, maxBytes })) {
+      if ('error' in r) bad.push(r.error.message);
+      else loaded.push(...r.sets);
+    }
+  }
+  const reportBad = () => {
+    for (const m of bad) io.stderr(`kmap-review: ${m}\n`);
+    if (bad.length && loaded.length) io.stderr(`kmap-review: ${bad.length} of ${positionals.length + (values.git ? 1 : 0)} inputs could not be reviewed (exit 2)\n`);
+  };
+  if (!loaded.length) {
+    if (bad.length === 1) throw new InputError(bad[0]!);
+    reportBad();
+    return 2;
+  }
+  const nothing = nothingToReview(loaded);
+  if (nothing) {
+    // Docs or binary only: not bad input, and no review to print.
+    if (values.format === 'json') io.stdout(renderReportsJson(await Promise.all(loaded.map((cs) => parserReady.then(() => analyze(cs, config)))), TOOL_VERSION) + '\n');
+    else io.stdout(`kmap-review: ${nothing}\n`);
+    reportBad();
+    return bad.length ? 2 : 0;
+  }
   // Files the --config's include/exclude leave out are listed as skipped, as the App does.
   const changeSets: ChangeSet[] = !select ? loaded : loaded.map((cs) => {
     const out = cs.files.filter((f) => !select(f.newPath ?? f.oldPath ?? ''));
@@ -116,6 +146,8 @@ async function check(args: string[], io: CliIo): Promise<number> {
     const postLines = (path: string) => postText.get(path)?.split('\n');
     io.stdout(reports.map((r) => renderReportText(r, { header: reports.length > 1, postLines })).join('\n\n') + '\n');
   }
+  reportBad();
+  if (bad.length) return 2;
   return reports.some(hasBlockingFinding) ? 1 : 0;
 }
 
@@ -131,6 +163,13 @@ function listRules(io: CliIo): number {
   const width = Math.max(...allRules.map((r) => r.meta.id.length));
   for (const r of allRules) io.stdout(`${r.meta.id.padEnd(width)}  ${r.meta.severity.padEnd(7)}  ${r.meta.summary}\n`);
   return 0;
+}
+
+/** What exit status 3 prints: one line, naming the command and its inputs, asking for a report. */
+export function internalErrorLine(args: readonly string[], e: unknown): string {
+  const message = (e instanceof Error ? e.message : String(e)).split('\n')[0];
+  return `kmap-review: internal error (a bug in kmap-review, not in your input) in 'kmap-review ${args.join(' ')}': ${message}; ` +
+    `please report it with that input (--debug prints the stack)`;
 }
 
 export async function runCli(argv: string[], io: CliIo): Promise<number> {

@@ -11,8 +11,8 @@
  *  - with `tree`, pre-images come from the tree (through the overlay) and post-images from applying
  *    the hunks (complete: true); without it, sparse images built from the hunks (complete: false);
  *  - `{ gitRange, cwd }` gives one ChangeSet per commit (see git.ts);
- *  - binary diffs and files other than .c/.h are `skipped` entries; if no input changes a C file at
- *    all, that is an InputError ("nothing to review").
+ *  - binary diffs and files other than .c/.h are `skipped` entries; a valid patch that changes no C
+ *    file is not an error (nothingToReview() says so); only inputs with no file change at all are.
  * Nothing is ever written to disk. Everything is synchronous (the CLI has nothing to overlap it
  * with, and sync code keeps error paths simple).
  */
@@ -43,6 +43,25 @@ export interface LoadOptions {
  * file and hunk at fault when there is one.
  */
 export function loadChangeSets(inputs: readonly PatchInput[], options: LoadOptions = {}): ChangeSet[] {
+  const sets: ChangeSet[] = [];
+  for (const r of loadEach(inputs, options)) {
+    if ('error' in r) throw r.error;
+    sets.push(...r.sets);
+  }
+  if (sets.every((s) => s.files.length === 0) && sets.every((s) => s.skipped.length === 0)) {
+    throw new InputError(`nothing to review: no change to a .c or .h file in ${inputs.length === 1 ? 'the input' : `the ${inputs.length} inputs`}`);
+  }
+  return sets;
+}
+
+/** What one input gave: its ChangeSets, or the InputError that says what is wrong with it. */
+export type LoadedInput = { input: PatchInput; sets: ChangeSet[] } | { input: PatchInput; error: InputError };
+
+/**
+ * Like loadChangeSets, but input by input: a bad input is reported in its place and the others are still
+ * loaded (several patch files are independent reviews). Errors of the options themselves still throw.
+ */
+export function loadEach(inputs: readonly PatchInput[], options: LoadOptions = {}): LoadedInput[] {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
   if (!Number.isSafeInteger(maxBytes) || maxBytes <= 0) {
     throw new InputError(`--max-bytes: expected a positive number of bytes, got ${maxBytes}`);
@@ -51,22 +70,29 @@ export function loadChangeSets(inputs: readonly PatchInput[], options: LoadOptio
   const tree = options.tree !== undefined ? new TreeReader(options.tree, maxBytes) : undefined;
 
   const budget: SparseBudget = { lines: MAX_SPARSE_LINES };
-  const sets: ChangeSet[] = [];
+  const out: LoadedInput[] = [];
   for (const input of inputs) {
-    if ('gitRange' in input) sets.push(...loadGitRange(input.gitRange, input.cwd, { maxBytes }));
-    else sets.push(...loadPatchFile(input.name, input.content, maxBytes, tree, budget));
+    try {
+      const sets = 'gitRange' in input ? loadGitRange(input.gitRange, input.cwd, { maxBytes }) : loadPatchFile(input.name, input.content, maxBytes, tree, budget);
+      out.push({ input, sets });
+    } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+      out.push({ input, error: e });
+    }
   }
+  return out;
+}
 
-  if (sets.every((s) => s.files.length === 0)) {
-    const skipped = sets.flatMap((s) => s.skipped);
-    const list = skipped.slice(0, 10).map((s) => `${s.path} (${s.reason})`);
-    if (skipped.length > 10) list.push(`and ${skipped.length - 10} more`);
-    throw new InputError(
-      `nothing to review: no change to a .c or .h file in ${inputs.length === 1 ? 'the input' : `the ${inputs.length} inputs`}` +
-        (list.length ? `; skipped: ${list.join('; ')}` : ''),
-    );
-  }
-  return sets;
+/**
+ * "nothing to review: ..." when the change sets change no .c/.h file (docs only, binary only): not bad
+ * input, the CLI prints it and exits 0. undefined when there is something to review.
+ */
+export function nothingToReview(sets: readonly ChangeSet[]): string | undefined {
+  if (sets.some((s) => s.files.length > 0)) return undefined;
+  const skipped = sets.flatMap((s) => s.skipped);
+  const list = skipped.slice(0, 10).map((s) => `${s.path} (${s.reason})`);
+  if (skipped.length > 10) list.push(`and ${skipped.length - 10} more`);
+  return `nothing to review: no change to a .c or .h file${list.length ? `; skipped: ${list.join('; ')}` : ''}`;
 }
 
 /** One patch file: an mbox series (one ChangeSet per patch) or a plain diff (one ChangeSet). */
