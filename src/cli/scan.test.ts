@@ -1,4 +1,5 @@
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Ajv from 'ajv';
@@ -36,6 +37,22 @@ describe('kmap-review scan', () => {
     expect(doc.sites[0]).toEqual(expect.objectContaining({ path: 'drivers/misc/kmap_demo.c', api: expect.any(String), class: expect.any(String), reason: expect.any(String) }));
   });
 
+  it('SARIF URIs are relative to the git top-level when DIR is inside a work tree, else to DIR (declared)', async () => {
+    const top = mkdtempSync(join(tmpdir(), 'kmap-sarif-'));
+    try {
+      cpSync(exampleTree, join(top, 'sub', 'tree'), { recursive: true });
+      const outside = JSON.parse((await cli(['scan', '--jobs', '1', '--format', 'sarif', join(top, 'sub')])).out).runs[0];
+      expect(outside.results[0].locations[0].physicalLocation.artifactLocation.uri).toBe('tree/drivers/misc/kmap_demo.c');
+      expect(outside.originalUriBaseIds['%SRCROOT%'].uri).toBe(`file://${join(top, 'sub')}/`);
+      spawnSync('git', ['init', '-q', top]);
+      const inside = JSON.parse((await cli(['scan', '--jobs', '1', '--format', 'sarif', join(top, 'sub')])).out).runs[0];
+      expect(inside.results[0].locations[0].physicalLocation.artifactLocation.uri).toBe('sub/tree/drivers/misc/kmap_demo.c');
+      expect(inside.originalUriBaseIds['%SRCROOT%'].uri).toBe(`file://${realpathSync(top)}/`);
+    } finally {
+      rmSync(top, { recursive: true, force: true });
+    }
+  });
+
   it('emits SARIF 2.1.0 that code scanning accepts: rules with help, relative locations, fingerprints', async () => {
     const r = await cli(['scan', '--jobs', '1', '--format', 'sarif', exampleTree]);
     const log = JSON.parse(r.out);
@@ -49,7 +66,8 @@ describe('kmap-review scan', () => {
       expect(ids[res.ruleIndex]).toBe(res.ruleId);
       expect(['error', 'warning', 'note']).toContain(res.level);
       const loc = res.locations[0].physicalLocation;
-      expect(loc.artifactLocation.uri).toBe('drivers/misc/kmap_demo.c');
+      // examples/tree is inside this repository: URIs are relative to its top-level, which is %SRCROOT%.
+      expect(loc.artifactLocation.uri).toBe('examples/tree/drivers/misc/kmap_demo.c');
       expect(loc.region.startLine).toBeGreaterThan(0);
       expect(Object.values(res.partialFingerprints)[0]).toMatch(/^[0-9a-f]{16}$/);
     }
