@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import type { ApplicationFunction, Probot } from 'probot';
 import { registerCheckRun } from '../handlers/check-run.js';
+import { registerInstallation } from '../handlers/installation.js';
 import { registerIssueComment } from '../handlers/issue-comment.js';
 import { registerPullRequest } from '../handlers/pull-request.js';
 import { registerTreeEvents } from '../handlers/push.js';
@@ -156,6 +157,7 @@ export function createApp(options: AppOptions = {}): ApplicationFunction {
     registerIssueComment(app, scheduler);
     registerCheckRun(app, scheduler);
     registerTreeEvents(app, scheduler);
+    registerInstallation(app);
     queue.start(async (job, ctx) => {
       const outcome = isTreeJob(job) ? await treeWorker.process(job, ctx)
         : isCommandJob(job) ? await commandWorker.process(job, ctx)
