@@ -77,6 +77,8 @@ export interface ChangedFile {
 export interface SkippedFile {
   path: string;
   reason: string;
+  /** Tree scan: a lexical count of the deprecated calls in the file (kmap-api.ts countDeprecatedCalls), when it could be read. */
+  uses?: number;
 }
 
 /** One review unit: a patch, one patch of a series, a git commit range, or a pull request. */

@@ -52,7 +52,8 @@ scan options:
   --format text|json|markdown|sarif
                         output format (default text; json follows schema/scan-v1.schema.json and is
                         also the --baseline input; sarif is SARIF 2.1.0 for GitHub code scanning)
-  --baseline FILE       a previous --format json result: report the trend, fail on new uses
+  --baseline FILE       a previous --format json result: report the trend, fail on new uses (also in
+                        files skipped as too large or unanalysable: their calls are counted lexically)
   --jobs N              threads in all (default: the number of CPUs): this one reads, N-1 analyse;
                         1 does everything in one thread
   --cache               keep each file's result for the next scan (in $XDG_CACHE_HOME/kmap-review, else

@@ -111,6 +111,31 @@ describe('kmap-review scan', () => {
     expect(better.code).toBe(0);
   });
 
+  it('a file the scan skips (grown past --max-bytes) keeps counting: new uses in it fail the ratchet', async () => {
+    const tree = mkdtempSync(join(tmpdir(), 'kmap-scan-skip-'));
+    cpSync(exampleTree, tree, { recursive: true });
+    const baseline = join(tree, '..', `${tree.split('/').pop()}-baseline.json`);
+    writeFileSync(baseline, (await cli(['scan', '--jobs', '1', '--format', 'json', tree])).out);
+    const file = join(tree, 'drivers/misc/kmap_demo.c');
+    const src = readFileSync(file, 'utf8');
+    const limit = String(Buffer.byteLength(src) + 200);
+    // Past the limit, with no new use (a long comment mentioning kmap_atomic() does not count): still passes.
+    writeFileSync(file, `${src}\n/* ${'kmap_atomic(page) '.repeat(40)} */\n`);
+    const same = await cli(['scan', '--jobs', '1', '--max-bytes', limit, '--baseline', baseline, tree]);
+    expect(same.out).toMatch(/skipped|not analysed|larger than/);
+    expect(same.out).toMatch(/\(0 converted or removed, 0 new\)/);
+    expect(same.code).toBe(0);
+    // Past the limit with a new use: fails, and says where.
+    writeFileSync(file, `${src}\n/* ${'x'.repeat(400)} */\nstatic void more(struct page *page)\n{\n\tchar *v = kmap_atomic(page);\n\n\tv[0] = 0;\n\tkunmap_atomic(v);\n}\n`);
+    const worse = await cli(['scan', '--jobs', '1', '--max-bytes', limit, '--baseline', baseline, tree]);
+    expect(worse.code).toBe(1);
+    expect(worse.out).toContain('new uses in a file not analysed: drivers/misc/kmap_demo.c: 12 deprecated calls (lexically), was 10');
+    const json = JSON.parse((await cli(['scan', '--jobs', '1', '--format', 'json', '--max-bytes', limit, '--baseline', baseline, tree])).out);
+    expect(json.baseline.addedInSkipped).toEqual([expect.objectContaining({ path: 'drivers/misc/kmap_demo.c', was: 10, now: 12 })]);
+    expect(json.files.skipped).toEqual([expect.objectContaining({ path: 'drivers/misc/kmap_demo.c', uses: 12 })]);
+    rmSync(tree, { recursive: true, force: true });
+  });
+
   it.each([
     [['scan', '/nonexistent/tree'], /no such directory/],
     [['scan', join(root, 'package.json')], /not a directory/],

@@ -158,5 +158,5 @@ export async function runScan(args: string[], io: CliIo): Promise<number> {
   else if (format === 'sarif') io.stdout(renderScanSarif(scan, TOOL_VERSION, sarifPlace(source)) + '\n');
   else if (format === 'markdown') io.stdout(renderScanMarkdown(scan));
   else io.stdout(renderScanText(scan, { verbose: values.verbose }));
-  return scan.baseline && (scan.baseline.added.length || scan.baseline.newErrors.length) ? 1 : 0;
+  return scan.baseline && (scan.baseline.added.length || scan.baseline.newErrors.length || scan.baseline.addedInSkipped.length) ? 1 : 0;
 }
