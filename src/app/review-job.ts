@@ -10,7 +10,7 @@ import { analysisKey, type ResultCache } from './cache.js';
 import { closeCheckRun, completeCheckRun, failCheckRun, findCheckRun, startCheckRun } from './check-runs.js';
 import { collectPullRequest, type GitHub, type PullRef } from './collect.js';
 import { loadRepoConfig } from './config-loader.js';
-import { toEngineConfig } from './config.js';
+import { toEngineConfig } from '../config/repo-config.js';
 import { analyzeWithinBudget, effectiveLimits, type Limits } from './limits.js';
 import { publishReview } from './publish-review.js';
 import type { JobContext, ReviewJob } from './queue/types.js';

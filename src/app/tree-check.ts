@@ -22,8 +22,8 @@ import { renderTreeCheckRun, type ReadyPatch, type TreeSourceStats, type TreeTre
 import { closeCheckRun, completeCheckRun } from './check-runs.js';
 import type { GitHub } from './collect.js';
 import { loadRepoConfig } from './config-loader.js';
-import { toEngineConfig, type AppConfig } from './config.js';
-import { isSelected } from './selection.js';
+import { toEngineConfig, type AppConfig } from '../config/repo-config.js';
+import { isSelected } from '../config/selection.js';
 import type { Limits } from './limits.js';
 import type { JobContext, ReviewJob } from './queue/types.js';
 import { retryLaterOrGiveUp, withRetry, type RetryPolicy } from './retry.js';

@@ -2,7 +2,7 @@
 import type { ChangeSet, Report } from '../../src/analysis/model.js';
 import { LruCache, analysisKey } from '../../src/app/cache.js';
 import { AnalysisTimeout, analyzeWithinBudget, effectiveLimits } from '../../src/app/limits.js';
-import { DEFAULT_APP_CONFIG } from '../../src/app/config.js';
+import { DEFAULT_APP_CONFIG } from '../../src/config/repo-config.js';
 import { EmbeddedQueue } from '../../src/app/queue/embedded.js';
 import { pullKey, type JobContext, type ReviewJob } from '../../src/app/queue/types.js';
 import { RetryLater, classifyError, retryDelay, retryLaterOrGiveUp, withRetry } from '../../src/app/retry.js';
