@@ -6,7 +6,6 @@
  * permissions, reply and schedule reviews, tree scans (tree-check.ts) scan the default branch; the
  * engine runs in worker threads.
  */
-import { readFileSync } from 'node:fs';
 import type { ApplicationFunction, Probot } from 'probot';
 import { registerCheckRun } from '../handlers/check-run.js';
 import { registerInstallation } from '../handlers/installation.js';
@@ -15,6 +14,7 @@ import { registerPullRequest } from '../handlers/pull-request.js';
 import { registerTreeEvents } from '../handlers/push.js';
 import { LruCache, RedisCache, type RedisLike, type ResultCache } from './cache.js';
 import { CommandWorker } from './command-job.js';
+import { engineVersion, loadEngineRules } from './engine.js';
 import type { GitHub } from './collect.js';
 import { limitsFromEnv, type Limits } from './limits.js';
 import { createQueue, isCommandJob, type ReviewJob, type WorkQueue } from './queue/index.js';
@@ -59,37 +59,6 @@ export interface AppRuntime {
   /** Resolves with the recovery's counts (production only). */
   recovery?: Promise<unknown>;
   close(): Promise<void>;
-}
-
-async function loadEngineRules(): Promise<RuleCatalog> {
-  const mod = await import('../analysis/rules/index.js');
-  const info = (r: { meta: { id: string; summary: string; doc: string } }) => ({ id: r.meta.id, summary: r.meta.summary, doc: r.meta.doc });
-  return {
-    find: (id) => {
-      const r = mod.findRule(id);
-      return r ? info(r) : undefined;
-    },
-    ids: () => mod.allRules.map((r: { meta: { id: string } }) => r.meta.id),
-  };
-}
-
-/** The nearest package.json's version above this module (src/app, dist/app or another build directory). */
-function toolVersion(): string {
-  for (let dir = new URL('./', import.meta.url); ; dir = new URL('../', dir)) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL('package.json', dir), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'kmap-review' && pkg.version) return pkg.version;
-    } catch {
-      /* not here: go up */
-    }
-    if (dir.pathname === '/') return '0';
-  }
-}
-
-let versionMemo: Promise<string> | undefined;
-/** Engine version and tool version: a release with changed rules never reuses older cached results. */
-function engineVersion(): Promise<string> {
-  return (versionMemo ??= import('../analysis/engine.js').then((m) => `${m.ENGINE_VERSION}+${toolVersion()}`));
 }
 
 /**
