@@ -122,10 +122,17 @@ export function countDeprecatedCalls(text: string): number {
 }
 
 /** Calls of any kmap()/kmap_atomic()/kmap_local_*() map or unmap (the tree scan's file and function prefilter). */
-const MAPPING_CALL = /\bk(?:un)?map(?:_local_\w+|_atomic\w*)?\s*\(/;
+export const MAPPING_CALL = /\bk(?:un)?map(?:_local_\w+|_atomic\w*)?\s*\(/;
 
 /** The API's own definitions and internals (include/linux/highmem*.h): `kmap_local_page`, `__kmap_local_pfn_prot`... */
-const API_DEFINITION = /^(?:__)?k(?:un)?map(?:_atomic\w*|_local\w*)?$/;
+export const API_DEFINITION = /^(?:__)?k(?:un)?map(?:_atomic\w*|_local\w*)?$/;
+
+/**
+ * Calls that, inside a kmap_atomic() section, may depend on the page faults or preemption it disabled
+ * (the atomic user copies, the nofault accessors, per-CPU access, the checks of the atomic state, futex
+ * atomics). With one of these in a function a rename is not an exact conversion.
+ */
+export const RELIES_ON_ATOMIC = /\b(?:__copy_(?:from|to)_user_inatomic\w*|copy_\w*_inatomic|\w*_nofault|smp_processor_id|(?:__)?this_cpu_\w+|raw_cpu_\w+|get_cpu_var|in_atomic|pagefault_disabled|faulthandler_disabled|futex_atomic\w*|arch_futex\w*)\s*\(/;
 
 /** A C source or header, by its path: the one definition of which files the engine reads. */
 export function isCPath(path: string): boolean {

@@ -179,3 +179,55 @@ export function staticLocals(fn: SyntaxNode): Set<string> {
   }
   return out;
 }
+
+/**
+ * Names that hold a map's address in `body`, besides its destination: the outer targets of a chained
+ * assignment (`save = addr = kmap_atomic(p)`, `start = p = kmap_atomic(page)`) and plain copies of a
+ * holder (`page_addr = from;`, `char *end = start;`), to a fixed point. Flow-insensitive: it answers "may
+ * this unmap release that map?" for pairing, and the conversion it leads to is re-analysed by the replay,
+ * which follows the copies along each path.
+ */
+export function addressAliases(site: MapSite, body: SyntaxNode): Set<string> {
+  const names = new Set<string>();
+  const dest = site.destination;
+  if (dest.kind === 'variable') names.add(dest.name);
+  else return names;
+  // Chained: walk out of `x = (y = kmap_atomic(p))`.
+  let cur: SyntaxNode = dest.node.parent!;
+  while (cur.parent && (cur.parent.type === 'parenthesized_expression' || cur.parent.type === 'cast_expression' || (cur.parent.type === 'assignment_expression' && cur.parent.child('right') === cur))) {
+    const p = cur.parent;
+    if (p.type === 'assignment_expression' && p.child('operator')?.text === '=') {
+      const l = unwrap(p.child('left')!);
+      if (l.type === 'identifier') names.add(l.text);
+    }
+    cur = p;
+  }
+  if (cur.parent?.type === 'init_declarator' && cur.parent.child('value') === cur) {
+    let d = cur.parent.child('declarator');
+    while (d && d.type !== 'identifier') d = d.child('declarator');
+    if (d) names.add(d.text);
+  }
+  // Copies: `alias = holder` (through casts and parentheses).
+  const copies: Array<{ to: string; from: string }> = [];
+  for (const a of body.descendants('assignment_expression')) {
+    const l = unwrap(a.child('left')!);
+    const r = a.child('right');
+    if (a.child('operator')?.text === '=' && l.type === 'identifier' && r && unwrap(r).type === 'identifier') copies.push({ to: l.text, from: unwrap(r).text });
+  }
+  for (const d of body.descendants('init_declarator')) {
+    const v = d.child('value');
+    let n = d.child('declarator');
+    while (n && n.type !== 'identifier') n = n.child('declarator');
+    if (n && v && unwrap(v).type === 'identifier') copies.push({ to: n.text, from: unwrap(v).text });
+  }
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const c of copies) {
+      if (names.has(c.from) && !names.has(c.to)) {
+        names.add(c.to);
+        changed = true;
+      }
+    }
+  }
+  return names;
+}

@@ -31,6 +31,7 @@ import { retryLaterOrGiveUp, withRetry, type RetryPolicy } from './retry.js';
 import { addOrForget } from './enqueue.js';
 import type { ReviewScheduler, RuleCatalog, ScheduleResult } from './scheduler.js';
 import { baselineOf, compareCounts, decodeBaselineMarker, encodeBaselineMarker, toBaselineInput, type CompactBaseline } from './tree/baseline.js';
+import { appendRun, historyKey, runPointOf } from './tree/history.js';
 import { listTreeBlobs, type TreeBlob } from './tree/listing.js';
 import { tarGzEntries } from './tree/tar.js';
 
@@ -507,6 +508,8 @@ export class TreeWorker {
       const mine = baselineOf(headSha, scan.sites, scan.findings);
       await s.cache.set(baselineKey(owner, repo, headSha), mine);
       await s.cache.set(latestKey(owner, repo), mine);
+      const history = appendRun(await s.cache.get(historyKey(owner, repo)), runPointOf(headSha, scan));
+      await s.cache.set(historyKey(owner, repo), history);
       if (await ctx.isSuperseded()) throw new Superseded();
 
       const trend: TreeTrendInfo = {
@@ -514,7 +517,7 @@ export class TreeWorker {
       };
       const readyPatch = await offerReadyPatch(partial, readyTexts, engineConfig);
       const out = renderTreeCheckRun({
-        readyPatch,
+        readyPatch, history,
         scan, owner, repo, headSha, htmlBase: htmlBaseOf(octokit), trend, stats, configProblems: loaded.problems,
         maxAnnotations: s.options.maxAnnotations, ...(s.options.maxItems !== undefined ? { maxItems: s.options.maxItems } : {}),
         text: `${BASELINE_TEXT}\n\n${encodeBaselineMarker(mine, 65_535 - BASELINE_TEXT.length - 200)}`,

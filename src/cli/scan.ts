@@ -12,19 +12,23 @@ import { InputError } from '../analysis/patch/errors.js';
 import { configHash } from '../analysis/config-hash.js';
 import { ENGINE_VERSION } from '../analysis/engine.js';
 import type { EngineConfig } from '../analysis/model.js';
-import { ScanResultCache } from '../analysis/scan/result-cache.js';
+import { ScanResultCache, type ScanResultStore } from '../analysis/scan/result-cache.js';
 import { parseBaseline, type BaselineInput } from '../analysis/scan/totals.js';
 import { scanTree, type TreeSource } from '../analysis/scan/tree.js';
+import { MemoryResultStore, scanHistory, type HistoryPoint } from '../analysis/scan/history.js';
+import { renderScanHtml } from '../comments/html/report.js';
+import { renderHistoryCsv, renderHistoryJson, renderHistoryText } from '../comments/scan/history.js';
 import { renderScanJson } from '../comments/scan/json.js';
 import { renderScanMarkdown } from '../comments/scan/markdown.js';
 import { renderScanSarif, type SarifPlace } from '../comments/scan/sarif.js';
 import { renderScanText } from '../comments/scan/text.js';
 import type { CliIo } from './cli.js';
 import { ENGINE_OPTIONS, cliConfigFromOptions, positiveInteger, UsageError } from './options.js';
+import { readyPatches, subsystemOfFor } from './scan-html.js';
 import { jitFlagsForAnalysis } from './v8-flags.js';
 import { TOOL_VERSION } from './version.js';
 
-const FORMATS = ['text', 'json', 'markdown', 'sarif'] as const;
+const FORMATS = ['text', 'json', 'markdown', 'sarif', 'html', 'csv'] as const;
 type Format = (typeof FORMATS)[number];
 
 /** Defined by the CLI bundle's first lines (scripts/build-cli.mjs): where its own scan worker bundle is. */
@@ -93,17 +97,27 @@ export async function runScan(args: string[], io: CliIo): Promise<number> {
       'max-bytes': { type: 'string' },
       cache: { type: 'boolean', default: false },
       'cache-dir': { type: 'string' },
+      history: { type: 'string' },
+      every: { type: 'string' },
+      tags: { type: 'string' },
     },
   });
   const format = values.format as Format;
   if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}, not '${values.format}'`);
   if (positionals.length > 1) throw new UsageError('scan takes one DIR');
   if (positionals.length && values.git) throw new UsageError('give a DIR or --git REV, not both');
+  if (values.history !== undefined && (positionals.length || values.git)) throw new UsageError('--history A..B scans the git repository of the current directory: give no DIR or --git');
+  if ((values.every !== undefined || values.tags !== undefined) && values.history === undefined) throw new UsageError('--every and --tags go with --history A..B');
+  if (values.every !== undefined && values.tags !== undefined) throw new UsageError('give --every N or --tags GLOB, not both');
+  if (format === 'csv' && values.history === undefined) throw new UsageError('--format csv is for --history A..B');
+  const every = positiveInteger(values.every, '--every');
   const jobs = values.jobs === '0' ? 0 : positiveInteger(values.jobs, '--jobs');
   const maxBytes = positiveInteger(values['max-bytes'], '--max-bytes');
   const { engine: config, select } = await cliConfigFromOptions(values, io.cwd);
 
   let baseline: BaselineInput | undefined;
+  /** The baseline's counts by class and API, for the HTML report's change column. */
+  let baselineCounts: { byClass: Record<string, number>; byApi: Record<string, number> } | undefined;
   if (values.baseline) {
     let text: string;
     try {
@@ -116,9 +130,53 @@ export async function runScan(args: string[], io: CliIo): Promise<number> {
     } catch (e) {
       throw new InputError((e as Error).message);
     }
+    baselineCounts = { byClass: {}, byApi: {} };
+    for (const s of baseline.sites as Array<{ class?: unknown; api?: unknown }>) {
+      if (typeof s.class === 'string') baselineCounts.byClass[s.class] = (baselineCounts.byClass[s.class] ?? 0) + 1;
+      if (typeof s.api === 'string') baselineCounts.byApi[s.api] = (baselineCounts.byApi[s.api] ?? 0) + 1;
+    }
   }
 
+  let cacheDir: string | null = null;
+  if (values['cache-dir'] !== undefined) cacheDir = resolve(io.cwd, values['cache-dir']);
+  else if (values.cache) {
+    cacheDir = defaultCacheDir();
+    if (!cacheDir) io.stderr('kmap-review: --cache: neither XDG_CACHE_HOME nor HOME is set, scanning without a cache (give --cache-dir DIR)\n');
+  }
   let source: TreeSource;
+  let history: HistoryPoint[] | undefined;
+  /** The results of the history's points, reused by the report of B (--format html). */
+  let historyResults: ScanResultStore | undefined;
+  if (values.history !== undefined) {
+    // With --cache, the repository's cache file (the one `scan --git` uses); else results in memory.
+    historyResults = cacheDir ? openCache({ kind: 'git', repo: io.cwd, rev: 'HEAD' }, cacheDir, config, io) : new MemoryResultStore();
+    const range = values.history;
+    const opts = { config, ...(select ? { select } : {}), ...(jobs !== undefined ? { jobs } : {}), ...(maxBytes ? { maxBytes } : {}), ...(every ? { every } : {}), ...(values.tags !== undefined ? { tags: values.tags } : {}) };
+    const workerUrl = bundledScanWorker();
+    try {
+      history = await scanHistory(io.cwd, range, { ...opts, results: historyResults, ...(workerUrl ? { workerUrl } : {}), onReadWarm: jitFlagsForAnalysis });
+    } catch (e) {
+      throw new InputError((e as Error).message);
+    }
+    if (historyResults instanceof ScanResultCache && format !== 'html') {
+      const warning = historyResults.save(select ? (path) => !select(path) : undefined);
+      if (warning) io.stderr(`kmap-review: ${warning} (--cache-dir DIR keeps it in a writable place)\n`);
+    }
+    if (format === 'json') {
+      io.stdout(renderHistoryJson(history) + '\n');
+      return 0;
+    }
+    if (format === 'csv') {
+      io.stdout(renderHistoryCsv(history));
+      return 0;
+    }
+    if (format !== 'html') {
+      io.stdout(renderHistoryText(history));
+      return 0;
+    }
+    // html: the report of B, with the trend chart.
+    values.git = history[history.length - 1].commit;
+  }
   if (values.git) source = { kind: 'git', repo: io.cwd, rev: values.git };
   else {
     const root = resolve(io.cwd, positionals[0] ?? '.');
@@ -132,13 +190,7 @@ export async function runScan(args: string[], io: CliIo): Promise<number> {
     source = { kind: 'dir', root };
   }
 
-  let cacheDir: string | null = null;
-  if (values['cache-dir'] !== undefined) cacheDir = resolve(io.cwd, values['cache-dir']);
-  else if (values.cache) {
-    cacheDir = defaultCacheDir();
-    if (!cacheDir) io.stderr('kmap-review: --cache: neither XDG_CACHE_HOME nor HOME is set, scanning without a cache (give --cache-dir DIR)\n');
-  }
-  const cache = cacheDir ? openCache(source, cacheDir, config, io) : undefined;
+  const cache = historyResults ?? (cacheDir ? openCache(source, cacheDir, config, io) : undefined);
 
   let scan;
   try {
@@ -149,7 +201,7 @@ export async function runScan(args: string[], io: CliIo): Promise<number> {
     if (source.kind === 'git') throw new InputError((e as Error).message);
     throw e;
   }
-  if (cache) {
+  if (cache instanceof ScanResultCache) {
     // Results of files outside a --config selection belong to other scans of the tree: kept.
     const warning = cache.save(select ? (path) => !select(path) : undefined);
     if (warning) io.stderr(`kmap-review: ${warning} (--cache-dir DIR keeps it in a writable place)\n`);
@@ -157,6 +209,10 @@ export async function runScan(args: string[], io: CliIo): Promise<number> {
   if (format === 'json') io.stdout(renderScanJson(scan, TOOL_VERSION) + '\n');
   else if (format === 'sarif') io.stdout(renderScanSarif(scan, TOOL_VERSION, sarifPlace(source)) + '\n');
   else if (format === 'markdown') io.stdout(renderScanMarkdown(scan));
+  else if (format === 'html') {
+    const patches = await readyPatches(scan, source, config);
+    io.stdout(renderScanHtml(scan, { patches, subsystemOf: subsystemOfFor(scan, source), toolVersion: TOOL_VERSION, ...(history ? { history } : {}), ...(baselineCounts ? { baselineCounts } : {}) }));
+  }
   else io.stdout(renderScanText(scan, { verbose: values.verbose }));
   return scan.baseline && (scan.baseline.added.length || scan.baseline.newErrors.length || scan.baseline.addedInSkipped.length) ? 1 : 0;
 }

@@ -3,6 +3,7 @@ import type { Finding, Report, Severity } from '../analysis/model.js';
 import {
   GITHUB_TEXT_LIMIT, SEVERITY_ICON, cell, code, location, plural, renderTrace, truncate,
 } from './markdown.js';
+import { annotationMessage } from './plain-message.js';
 import { summaryLine } from './review.js';
 
 export type Conclusion = 'success' | 'neutral' | 'failure';
@@ -195,6 +196,7 @@ export function renderCheckRun(input: CheckRunInput): CheckRunOutput {
   const t: string[] = [];
   for (const f of current) {
     const block = [`### ${SEVERITY_ICON[f.severity]} ${code(location(f))} ${code(f.rule)}`, f.message];
+    if (f.detail) block.push(f.detail);
     if (f.note) block.push(`> ${f.note}`);
     if (f.trace.length > 0) block.push(renderTrace(f));
     if (f.fix) block.push(`**Fix:** ${f.fix.description}`);
@@ -209,7 +211,7 @@ export function renderCheckRun(input: CheckRunInput): CheckRunOutput {
       end_line: Math.max(f.line, f.endLine),
       annotation_level: LEVEL[f.severity],
       title: `kmap-review: ${f.rule}`.slice(0, 255),
-      message: truncate(f.message + (f.note ? `\n${f.note}` : ''), 60_000, '(truncated)'),
+      message: truncate(annotationMessage(f), 60_000, '(truncated)'),
     };
     if (f.trace.length > 0) {
       a.raw_details = truncate(f.trace.map((st) => `${st.path}:${st.line}: ${st.note}`).join('\n'), 60_000, '(truncated)');

@@ -24,6 +24,7 @@ export interface InlineCommentOptions {
 export function renderInlineComment(f: Finding, opts: InlineCommentOptions = {}): string {
   const parts: string[] = [];
   parts.push(`${SEVERITY_ICON[f.severity]} **kmap-review** ${code(f.rule)} (${f.severity}): ${f.message}`);
+  if (f.detail) parts.push(f.detail);
   if (f.note) parts.push(`> ${f.note.replace(/\n/g, '\n> ')}`);
   if (opts.note) parts.push(opts.note);
   if (f.trace.length > 0) parts.push(`**Trace**\n\n${renderTrace(f)}`);

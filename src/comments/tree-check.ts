@@ -7,7 +7,9 @@ import type { ScanSite } from '../analysis/scan/classify.js';
 import type { TreeScan } from '../analysis/scan/tree.js';
 import type { Annotation, Conclusion } from './check-run.js';
 import { GITHUB_TEXT_LIMIT, code, plural, truncate } from './markdown.js';
+import { annotationMessage } from './plain-message.js';
 import { renderScanMarkdown, scanTitle } from './scan/markdown.js';
+import { renderTreeTrend, type TreeRunPoint } from './tree-trend.js';
 
 export interface TreeTrendInfo {
   /** The commit the baseline belongs to; null when there was none. */
@@ -47,6 +49,8 @@ export interface TreeCheckInput {
   text: string;
   /** The `kmap-review fix` patch for one directory's ready sites, or only its name when no text was at hand. */
   readyPatch?: ReadyPatch | null;
+  /** The last default-branch runs, oldest first, this one last: the trend block and the report command. */
+  history?: readonly TreeRunPoint[];
 }
 
 export interface ReadyPatch {
@@ -104,7 +108,7 @@ function siteAnnotation(s: ScanSite, level: Annotation['annotation_level'], titl
 function findingAnnotation(f: Finding, level: Annotation['annotation_level']): Annotation {
   const a: Annotation = {
     path: f.path, start_line: f.line, end_line: Math.max(f.line, f.endLine), annotation_level: level,
-    title: `kmap-review: ${f.rule}`.slice(0, 255), message: truncate(f.message + (f.note ? `\n${f.note}` : ''), 60_000, '(truncated)'),
+    title: `kmap-review: ${f.rule}`.slice(0, 255), message: truncate(annotationMessage(f), 60_000, '(truncated)'),
   };
   if (f.trace.length) a.raw_details = truncate(f.trace.map((t) => `${t.path}:${t.line}: ${t.note}`).join('\n'), 60_000, '(truncated)');
   return a;
@@ -164,7 +168,8 @@ export function renderTreeCheckRun(input: TreeCheckInput): TreeCheckOutput {
   const all = treeAnnotations(input.scan, input.trend);
   const annotations = all.slice(0, Math.max(0, input.maxAnnotations));
   const dropped = all.length - annotations.length;
-  const tail = notes(input, dropped, annotations.length);
+  const trendBlock = input.history?.length ? `\n\n${renderTreeTrend(input.history)}` : '';
+  const tail = notes(input, dropped, annotations.length) + trendBlock;
   const linkBase = `${input.htmlBase.replace(/\/$/, '')}/${input.owner}/${input.repo}/blob/${input.headSha}`;
   const body = renderScanMarkdown(input.scan, { linkBase, ...(input.maxItems !== undefined ? { maxItems: input.maxItems } : {}) });
   // The notes are short and always shown: the scan's rendering gives way if the two do not fit.

@@ -286,6 +286,10 @@ describe('kmap-review / tree', () => {
       expect(done.conclusion).toBe('success');
       expect(done.output.summary).toContain('Trend: was **7**, now **5**: 2 converted or removed, **0 new**.');
       expect(done.output.summary).toContain(`the last analysed default-branch commit (\`${head2.slice(0, 12)}\` has no result)`);
+      // The bounded history of default-branch runs: head1 (7 uses), then head3 (5).
+      expect(done.output.summary).toContain('`█▁` 7 → 5 (−2 over 2 runs; −2 since');
+      expect(done.output.summary).toContain('| DEMO RING DRIVER | 7 | 5 | −2 |');
+      expect(done.output.summary.trimEnd().endsWith(`\`kmap-review scan --format html --git ${head3} > report.html\``)).toBe(true);
     } finally {
       repo.git('reset', '-q', '--hard', head2);
     }

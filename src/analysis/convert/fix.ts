@@ -4,11 +4,10 @@
  * git-style patches with a commit message. What is not converted is listed with the reason.
  */
 import { checkFunction, verifyingRules } from '../rules/runner.js';
-import type { KmapApi } from '../kmap-api.js';
 import type { EngineConfig, Finding } from '../model.js';
 import { changedFileFromImages } from '../patch/line-diff.js';
 import { unifiedDiff } from '../patch/unified-diff.js';
-import { API_NAMES } from '../scan/classify.js';
+import { API_DEFINITION, type KmapApi } from '../kmap-api.js';
 import { locateFunctions } from '../source/functions.js';
 import { calleeName } from '../syntax/ast.js';
 import { commitMessage, subjectPrefix, type FunctionChange } from './commit-message.js';
@@ -92,7 +91,7 @@ export function fixFile(path: string, source: string, options: FixOptions): Fixe
   const { api, config } = options;
   const empty: FixedFile = { path, before: source, after: source, sites: [], changes: [], recheck: [] };
   if (!DEPRECATED_CALL.test(source)) return empty;
-  const fns = locateFunctions(source).filter((f) => !API_NAMES.test(f.name) && (!options.functions || options.functions.includes(f.name)));
+  const fns = locateFunctions(source).filter((f) => !API_DEFINITION.test(f.name) && (!options.functions || options.functions.includes(f.name)));
   const conv = convertFile(path, source, api, config, fns, options);
   const sites: FixSite[] = [];
   const changes = new Map<string, FunctionChange>();

@@ -59,6 +59,18 @@ describe('conversion plan', () => {
       groups: ['ready'],
     },
     {
+      name: 'a chained assignment: the outer name unmaps the same mapping (save = addr = kmap_atomic(p))',
+      body: '\tchar *addr, *save;\n\n\tsave = addr = kmap_atomic(page);\n\tmemcpy(buf, addr, len);\n\tkunmap_atomic(save);',
+      expect: '\tchar *addr, *save;\n\n\tsave = addr = kmap_local_page(page);\n\tmemcpy(buf, addr, len);\n\tkunmap_local(save);',
+      groups: ['ready'],
+    },
+    {
+      name: 'a copy of the address unmaps the same mapping (page_addr = from)',
+      body: '\tchar *from, *page_addr;\n\n\tfrom = kmap_atomic(page);\n\tpage_addr = from;\n\tmemcpy(buf, from, len);\n\tkunmap_atomic(page_addr);',
+      expect: '\tchar *from, *page_addr;\n\n\tfrom = kmap_local_page(page);\n\tpage_addr = from;\n\tmemcpy(buf, from, len);\n\tkunmap_local(page_addr);',
+      groups: ['ready'],
+    },
+    {
       name: 'with helpers: an open-coded copy becomes memcpy_from_page() (emptied lines stay until layout)',
       body: '\tchar *vaddr = kmap_atomic(page);\n\tmemcpy(buf, vaddr, len);\n\tkunmap_atomic(vaddr);',
       expect: '\tmemcpy_from_page(buf, page, 0, len);\n\t\n\t',
@@ -78,6 +90,7 @@ describe('conversion plan', () => {
     { name: 'a copy that must not fault loses its pagefault_disable()', body: '\tchar *vaddr = kmap_atomic(page);\n\tunsigned long left;\n\n\tleft = __copy_from_user_inatomic(vaddr, (void __user *)buf, len);\n\tkunmap_atomic(vaddr);', groups: ['needs-care: lost-pagefault-disable'] },
     { name: 'per-CPU data relies on disabled preemption', body: '\tchar *vaddr = kmap_atomic(page);\n\tchar *scratch = per_cpu_ptr(demo_scratch, smp_processor_id());\n\n\tmemcpy(scratch, vaddr, len);\n\tkunmap_atomic(vaddr);', groups: ['needs-care: lost-preempt-disable'] },
     { name: 'kmap() sections unmapped out of order (not next to each other) become non-LIFO local maps', body: '\tchar *a = kmap(page);\n\tchar *b = kmap(other);\n\n\tmemcpy(a, b, len);\n\tkunmap(page);\n\tdemo_log(len);\n\tkunmap(other);', groups: ['needs-care: unmap-order', 'needs-care: unmap-order'] },
+    { name: 'a copy of the address later overwritten: the unmap releases something else (the leak is found, not paired away)', body: '\tchar *from, *page_addr;\n\n\tfrom = kmap_atomic(page);\n\tpage_addr = from;\n\tpage_addr = buf;\n\tmemcpy(buf, from, len);\n\tkunmap_atomic(page_addr);', groups: ['needs-care: mapping-leak'] },
   ])('refuses: $name', ({ body, groups }) => {
     const r = convert(fn(body));
     // Each expected entry is the start of the class and reason (or the refusing rule).

@@ -9,7 +9,7 @@
  */
 import type { KmapApi } from '../kmap-api.js';
 import type { Finding } from '../model.js';
-import { declaredTypes, findMapSites, findUnmapSites, type MapSite, type UnmapSite } from '../mappings.js';
+import { addressAliases, declaredTypes, findMapSites, findUnmapSites, type MapSite, type UnmapSite } from '../mappings.js';
 import type { CFunction } from '../source/functions.js';
 import { addressBase, calleeName, callArguments, findWrite, hasSideEffects, normalizedText, type SyntaxNode } from '../syntax/ast.js';
 import { findHelperMatches } from './helpers.js';
@@ -106,20 +106,22 @@ function refuse(cls: Refusal['class'], reason: string, line: number): Refusal {
 }
 
 /** Which unmaps release which maps: the address variable for kunmap_atomic(), the page for kunmap(). */
-function pairs(map: MapSite, unmap: UnmapSite): boolean {
+function pairs(map: MapSite, unmap: UnmapSite, aliases: ReadonlySet<string>): boolean {
   if (map.api.family === 'atomic' && unmap.api.family === 'atomic') {
     const dest = map.destination;
-    return (dest.kind === 'variable' || dest.kind === 'field') && unmap.argBase === dest.name;
+    if (dest.kind === 'field') return unmap.argBase === dest.name;
+    return dest.kind === 'variable' && unmap.argBase !== null && aliases.has(unmap.argBase);
   }
   if (map.api.family === 'kmap' && unmap.api.family === 'kmap') return !!map.page && !!unmap.arg && normalizedText(map.page) === normalizedText(unmap.arg);
   return false;
 }
 
-function groupSites(maps: MapSite[], unmaps: UnmapSite[]): Array<{ maps: MapSite[]; unmaps: UnmapSite[] }> {
+function groupSites(maps: MapSite[], unmaps: UnmapSite[], body: SyntaxNode): Array<{ maps: MapSite[]; unmaps: UnmapSite[] }> {
+  const aliases = maps.map((m) => addressAliases(m, body));
   // Union-find over maps: two maps sharing an unmap are one group.
   const parent = maps.map((_, i) => i);
   const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i])));
-  const unmapOwners = unmaps.map((u) => maps.flatMap((m, i) => (pairs(m, u) ? [i] : [])));
+  const unmapOwners = unmaps.map((u) => maps.flatMap((m, i) => (pairs(m, u, aliases[i]) ? [i] : [])));
   for (const owners of unmapOwners) for (const o of owners.slice(1)) parent[find(o)] = find(owners[0]);
   const groups = new Map<number, { maps: MapSite[]; unmaps: UnmapSite[] }>();
   maps.forEach((m, i) => {
@@ -308,7 +310,7 @@ export function planFunction(fn: CFunction, api: KmapApi, options: PlanOptions =
   const unmaps = findUnmapSites(fn.body, api).filter(isDeprecatedUnmap);
   const taken = new Set<string>();
   let groups: ConversionGroup[] = [];
-  for (const g of groupSites(maps, unmaps)) {
+  for (const g of groupSites(maps, unmaps, fn.body)) {
     const planned = g.maps[0].api.family === 'atomic' ? planAtomicGroup(g) : planKmapGroup(fn, g, taken);
     const lines = [...g.maps, ...g.unmaps].map((s) => s.call.line);
     const edits = planned.edits.some((e) => !e) ? [] : planned.edits;

@@ -4,21 +4,14 @@
  */
 import type { TraceStep } from '../model.js';
 import type { SyntaxNode } from '../syntax/ast.js';
+import { quote } from '../syntax/quote.js';
+
+export { quote };
+
+const MAX_HEADER = 72;
 import type { Step } from './state.js';
 
-const MAX_QUOTE = 72;
 const STATEMENTS = new Set(['expression_statement', 'declaration', 'return_statement']);
-
-/** The source of `node` as written: each line trimmed, joined by a space, cut at MAX_QUOTE characters. */
-export function quote(node: SyntaxNode | null, max = MAX_QUOTE): string {
-  if (!node) return '';
-  const text = node.text
-    .split('\n')
-    .map((l) => l.trim())
-    .filter(Boolean)
-    .join(' ');
-  return text.length > max ? `${text.slice(0, max - 3)}...` : text;
-}
 
 /** The statement a call or expression stands in, when it is a simple one (`kunmap_local(p);`), else the node itself. */
 function statementOf(node: SyntaxNode): SyntaxNode {
@@ -45,7 +38,7 @@ export function conditionHeader(cond: SyntaxNode): string {
       const body = stmt.child('body');
       const head = body ? stmt.source.slice(stmt.start, body.start) : stmt.text;
       const text = head.split('\n').map((l) => l.trim()).join(' ').trim();
-      return text.length > MAX_QUOTE ? `${text.slice(0, MAX_QUOTE - 3)}...` : text;
+      return text.length > MAX_HEADER ? `${text.slice(0, MAX_HEADER - 3)}...` : text;
     }
     case 'call_expression': {
       const name = stmt.child('function')?.text ?? '';

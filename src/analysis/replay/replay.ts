@@ -24,7 +24,7 @@ import { calleeName, callArguments, normalizedText, type SyntaxNode } from '../s
 import { atomKey, atomsOf, evaluate, refine } from './conditions.js';
 import { coreWithOffsets, extractEvents, holderOf, MAX_LIVE_LOCAL_MAPS, strip, type Holder, type Offset, type ReplayEvent } from './events.js';
 import { State, stepsOf, type Hold, type HoldKind, type LiveMapping, type Released, type Step } from './state.js';
-import { add, constant, elementSize, evalCompound, evalInt, outsidePage, PAGE, scale, scaleUnknownSize, symbol, UNKNOWN, type Value, type ValueEnv } from './values.js';
+import { add, constant, elementSize, evalCompound, evalInt, isEvaluatedCall, outsidePage, PAGE, scale, scaleUnknownSize, symbol, UNKNOWN, type Value, type ValueEnv } from './values.js';
 import type { MappingRef, Undecided, Violation, ViolationKind } from './violations.js';
 
 export type { Violation, ViolationKind } from './violations.js';
@@ -34,6 +34,8 @@ export { MAX_LIVE_LOCAL_MAPS } from './events.js';
 export const DEFAULT_BUDGET = 10000;
 /** Wall-clock cap per function, whatever the state count: the replay must never cost a review 200 ms. */
 export const DEFAULT_TIME_LIMIT_MS = 150;
+/** Arrivals at one CFG node after which the replay forgets integer values there (see the main loop). */
+const WIDEN_VALUES_AFTER = 24;
 
 /**
  * What a function does with a mapping given as one of its parameters, on the paths that return: unmaps it
@@ -54,6 +56,12 @@ export interface FunctionSummary {
 export interface Summaries {
   /** undefined: no such function in the file (not visible); null: visible but not summarised. */
   of(name: string): FunctionSummary | null | undefined;
+  /**
+   * False when the function's text, and that of the same-file functions it calls, mentions no map or unmap
+   * at all: it cannot unmap an address or return a mapping, so its summary is not worth computing for that.
+   * (What it does with an address it is given still needs `of`.)
+   */
+  mayMapOrUnmap(name: string): boolean;
 }
 
 /** In summary mode: what became of each seeded parameter on one path that returns. */
@@ -90,7 +98,7 @@ const STACK_FAMILIES = new Set<MapFamily>(['local', 'atomic', 'pte']);
 const PAGE_ADDRESS_FAMILIES = new Set<MapFamily>(['local', 'atomic']);
 const GUARD_PARENTS = new Set(['if_statement', 'conditional_expression']);
 const JUMPS = new Set(['return_statement', 'goto_statement', 'break_statement', 'continue_statement']);
-const NO_SUMMARIES: Summaries = { of: () => undefined };
+const NO_SUMMARIES: Summaries = { of: () => undefined, mayMapOrUnmap: () => false };
 
 /** A for-loop run a known number of times, and the pointers it advances by a fixed amount each time. */
 interface CountedLoop {
@@ -158,9 +166,26 @@ function prepare(fn: CFunction, api: KmapApi, summaries: Summaries): Prepared {
   };
   const offsetVars = new Set<string>();
   const addIds = (n: SyntaxNode | null) => {
-    if (n) for (const id of n.descendants('identifier')) if (id.text !== 'PAGE_SIZE' && id.parent?.type !== 'call_expression') offsetVars.add(id.text);
+    if (n) for (const id of n.descendants('identifier')) if (id.text !== 'PAGE_SIZE' && id.parent?.type !== 'call_expression' && !insideOpaqueCall(id, n)) offsetVars.add(id.text);
   };
   const addOffsets = (offs: readonly Offset[]) => offs.forEach((o) => addIds(o.expr));
+  // Pointers that may hold (a pointer into) a mapping: map destinations, pointer parameters (a caller's
+  // mapping, in summary mode), and whatever is assigned from an expression naming one of them. Only their
+  // offsets matter; tracking the integers of every other pointer's arithmetic multiplies states for nothing.
+  const mayHold = new Set<string>([...params]);
+  for (const evs of events) for (const e of evs) if (e.kind === 'map' && e.dest && e.dest !== 'return') mayHold.add(e.dest.name);
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const evs of events) {
+      for (const e of evs) {
+        if (e.kind !== 'assign' || !e.rhs || mayHold.has(e.target.name)) continue;
+        if (e.rhs.descendants('identifier').some((i) => mayHold.has(i.text)) || (e.fromCall && summaries.mayMapOrUnmap(calleeName(e.fromCall) ?? ''))) {
+          mayHold.add(e.target.name);
+          changed = true;
+        }
+      }
+    }
+  }
   for (const evs of events) {
     for (const e of evs) {
       if (e.kind === 'map') {
@@ -174,19 +199,19 @@ function prepare(fn: CFunction, api: KmapApi, summaries: Summaries): Prepared {
         guard(e.call);
         addOffsets(e.offsets);
       } else if (e.kind === 'call') {
-        const s = e.name ? summaries.of(e.name) : undefined;
+        const s = e.name && summaries.mayMapOrUnmap(e.name) ? summaries.of(e.name) : undefined;
         if (s && s.params.some((p) => p === 'unmaps' || p === 'may-unmap')) guard(e.call);
       } else if (e.kind === 'assign') {
-        addOffsets(e.offsets);
+        if (mayHold.has(e.target.name)) addOffsets(e.offsets);
         const callee = e.fromCall ? calleeName(e.fromCall) : null;
-        const s = callee ? summaries.of(callee) : undefined;
+        const s = callee && summaries.mayMapOrUnmap(callee) ? summaries.of(callee) : undefined;
         if (s?.returnsMapping && !e.target.array) {
           guard(e.fromCall!);
           relevant.add(e.target.name);
           relevant.add(`IS_ERR(${e.target.name})`);
           relevant.add(`IS_ERR_OR_NULL(${e.target.name})`);
         }
-      } else if (e.kind === 'touch' && e.delta) addIds(e.delta);
+      } else if (e.kind === 'touch' && e.delta && mayHold.has(e.name)) addIds(e.delta);
     }
   }
   for (const cond of guardConds) for (const a of atomsOf(cond)) relevant.add(atomKey(a));
@@ -212,9 +237,10 @@ function prepare(fn: CFunction, api: KmapApi, summaries: Summaries): Prepared {
     changed = false;
     for (const evs of events) {
       for (const e of evs) {
-        if (e.kind === 'assign' && offsetVars.has(e.target.name) && e.rhs) {
+        const from = e.kind === 'assign' && offsetVars.has(e.target.name) ? e.rhs : e.kind === 'touch' && offsetVars.has(e.name) ? e.delta : null;
+        if (from) {
           const before = offsetVars.size;
-          addIds(e.rhs);
+          addIds(from);
           if (offsetVars.size !== before) changed = true;
         }
       }
@@ -370,7 +396,21 @@ export function replayFunction(fn: CFunction, api: KmapApi, opts: ReplayOptions 
   const t0 = performance.now();
   const budget = opts.budget ?? DEFAULT_BUDGET;
   const timeLimitMs = opts.timeLimitMs ?? DEFAULT_TIME_LIMIT_MS;
-  const summaries = opts.summaries ?? NO_SUMMARIES;
+  // The time limit is this function's own: time spent summarising callees (replays of their own, with
+  // their own limits) does not count against it, so a function is not cut short for its helpers' cost.
+  let calleeMs = 0;
+  const given = opts.summaries ?? NO_SUMMARIES;
+  const summaries: Summaries = given === NO_SUMMARIES ? given : {
+    of: (name) => {
+      const t = performance.now();
+      try {
+        return given.of(name);
+      } finally {
+        calleeMs += performance.now() - t;
+      }
+    },
+    mayMapOrUnmap: (name) => given.mayMapOrUnmap(name),
+  };
   const violations: Violation[] = [];
   const undecided: Undecided[] = [];
   const exits: ExitRecord[] | undefined = opts.seedParameters ? [] : undefined;
@@ -731,10 +771,10 @@ export function replayFunction(fn: CFunction, api: KmapApi, opts: ReplayOptions 
           break;
         }
         case 'call': {
-          const summary = ev.name ? summaries.of(ev.name) : undefined;
           for (const a of ev.args) {
             const found = s.holdOf(a.holder.name);
             if (!found || found.hold.kind === 'derived') continue;
+            const summary = ev.name ? summaries.of(ev.name) : undefined;
             const known = summary ? summary.params[a.index] ?? null : 'passes-on';
             if (known === 'unmaps') s = unmapLive(s, found.index, ev.call, found.hold, ev.line, ev.name, a.holder.dir);
             else if (known === 'may-unmap') s = consume(s, found.index, ev.line, ev.call, `${ev.name}() unmaps it on some paths`);
@@ -820,7 +860,7 @@ export function replayFunction(fn: CFunction, api: KmapApi, opts: ReplayOptions 
           } else if (ev.fromCall && !t.array) {
             // `addr = helper(...)` where the same-file helper returns a mapping: a map, here.
             const callee = calleeName(ev.fromCall);
-            const summary = callee ? summaries.of(callee) : undefined;
+            const summary = callee && summaries.mayMapOrUnmap(callee) ? summaries.of(callee) : undefined;
             if (summary?.returnsMapping) {
               const m = newMapping(ev.fromCall.start, ev.fromCall, summary.returnsFamily ?? 'local', ev.line, [{ name: t.name, kind: 'base', off: null }], null, null, {
                 mayFail: summary.returnsMapping === 'sometimes', viaHelper: callee, escaped: reachable(t),
@@ -904,10 +944,12 @@ export function replayFunction(fn: CFunction, api: KmapApi, opts: ReplayOptions 
 
   /** The stack entry whose address `call` (to a summarised helper) may return, or -1. */
   const returnedArgument = (s: State, call: SyntaxNode): number => {
+    const args = callArguments(call);
+    // Only a call given a mapped address can return it: look the callee up then, not before.
+    if (!args.some((a) => { const h = holderOf(a); return h !== null && s.find(h.name) >= 0; })) return -1;
     const callee = calleeName(call);
     const summary = callee ? summaries.of(callee) : undefined;
     if (!summary) return -1;
-    const args = callArguments(call);
     for (let k = 0; k < args.length; k++) {
       if (summary.params[k] !== 'returns') continue;
       const h = holderOf(args[k]);
@@ -1058,12 +1100,17 @@ export function replayFunction(fn: CFunction, api: KmapApi, opts: ReplayOptions 
   const work: Array<[number, State]> = [[cfg.entry, initial]];
   let states = 0;
   let complete = true;
+  const visits = new Uint32Array(cfg.nodes.length);
   while (work.length) {
-    const [id, state] = work.pop()!;
+    const [id, arrived] = work.pop()!;
+    // Widening: integer values that still differ after many arrivals at one node (counters, sizes computed
+    // along each path) multiply the states without deciding anything; forget them there. Offsets already
+    // held by a mapping's holders stay; unknown values only make unmap-outside-page say nothing.
+    const state = ++visits[id] > WIDEN_VALUES_AFTER && arrived.values.size ? arrived.with({ values: new Map() }) : arrived;
     const k = `${id}|${state.key}`;
     if (seen.has(k)) continue;
     seen.add(k);
-    if (++states > budget || ((states & 255) === 0 && performance.now() - t0 > timeLimitMs)) {
+    if (++states > budget || ((states & 255) === 0 && performance.now() - t0 - calleeMs > timeLimitMs)) {
       complete = false;
       states--;
       break;
@@ -1083,11 +1130,20 @@ export function replayFunction(fn: CFunction, api: KmapApi, opts: ReplayOptions 
   return done(states, complete);
 }
 
+/** True when `id` is an argument (at any depth) of a call below `top` whose value evalInt does not compute: `n = f(a, b)` makes `n` unknown whatever `a` and `b` are. */
+function insideOpaqueCall(id: SyntaxNode, top: SyntaxNode): boolean {
+  for (let p = id.parent; p; p = p.parent) {
+    if (p.type === 'call_expression' && !isEvaluatedCall(p)) return true;
+    if (p === top || p.start < top.start) return false;
+  }
+  return false;
+}
+
 /** True when the function may call a same-file helper that returns a mapping (cheap before the replay). */
 function mayCallMapHelper(fn: CFunction, api: KmapApi, summaries: Summaries): boolean {
   if (summaries === NO_SUMMARIES || !api.mayUnmap(fn.text)) return false;
   for (const m of fn.text.matchAll(/=\s*(?:\([^()]*\)\s*)?([A-Za-z_]\w*)\s*\(/g)) {
-    const s = summaries.of(m[1]);
+    const s = summaries.mayMapOrUnmap(m[1]) ? summaries.of(m[1]) : undefined;
     if (s?.returnsMapping) return true;
   }
   return false;

@@ -6,6 +6,7 @@
  * is an unmap; `get_addr(struct page *p) { return kmap_local_page(p); }` returns a mapping on every path,
  * so `a = get_addr(p)` is a map.
  */
+import { createHash } from 'node:crypto';
 import type { KmapApi } from '../kmap-api.js';
 import type { CFunction } from '../source/functions.js';
 import { replayFunction, type ParamEffect, type FunctionSummary, type Summaries } from './replay.js';
@@ -20,24 +21,38 @@ const memo = new WeakMap<ReadonlyMap<string, CFunction>, WeakMap<KmapApi, Map<st
 
 /** Summaries of the functions of one file, computed when first asked and kept for the file's lifetime. */
 export function fileSummaries(fileFunctions: ReadonlyMap<string, CFunction> | undefined, api: KmapApi): Summaries {
-  if (!fileFunctions) return { of: () => undefined };
+  if (!fileFunctions) return { of: () => undefined, mayMapOrUnmap: () => false };
   let byApi = memo.get(fileFunctions);
   if (!byApi) memo.set(fileFunctions, (byApi = new WeakMap()));
   let cache = byApi.get(api);
   if (!cache) byApi.set(api, (cache = new Map()));
   const known = cache;
   const inProgress = new Set<string>();
+  const touches = touchingMemo(fileFunctions, api);
   const summaries: Summaries = {
+    mayMapOrUnmap: (name) => touches(name, MAX_DEPTH),
     of(name: string): FunctionSummary | null | undefined {
       const fn = fileFunctions.get(name);
       if (!fn) return undefined;
       if (known.has(name)) return known.get(name)!;
       // Recursion (a helper calling itself, or a cycle): not decided.
       if (inProgress.has(name) || inProgress.size >= MAX_DEPTH) return null;
+      // A summary says nothing of lines, only of what the code does: the same text, calling same-file
+      // functions of the same text, has the same summary in another file image (a patch's pre- and
+      // post-image share most helpers). Only summaries computed from the top are shared: a nested one may
+      // have been cut short by MAX_DEPTH.
+      const top = inProgress.size === 0;
+      const key = top ? textKey(fileFunctions, name) : null;
+      const shared = key !== null ? sharedOf(api).get(key) : undefined;
+      if (shared !== undefined) {
+        known.set(name, shared);
+        return shared;
+      }
       inProgress.add(name);
       try {
         const s = summarise(fn, api, summaries);
         known.set(name, s);
+        if (key !== null) remember(api, key, s);
         return s;
       } finally {
         inProgress.delete(name);
@@ -45,6 +60,85 @@ export function fileSummaries(fileFunctions: ReadonlyMap<string, CFunction> | un
     },
   };
   return summaries;
+}
+
+/** Summaries by text key, per API configuration; bounded (oldest dropped first). */
+const SHARED_LIMIT = 4096;
+const sharedByApi = new WeakMap<KmapApi, Map<string, FunctionSummary | null>>();
+
+function sharedOf(api: KmapApi): Map<string, FunctionSummary | null> {
+  let m = sharedByApi.get(api);
+  if (!m) sharedByApi.set(api, (m = new Map()));
+  return m;
+}
+
+function remember(api: KmapApi, key: string, s: FunctionSummary | null): void {
+  const m = sharedOf(api);
+  if (m.size >= SHARED_LIMIT) m.delete(m.keys().next().value!);
+  m.set(key, s);
+}
+
+/** The text of `name` and of the same-file functions it may call, to MAX_DEPTH: all a summary depends on. */
+function textKey(fileFunctions: ReadonlyMap<string, CFunction>, name: string): string {
+  const parts: string[] = [];
+  const seen = new Set<string>();
+  let level = [name];
+  for (let depth = 0; depth <= MAX_DEPTH && level.length; depth++) {
+    const next: string[] = [];
+    for (const n of level) {
+      if (seen.has(n)) continue;
+      seen.add(n);
+      const fn = fileFunctions.get(n);
+      if (!fn) continue;
+      parts.push(`${n}\u0000${fn.text}`);
+      for (const m of fn.text.matchAll(CALLED)) if (fileFunctions.has(m[1]) && !seen.has(m[1])) next.push(m[1]);
+    }
+    level = next;
+  }
+  return createHash('sha1').update(parts.join('\u0001')).digest('base64');
+}
+
+const CALLED = /\b([A-Za-z_]\w*)\s*\(/g;
+
+const touchMemo = new WeakMap<ReadonlyMap<string, CFunction>, WeakMap<KmapApi, Map<string, boolean>>>();
+
+/**
+ * Whether a same-file function's text, or the text of the same-file functions it calls (to `depth`),
+ * mentions a map or an unmap: a lexical over-approximation, so `false` is sure and `true` means "replay it".
+ * It decides only which summaries are worth computing, never what a summary says.
+ */
+function touchingMemo(fileFunctions: ReadonlyMap<string, CFunction>, api: KmapApi): (name: string, depth: number) => boolean {
+  let byApi = touchMemo.get(fileFunctions);
+  if (!byApi) touchMemo.set(fileFunctions, (byApi = new WeakMap()));
+  let memo = byApi.get(api);
+  if (!memo) byApi.set(api, (memo = new Map()));
+  const known = memo;
+  const visiting = new Set<string>();
+  const touches = (name: string, depth: number): boolean => {
+    const hit = known.get(name);
+    if (hit !== undefined) return hit;
+    const fn = fileFunctions.get(name);
+    if (!fn) return false;
+    if (api.mayUnmap(fn.text) || api.mentionsMapping(fn.text)) {
+      known.set(name, true);
+      return true;
+    }
+    if (depth <= 0 || visiting.has(name)) return false; // not memoised: a shallower or acyclic ask may differ
+    visiting.add(name);
+    try {
+      for (const m of fn.text.matchAll(CALLED)) {
+        if (m[1] !== name && fileFunctions.has(m[1]) && touches(m[1], depth - 1)) {
+          known.set(name, true);
+          return true;
+        }
+      }
+    } finally {
+      visiting.delete(name);
+    }
+    if (depth >= MAX_DEPTH) known.set(name, false);
+    return false;
+  };
+  return touches;
 }
 
 function summarise(fn: CFunction, api: KmapApi, summaries: Summaries): FunctionSummary | null {

@@ -194,6 +194,14 @@ export function evalCompound(op: string, rhs: SyntaxNode, env: ValueEnv): Value 
   }
 }
 
+/** Calls whose value evalInt computes from their arguments (offset_in_page(), the min() and max() families). */
+const EVALUATED_CALL = /^(?:offset_in_page|u?min|min_t|min3|u?max|max_t|max3)$/;
+
+/** True when evalInt computes `call`'s value from its arguments; any other call's value is unknown. */
+export function isEvaluatedCall(call: SyntaxNode): boolean {
+  return EVALUATED_CALL.test(calleeName(call) ?? '');
+}
+
 /** The value of an integer expression, from constants, PAGE_SIZE, masks, min()/max() and the env. */
 export function evalInt(expr: SyntaxNode | null, env: ValueEnv): Value {
   if (!expr) return UNKNOWN;
@@ -239,6 +247,7 @@ export function evalInt(expr: SyntaxNode | null, env: ValueEnv): Value {
       return UNKNOWN;
     }
     case 'call_expression': {
+      if (!isEvaluatedCall(e)) return UNKNOWN;
       const name = calleeName(e);
       const args = callArguments(e);
       if (name === 'offset_in_page' && args[0]) return inPageSymbol(args[0]);

@@ -1,13 +1,7 @@
 import { callArguments, calleeName } from '../syntax/ast.js';
-import { DEPRECATED_REPLACEMENTS } from '../kmap-api.js';
+import { DEPRECATED_REPLACEMENTS, RELIES_ON_ATOMIC } from '../kmap-api.js';
 import type { Rule } from './rule.js';
 
-/**
- * Calls that, inside a kmap_atomic() section, may depend on the page faults or preemption it disabled.
- * With one of these in the function a rename is not offered as an exact fix: the conversion needs a
- * human (or the atomic-context rules) to decide on explicit pagefault_disable()/preempt_disable().
- */
-const RELIES_ON_ATOMIC = /\b(?:__copy_(?:from|to)_user_inatomic\w*|copy_\w*_inatomic|\w*_nofault|smp_processor_id|(?:__)?this_cpu_\w+|raw_cpu_\w+|get_cpu_var|in_atomic|pagefault_disabled|faulthandler_disabled|futex_atomic\w*|arch_futex\w*)\s*\(/;
 
 export const deprecatedApi: Rule = {
   meta: {
@@ -56,18 +50,20 @@ gets no fix. A section that only copies gets the helper (\`memcpy_from_page()\`.
       if (!name || !(name in DEPRECATED_REPLACEMENTS) || !ctx.isChanged(call.line)) continue;
       const replacement = DEPRECATED_REPLACEMENTS[name];
       const isKmapPair = name === 'kmap' || name === 'kunmap';
-      let message = `Deprecated use of '${name}()', prefer '${replacement}()'`;
-      if (name === 'kunmap') message += ', which takes the mapped address, not the page';
-      if (name === 'kmap') message += ': the address must then stay in this thread and be unmapped in LIFO order';
+      const message = `Deprecated use of '${name}()', prefer '${replacement}()'`;
+      const detail: string[] = [];
+      if (name === 'kunmap') detail.push(`${replacement}() takes the mapped address, not the page.`);
+      if (name === 'kmap') detail.push('The address must then stay in this thread and be unmapped in LIFO order.');
       // A rename is exact for the atomic calls when nothing in the function hints at relying on their side effects.
       const canRename = !isKmapPair && !reliance && call.line === call.endLine;
-      if (!isKmapPair && reliance) message += `; the function calls ${reliance[0].replace(/\s*\($/, '()')}, which may rely on what kmap_atomic() disabled`;
+      if (!isKmapPair && reliance) detail.push(`The function calls ${reliance[0].replace(/\s*\($/, '()')}, which may rely on what kmap_atomic() disabled.`);
       const lineText = ctx.source.split('\n')[call.line - 1];
       const fnNode = call.child('function')!;
       const col = fnNode.start - (ctx.source.lastIndexOf('\n', fnNode.start - 1) + 1);
       ctx.report({
         node: call,
         message,
+        ...(detail.length ? { detail: detail.join('\n') } : {}),
         key: callArguments(call).map((a) => a.text).join(','),
         // For a whole function the engine replaces this with the verified conversion (convert/conversion-fixes.ts).
         fix: canRename && lineText.slice(col, col + name.length) === name

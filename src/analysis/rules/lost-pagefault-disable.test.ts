@@ -117,14 +117,14 @@ conversionTester(lostPagefaultDisable, [
   { name: 'pwrite fast path converted naively', pre: pwrite('kmap_atomic', '', '', 'kunmap_atomic'), post: pwrite('kmap_local_page', '', '', 'kunmap_local'), findings: [[7, 'use plain copy_from_user(), which may fault the page in and sleep']] },
   { name: 'retry idiom converted naively', pre: retry('kmap_atomic', 'kunmap_atomic'), post: retry('kmap_local_page', 'kunmap_local'), findings: [[8, 'fault_in_readable() at line 11']] },
   { name: 'retry idiom rewritten as a single sleeping copy', pre: retry('kmap_atomic', 'kunmap_atomic'), post: retry('kmap_local_page', 'kunmap_local').replace('__copy_from_user_inatomic', 'copy_from_user') },
-  { name: 'a static helper doing the atomic copy', pre: helper('kmap_atomic', 'kunmap_atomic'), post: helper('kmap_local_page', 'kunmap_local'), findings: [[9, 'called through peek_user()']] },
+  { name: 'a static helper doing the atomic copy', pre: helper('kmap_atomic', 'kunmap_atomic'), post: helper('kmap_local_page', 'kunmap_local'), findings: [[9, '(through peek_user())']] },
   { name: 'futex atomic op', pre: futex('kmap_atomic', 'kunmap_atomic'), post: futex('kmap_local_page', 'kunmap_local'), findings: [[5, 'futex atomic op']] },
   { name: '__get_user() whose failure is tested', pre: getUser('kmap_atomic', 'kunmap_atomic'), post: getUser('kmap_local_page', 'kunmap_local'), findings: [[6, 'relied on to fail instead of fault']] },
   {
     name: 'the patch drops an explicit pagefault_disable()',
     pre: pwrite('kmap_local_page', D, E, 'kunmap_local'),
     post: pwrite('kmap_local_page', '', '', 'kunmap_local'),
-    findings: [[7, 'before the patch, pagefault_disable() at line 7 of the pre-image disabled page faults here, and after the patch nothing does']],
+    findings: [[7, 'before the patch, pagefault_disable() at line 7 of the pre-image disabled page faults here; after the patch nothing does']],
   },
   { name: 'plain memcpy section', pre: `static void f(struct page *p, void *b)\n{\n\tvoid *v = kmap_atomic(p);\n\tmemcpy(b, v, 8);\n\tkunmap_atomic(v);\n}`, post: `static void f(struct page *p, void *b)\n{\n\tvoid *v = kmap_local_page(p);\n\tmemcpy(b, v, 8);\n\tkunmap_local(v);\n}` },
 ]);

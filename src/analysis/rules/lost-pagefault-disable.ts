@@ -41,24 +41,33 @@ export function postMapName(ctx: RuleContext, at: SyntaxNode): string {
   return (map && calleeName(map)) ?? 'kmap_local_page';
 }
 
-function message(ctx: RuleContext, lost: LostContext): string {
-  const inner = lost.site.via?.inner ?? lost.site.call;
-  const name = calleeName(inner) ?? 'this call';
-  const via = lost.site.via ? ` (called through ${lost.site.via.fn.name}() at line ${lost.site.call.line})` : '';
-  let msg = `${name}()${via} now runs with page faults enabled: ${preReason(lost.preHold, 'page faults')}${lost.preHold.family === 'kmap_atomic' ? `, and ${postMapName(ctx, lost.site.call)}() does not disable them` : ', and after the patch nothing does'}: ${lost.site.need.why}.`;
-  msg += ' Either keep the old behaviour with pagefault_disable() right after the map and pagefault_enable() right before the unmap';
+/** The one-line verdict: what runs how now, in at most ~120 characters. */
+function message(lost: LostContext): string {
+  const name = calleeName(lost.site.via?.inner ?? lost.site.call) ?? 'this call';
+  const via = lost.site.via ? ` (through ${lost.site.via.fn.name}())` : '';
+  return `${name}()${via} now runs with page faults enabled`;
+}
+
+/** Why that matters here, and the ways out, one per line. */
+function detail(ctx: RuleContext, lost: LostContext): string {
+  const name = calleeName(lost.site.via?.inner ?? lost.site.call) ?? 'this call';
+  const lines: string[] = [];
+  const now = lost.preHold.family === 'kmap_atomic' ? `${postMapName(ctx, lost.site.call)}() does not disable them` : 'after the patch nothing does';
+  lines.push(`Why: ${preReason(lost.preHold, 'page faults')}; ${now}. It needs them disabled: ${lost.site.need.why}.`);
+  if (lost.site.via) lines.push(`The call is at line ${lost.site.call.line}; ${name}() is inside ${lost.site.via.fn.name}().`);
+  lines.push('Fix: keep the old behaviour with pagefault_disable() right after the map and pagefault_enable() right before the unmap.');
   const plain = PLAIN_COPY[name];
   const locks = lost.postHolds.filter((h) => h.preempt);
   if (locks.length) {
-    msg += ` (needed here: ${locks.map((h) => `${h.name}() at line ${h.line}`).join(', ')} still makes this an atomic context, so the copy must not sleep)`;
+    lines.push(`That is the fix here: ${locks.map((h) => `${h.name}() at line ${h.line}`).join(', ')} still makes this an atomic context, so the copy must not sleep.`);
   } else if (plain) {
-    msg += `, or, if nothing else here forbids sleeping, use plain ${plain}(), which may fault the page in and sleep`;
+    lines.push(`Or, if nothing else here forbids sleeping, use plain ${plain}(), which may fault the page in and sleep.`);
     const fault = retryShape(ctx);
-    if (fault) msg += `; the function already faults the pages in and retries (${calleeName(fault)}() at line ${fault.line}): with a sleeping ${plain}() that retry loop can go and a single copy does`;
+    if (fault) lines.push(`The function already faults the pages in and retries (${calleeName(fault)}() at line ${fault.line}): with a sleeping ${plain}() that retry loop can go.`);
   } else {
-    msg += ', or rework the code so it no longer depends on faults being disabled';
+    lines.push('Or rework the code so it no longer depends on faults being disabled.');
   }
-  return msg + '.';
+  return lines.join('\n');
 }
 
 export const lostPagefaultDisable: Rule = {
@@ -112,7 +121,7 @@ become unnecessary.`,
       trace.push({ line: call.line, note: `${calleeName(call)}() can run here with page faults enabled` });
       if (lost.site.via) trace.push({ line: lost.site.via.inner.line, note: `${calleeName(lost.site.via.inner)}() in ${lost.site.via.fn.name}() needs page faults disabled` });
       trace.push({ line: call.line, note: preReason(lost.preHold, 'page faults') });
-      ctx.report({ node: call, message: message(ctx, lost), trace, key: lost.preHold.name });
+      ctx.report({ node: call, message: message(lost), detail: detail(ctx, lost), trace, key: lost.preHold.name });
     }
   },
 };

@@ -55,7 +55,7 @@ conversionTester(lostPreemptDisable, [
     findings: [[7, 'kmap_atomic(), which disables preemption as a side effect, at line 3 of the pre-image']],
   },
   { name: '__this_cpu_inc() in a branch', pre: stats('kmap_atomic', 'kunmap_atomic'), post: stats('kmap_local_page', 'kunmap_local'), findings: [[6, '__this_cpu_inc() accesses this CPU']] },
-  { name: 'smp_processor_id() in a static helper', pre: helper('kmap_atomic', 'kunmap_atomic'), post: helper('kmap_local_page', 'kunmap_local'), findings: [[9, 'called through note_cpu()']] },
+  { name: 'smp_processor_id() in a static helper', pre: helper('kmap_atomic', 'kunmap_atomic'), post: helper('kmap_local_page', 'kunmap_local'), findings: [[9, '(through note_cpu())']] },
   { name: 'per-CPU access that was outside the atomic section', pre: `static void f(struct page *p)\n{\n\tint cpu = smp_processor_id();\n\tvoid *v = kmap_atomic(p);\n\tuse(cpu, v);\n\tkunmap_atomic(v);\n}`, post: `static void f(struct page *p)\n{\n\tint cpu = smp_processor_id();\n\tvoid *v = kmap_local_page(p);\n\tuse(cpu, v);\n\tkunmap_local(v);\n}` },
 ]);
 

@@ -3,18 +3,27 @@ import { calleeName } from '../syntax/ast.js';
 import { mapTraceStep, postMapName, preReason } from './lost-pagefault-disable.js';
 import type { Rule, RuleContext } from './rule.js';
 
-function message(ctx: RuleContext, lost: LostContext): string {
-  const inner = lost.site.via?.inner ?? lost.site.call;
-  const name = calleeName(inner) ?? 'this call';
-  const via = lost.site.via ? ` (called through ${lost.site.via.fn.name}() at line ${lost.site.call.line})` : '';
+/** The one-line verdict: what runs how now, in at most ~120 characters. */
+function message(lost: LostContext): string {
+  const name = calleeName(lost.site.via?.inner ?? lost.site.call) ?? 'this call';
+  const via = lost.site.via ? ` (through ${lost.site.via.fn.name}())` : '';
+  return `${name}()${via} now runs with preemption enabled`;
+}
+
+/** Why that matters here, and the ways out, one per line. */
+function detail(ctx: RuleContext, lost: LostContext): string {
   const atomic = lost.preHold.family === 'kmap_atomic';
-  return (
-    `${name}()${via} now runs with preemption enabled: ${preReason(lost.preHold, 'preemption')}` +
-    `${atomic ? `, and ${postMapName(ctx, lost.site.call)}() does not disable it (it only pins the task to the CPU, and only for highmem pages, which no caller may rely on)` : ', and after the patch nothing does'}. ` +
-    `Here ${lost.site.need.why}: the task can now be preempted or migrated and another task can use the same per-CPU data. ` +
-    'If the section relies on it, add preempt_disable() after the map and preempt_enable() before the unmap (or take the per-CPU data with get_cpu()/put_cpu(), get_cpu_ptr()/put_cpu_ptr() or a local_lock); ' +
-    'otherwise say in the commit message why preemption is not needed here.'
-  );
+  const now = atomic
+    ? `${postMapName(ctx, lost.site.call)}() does not disable it (it only pins the task to the CPU, and only for highmem pages, which no caller may rely on)`
+    : 'after the patch nothing does';
+  const lines = [
+    `Why: ${preReason(lost.preHold, 'preemption')}; ${now}.`,
+    `Here ${lost.site.need.why}: the task can now be preempted or migrated, and another task can use the same per-CPU data.`,
+  ];
+  if (lost.site.via) lines.push(`The call is at line ${lost.site.call.line}; the per-CPU access is inside ${lost.site.via.fn.name}().`);
+  lines.push('Fix: if the section relies on it, add preempt_disable() after the map and preempt_enable() before the unmap, or take the per-CPU data with get_cpu()/put_cpu(), get_cpu_ptr()/put_cpu_ptr() or a local_lock.');
+  lines.push('Otherwise say in the commit message why preemption is not needed here.');
+  return lines.join('\n');
 }
 
 export const lostPreemptDisable: Rule = {
@@ -66,7 +75,7 @@ or bracket the section with \`preempt_disable()\`/\`preempt_enable()\` inside th
       trace.push({ line: call.line, note: `${calleeName(call)}() can run here with preemption enabled` });
       if (lost.site.via) trace.push({ line: lost.site.via.inner.line, note: `${calleeName(lost.site.via.inner)}() in ${lost.site.via.fn.name}() needs preemption disabled` });
       trace.push({ line: call.line, note: preReason(lost.preHold, 'preemption') });
-      ctx.report({ node: call, message: message(ctx, lost), trace, key: lost.preHold.name });
+      ctx.report({ node: call, message: message(lost), detail: detail(ctx, lost), trace, key: lost.preHold.name });
     }
   },
 };

@@ -62,7 +62,7 @@ static void blk_walk_done(struct blk_walk *walk)
 
 conversionTester(mappingEscapes, [
   { name: 'an iterator field that already held a kmap_atomic() address', pre: walker('kmap_atomic', 'kunmap_atomic'), post: walker('kmap_local_page', 'kunmap_local') },
-  { name: 'kmap() in an object converted naively', pre: objMap('kmap', 'kunmap(rb->page)'), post: objMap('kmap_local_page', 'kunmap_local(rb->vaddr)'), findings: [[3, "stored into the struct field 'rb->vaddr', beyond the thread that mapped it"]] },
+  { name: 'kmap() in an object converted naively', pre: objMap('kmap', 'kunmap(rb->page)'), post: objMap('kmap_local_page', 'kunmap_local(rb->vaddr)'), findings: [[3, "stored into the struct field 'rb->vaddr'"]] },
   {
     name: 'a field given a kmap_atomic() address on one path and a long-lived kmap() one on another',
     pre: `static void buf_map(struct buf *b, bool sleepable)\n{\n\tif (sleepable)\n\t\tb->vaddr = kmap(b->page);\n\telse\n\t\tb->vaddr = kmap_atomic(b->page);\n}`,

@@ -186,8 +186,9 @@ itself with \`kmap_local_page()\`, or use \`page_address()\` when the page can n
         const atomic = site.api.family === 'atomic';
         ctx.report({
           node: e.node,
-          message: `The address ${name}() maps at line ${site.call.line} ${e.how}, beyond the thread that mapped it`,
+          message: `The ${name}() address of line ${site.call.line} ${e.how}`,
           detail: [
+            'It outlives the thread that mapped it.',
             atomic ? 'A kmap_atomic() address is only valid on this CPU until kunmap_atomic().' : `A ${name}() address is only valid in this thread until its kunmap_local(), and cannot be handed to other contexts.`,
             'If this was a kmap() conversion, keep kmap()/kunmap() here (or let the user map the page itself), or use page_address() for a page that can never be in highmem.',
           ].join('\n'),

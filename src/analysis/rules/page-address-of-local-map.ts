@@ -1,4 +1,5 @@
 import { declaredTypes, findMapSites, findUnmapSites, mappedVariable, storesMappedAddressUnchanged, type MapSite } from '../mappings.js';
+import { quote } from '../syntax/quote.js';
 import { callArguments, calleeName, findWrite, hasSideEffects, inExclusiveBranches, lineWithReplacement, normalizedText, unwrap, type SyntaxNode } from '../syntax/ast.js';
 import type { Rule, RuleReport } from './rule.js';
 
@@ -113,9 +114,8 @@ function reportFor(body: SyntaxNode, site: MapSite, call: SyntaxNode, types: Rea
   const mapText = normalizedText(site.call);
   const callText = normalizedText(call);
   const kind = site.api.folio ? 'folio' : 'page';
-  const message =
-    `${callText} while '${v}' = ${mapText} (line ${site.call.line}) maps it: on HIGHMEM the ${kind} has no permanent address ` +
-    `and ${calleeName(call)}() returns NULL for it; use the mapped address '${v}'`;
+  const message = `${calleeName(call)}() of a ${kind} mapped at line ${site.call.line}: use the mapped address '${v}'`;
+  const detail = `${callText} while '${v}' = ${mapText} (line ${site.call.line}) maps it: on HIGHMEM the ${kind} has no permanent address and ${calleeName(call)}() returns NULL for it.`;
   let fix: RuleReport['fix'] = null;
   const dest = site.destination;
   const noOffset = storesMappedAddressUnchanged(site) && (!site.api.folio || normalizedText(callArguments(site.call)[1] ?? site.call) === '0');
@@ -128,8 +128,8 @@ function reportFor(body: SyntaxNode, site: MapSite, call: SyntaxNode, types: Rea
   }
   const trace = [
     { line: site.call.line, note: `${v} = ${mapText}` },
-    { line: call.line, note: callText },
+    { line: call.line, note: quote(call) },
   ];
-  if (unmap) trace.push({ line: unmap.line, note: normalizedText(unmap) });
-  return { node: call, message, key: mapText, trace, fix };
+  if (unmap) trace.push({ line: unmap.line, note: quote(unmap) });
+  return { node: call, message, detail, key: mapText, trace, fix };
 }

@@ -10,22 +10,37 @@ function sectionWords(h: Hold): string {
   return `${h.name}() at line ${h.line}, which disables preemption`;
 }
 
+/** The one-line verdict. */
 function message(site: SleepSite, holds: readonly Hold[]): string {
   const name = calleeName(site.call) ?? 'this call';
+  const atomicMap = holds.find((h) => h.family === 'kmap_atomic');
+  if (faultsOnlyByMap(site, holds)) return `${name}() cannot fault the user page in inside the kmap_atomic() section of line ${atomicMap!.line}`;
+  const inner = holds[holds.length - 1];
+  return `${name}() may sleep inside ${inner.family === 'kmap_atomic' ? `the ${inner.name}() section` : `${inner.name}()`} of line ${inner.line}`;
+}
+
+function faultsOnlyByMap(site: SleepSite, holds: readonly Hold[]): boolean {
+  const atomicMap = holds.some((h) => h.family === 'kmap_atomic');
+  return !!site.sleep.uaccess && atomicMap && !holds.some((h) => h.preempt && h.family !== 'kmap_atomic');
+}
+
+/** Why, and the ways out. */
+function detail(site: SleepSite, holds: readonly Hold[]): string {
   const inner = holds[holds.length - 1];
   const why = site.sleep.why;
   const where = `it runs inside ${sectionWords(inner)}${holds.length > 1 ? ` (and ${holds.length - 1} more enclosing section${holds.length > 2 ? 's' : ''})` : ''}`;
   const atomicMap = holds.find((h) => h.family === 'kmap_atomic');
-  const faultsOnlyByMap = site.sleep.uaccess && atomicMap && !holds.some((h) => h.preempt && h.family !== 'kmap_atomic');
-  if (faultsOnlyByMap) {
-    return `${name}() inside a kmap_atomic() section (line ${atomicMap.line}): ${why}, but kmap_atomic() disabled page faults, so it cannot fault the user page in and fails on any page that is not present instead. ` +
-      'Map with kmap_local_page()/kunmap_local() instead, under which the copy may fault and sleep, or keep the atomic copy (__copy_from_user_inatomic()) with a fault-in-and-retry fallback.';
+  if (faultsOnlyByMap(site, holds)) {
+    return [
+      `Why: ${why}, but kmap_atomic() disabled page faults, so it cannot fault the user page in and fails on any page that is not present instead.`,
+      'Fix: map with kmap_local_page()/kunmap_local() instead, under which the copy may fault and sleep, or keep the atomic copy (__copy_from_user_inatomic()) with a fault-in-and-retry fallback.',
+    ].join('\n');
   }
   let fix: string;
   if (atomicMap) fix = `Convert the mapping to kmap_local_page()/kunmap_local(), under which sleeping is allowed, or move the call out of the section.`;
   else if (/GFP_/.test(site.sleep.why)) fix = 'Allocate before entering the section, or use GFP_ATOMIC/GFP_NOWAIT and handle failure.';
   else fix = 'Move the call out of the section.';
-  return `${why}, but ${where}: sleeping there is a bug ("BUG: sleeping function called from invalid context" with CONFIG_DEBUG_ATOMIC_SLEEP). ${fix}`;
+  return [`Why: ${why}, but ${where}: sleeping there is a bug ("BUG: sleeping function called from invalid context" with CONFIG_DEBUG_ATOMIC_SLEEP).`, `Fix: ${fix}`].join('\n');
 }
 
 /** Whether a site is the patch's business: the call or one of the sections around it is on an added line. */
@@ -83,7 +98,7 @@ Under a spinlock, allocate before taking the lock or use \`GFP_ATOMIC\`.`,
       const trace = c.holds.map((h) => ({ line: h.line, note: `${h.name}() opens an atomic section (${[h.faults && 'page faults', h.preempt && 'preemption'].filter(Boolean).join(' and ')} disabled)` }));
       trace.push({ line: site.call.line, note: `${calleeName(site.call)}() may sleep here` });
       if (site.via) trace.push({ line: site.via.inner.line, note: `in ${site.via.fn.name}(): ${calleeName(site.via.inner)}()` });
-      ctx.report({ node: site.call, message: message(site, c.holds), trace, key: c.holds[c.holds.length - 1].name });
+      ctx.report({ node: site.call, message: message(site, c.holds), detail: detail(site, c.holds), trace, key: c.holds[c.holds.length - 1].name });
     }
   },
 };

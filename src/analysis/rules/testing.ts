@@ -72,7 +72,7 @@ export function conversionTester(rule: Rule, cases: ConversionCase[], config?: P
       const found = findingsForConversion(rule, c.pre, c.post, config).filter((f) => !f.preExisting);
       const expected = c.findings ?? [];
       expect(found.map((f) => f.line)).toEqual(expected.map(([line]) => line));
-      found.forEach((f, i) => expect(f.message).toContain(expected[i][1]));
+      found.forEach((f, i) => expectWords(f, expected[i][1]));
     });
   });
 }
@@ -95,7 +95,17 @@ export function ruleTester(rule: Rule, cases: { valid: RuleCase[]; invalid: Rule
       const found = findingsFor(rule, c.code, config);
       const expected = c.findings ?? [];
       expect(found.map((f) => f.line)).toEqual(expected.map(([line]) => line));
-      found.forEach((f, i) => expect(f.message).toContain(expected[i][1]));
+      found.forEach((f, i) => expectWords(f, expected[i][1]));
     });
   });
 }
+
+/** The words a maintainer reads: a one-line verdict of at most ~120 characters, the why and the fix below it. */
+function expectWords(f: Finding, expected: string): void {
+  expect([f.message, f.detail ?? ''].join('\n')).toContain(expected);
+  expect(f.message).not.toContain('\n');
+  expect(f.message.length).toBeLessThanOrEqual(MAX_VERDICT);
+}
+
+/** How long a finding's first line may be (the "at most ~120 characters", with room for long names). */
+export const MAX_VERDICT = 130;

@@ -83,7 +83,7 @@ ruleTester(unmapPage, {
 	memset(kaddr + off, 0, PAGE_SIZE - off);
 	kunmap_local(page);
 }`,
-      findings: [[6, "kunmap_local() is given the struct page 'page', not the address the mapping returned: pass 'kaddr' (kaddr = kmap_local_page(page), line 3)"]],
+      findings: [[6, "pass 'kaddr' (kaddr = kmap_local_page(page), line 3)"]],
     },
     {
       name: 'folio given to kunmap_local after kmap_local_folio',

@@ -1,4 +1,5 @@
 import { declaredTypes, findMapSites, findUnmapSites, isPageExpression, mappedVariable, type MapSite } from '../mappings.js';
+import { quote } from '../syntax/quote.js';
 import { callArguments, calleeName, findWrite, lineWithReplacement, normalizedText, unwrap, type SyntaxNode } from '../syntax/ast.js';
 import type { Rule, RuleReport } from './rule.js';
 
@@ -78,13 +79,14 @@ that is not reassigned before the unmap.`,
 
       const site = mapped[mapped.length - 1];
       const what = /folio/.test(declared ?? '') || site?.api.folio ? 'folio' : 'page';
-      let message = `${unmap.api.name}() is given the struct ${what} '${argText}', not the address the mapping returned`;
+      const message = `${unmap.api.name}() is given the struct ${what} '${argText}', not the mapped address`;
+      let detail = `${unmap.api.name}() takes an address inside the mapped ${what}, as the map returned it`;
       let fix: RuleReport['fix'] = null;
       const trace: RuleReport['trace'] = [];
       if (site) {
         const v = mappedVariable(site);
         const mapText = normalizedText(site.call);
-        message += v ? `: pass '${v}' (${v} = ${mapText}, line ${site.call.line})` : `: pass the address returned by ${mapText} (line ${site.call.line})`;
+        detail += v ? `: pass '${v}' (${v} = ${mapText}, line ${site.call.line}).` : `: pass the address returned by ${mapText} (line ${site.call.line}).`;
         trace.push({ line: site.call.line, note: v ? `${v} = ${mapText}` : mapText });
         const dest = site.destination;
         if (dest.kind === 'variable' && dest.node.type === 'identifier' && !findWrite(ctx.fn.body, dest.name, site.statement.end, unmap.call.start)) {
@@ -93,10 +95,10 @@ that is not reassigned before the unmap.`,
           if (line !== null) fix = { description: `Unmap the address: ${call}`, edits: [{ startLine: unmap.call.line, endLine: unmap.call.line, replacement: line }] };
         }
       } else {
-        message += `: pass the address returned by the map (declared ${declared ? `'${declared}'` : 'as a page'})`;
+        detail += `: pass the address returned by the map ('${argText}' is declared ${declared ? `'${declared}'` : 'as a page'}).`;
       }
-      trace.push({ line: unmap.call.line, note: normalizedText(unmap.call) });
-      ctx.report({ node: unmap.call, message, key: argText, trace, fix });
+      trace.push({ line: unmap.call.line, note: quote(unmap.call) });
+      ctx.report({ node: unmap.call, message, detail, key: argText, trace, fix });
     }
   },
 };

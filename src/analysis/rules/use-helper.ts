@@ -1,4 +1,5 @@
 import { findHelperMatches, type HelperMatch } from '../convert/helpers.js';
+import { quote } from '../syntax/quote.js';
 import { normalizedText } from '../syntax/ast.js';
 import type { Rule, RuleReport } from './rule.js';
 
@@ -57,8 +58,10 @@ function reportFor(match: HelperMatch): RuleReport {
   const { noFix, deletions, span, helperName } = match;
   const m0 = match.maps[0];
   const vars = match.maps.map((m) => `'${m.v}' = ${normalizedText(m.site.call)}`).join(' and ');
-  let message = `${vars} (line ${m0.site.call.line}) only ${helperName === 'memset_page' || helperName === 'memzero_page' ? 'sets' : 'copies'} through the mapping: use ${match.helper}${match.note}`;
-  if (noFix) message += ` (no automatic fix: ${noFix})`;
+  const verb = helperName === 'memset_page' || helperName === 'memzero_page' ? 'sets' : 'copies';
+  const message = `The mapping at line ${m0.site.call.line} only ${verb} a page: use ${helperName}()`;
+  const detail = [`${vars} (line ${m0.site.call.line}) only ${verb} through the mapping: use ${match.helper}${match.note}.`];
+  if (noFix) detail.push(`No automatic fix: ${noFix}.`);
   let fix: RuleReport['fix'] = null;
   if (!noFix && span) {
     const edits = deletions.map((d) => ({ startLine: d.start, endLine: d.end, replacement: '' }));
@@ -69,8 +72,9 @@ function reportFor(match: HelperMatch): RuleReport {
   return {
     node: m0.site.call,
     message,
+    detail: detail.join('\n'),
     key: match.helper,
-    trace: match.stmts.map((s) => ({ line: s.line, note: normalizedText(s) })),
+    trace: match.stmts.map((s) => ({ line: s.line, note: quote(s) })),
     fix,
   };
 }

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { convertFile, DEPRECATED_CALL } from '../convert/verify.js';
 import type { ConversionGroup, FunctionPlan, Refusal, SiteClass } from '../convert/plan.js';
 import { activeRules, checkFunction } from '../rules/runner.js';
-import type { KmapApi } from '../kmap-api.js';
+import { API_DEFINITION, MAPPING_CALL, type KmapApi } from '../kmap-api.js';
 import type { EngineConfig, Finding } from '../model.js';
 import { locateFunctions, type CFunction } from '../source/functions.js';
 import { functionsMatching, linesMatching, matchSpans } from '../source/matches.js';
@@ -40,8 +40,6 @@ export interface FileScan {
 }
 
 
-/** Files and functions worth parsing: they call the mapping API (not just mention it). */
-const MAPPING_CALL = /\bk(?:un)?map(?:_local_\w+|_atomic\w*)?\s*\(/;
 const MAPPING_CALLS = new RegExp(MAPPING_CALL.source, 'g');
 
 /**
@@ -74,8 +72,6 @@ function mentionsWrapper(api: KmapApi, text: string | CFunction): boolean {
   return names.some((n) => t.includes(n));
 }
 
-/** The API's own definitions (include/linux/highmem*.h) are not uses. */
-export const API_NAMES = /^(?:__)?k(?:un)?map(?:_atomic\w*|_local\w*)?$/;
 
 /** A C-ish source with comments and string/char literals blanked (same length, newlines kept). */
 export function blankCommentsAndStrings(text: string): string {
@@ -109,7 +105,7 @@ export function scanFile(path: string, source: string, options: ScanOptions): Fi
   // Files that only mention the API in passing (a comment, `bpf_kmap_...`) are not located or parsed.
   // (The searches are remembered: the functions and lines that call it are asked again below.)
   if (!matchSpans(source, MAPPING_CALL).length && !mentionsWrapper(api, source)) return out;
-  const fns = locateFunctions(source).filter((f) => !API_NAMES.test(f.name));
+  const fns = locateFunctions(source).filter((f) => !API_DEFINITION.test(f.name));
   const conversion = matchSpans(source, DEPRECATED_CALL).length ? convertFile(path, source, api, config, fns) : null;
   const counters = new Map<string, number>();
   const push = (line: number, apiName: string, cls: SiteClass, reason: string, rule: string | null, fn: string | null) => {
@@ -152,7 +148,7 @@ export function scanFile(path: string, source: string, options: ScanOptions): Fi
         const fn = inFunction(line);
         if (fn) {
           // A use inside a function the planner did not pair (an API wrapper's own body): still a use.
-          if (API_NAMES.test(fn.name)) continue;
+          if (API_DEFINITION.test(fn.name)) continue;
           push(line, m[1], 'needs-care', 'not a plain call the converter can pair (a macro argument, a function pointer, or an unparsed construct): convert by hand', null, fn.name);
         } else if (/^\s*#\s*define\b/.test(text) || /\\\s*$/.test(blank[i - 1] ?? '')) {
           push(line, m[1], 'needs-care', 'in a macro: every expansion site must be checked, convert by hand', null, null);

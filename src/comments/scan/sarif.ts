@@ -9,6 +9,7 @@ import type { Finding, Severity } from '../../analysis/model.js';
 import { allRules } from '../../analysis/rules/index.js';
 import type { ScanSite } from '../../analysis/scan/classify.js';
 import type { TreeScan } from '../../analysis/scan/tree.js';
+import { annotationMessage } from '../plain-message.js';
 
 const LEVEL: Record<Severity, Sarif.ReportingConfiguration.level> = { error: 'error', warning: 'warning', notice: 'note' };
 
@@ -34,7 +35,7 @@ function findingResult(f: Finding, ruleIndex: Map<string, number>, location: Loc
     ruleId: f.rule,
     ruleIndex: ruleIndex.get(f.rule),
     level: LEVEL[f.severity],
-    message: { text: f.message },
+    message: { text: annotationMessage(f) },
     locations: [location(f.path, f.line, f.endLine)],
     partialFingerprints: { 'kmapReviewFinding/v1': f.fingerprint },
     ...(f.trace.length
