@@ -135,6 +135,7 @@ export function parseBaseline(text: string, name: string): BaselineInput {
     ? (d.files.skipped as unknown[]).filter((f): f is { path: string; uses?: number } => !!f && typeof (f as { path?: unknown }).path === 'string')
       .map((f) => ({ path: f.path, ...(typeof f.uses === 'number' ? { uses: f.uses } : {}) }))
     : [];
-  const sites = (d.sites as Array<{ key: string; path?: unknown }>).map((s) => ({ key: s.key, ...(typeof s.path === 'string' ? { path: s.path } : {}) }));
+  // Kept whole (class, api, path...): the comparison and the HTML report read more than the key.
+  const sites = d.sites as Array<{ key: string; path?: string }>;
   return { sites, findings, ...(skipped.length ? { skipped } : {}) };
 }
