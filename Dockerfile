@@ -31,5 +31,5 @@ USER node
 EXPOSE 3000
 # Probot answers GET /ping with "PONG"; node:20-slim has no curl, so use Node's fetch.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/ping').then(r=>r.text()).then(t=>process.exit(t==='PONG'?0:1),()=>process.exit(1))"]
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/ping').then(r=>r.text()).then(t=>process.exit(t.trim()==='PONG'?0:1),()=>process.exit(1))"]
 CMD ["npm", "start"]

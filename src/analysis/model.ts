@@ -77,6 +77,8 @@ export interface ChangedFile {
 export interface SkippedFile {
   path: string;
   reason: string;
+  /** Tree scan: a lexical count of the deprecated calls in the file (kmap-api.ts countDeprecatedCalls), when it could be read. */
+  uses?: number;
 }
 
 /** Where one hunk of a patch went in the pre-image (--tree): `line` is 1-based, `fuzz` 0 when exact. */

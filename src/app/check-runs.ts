@@ -2,7 +2,7 @@
 import type { Logger } from 'probot';
 import { annotationBatches, renderFailed, renderInProgress, type CheckRunOutput } from '../comments/check-run.js';
 import type { GitHub } from './collect.js';
-import { CHECK_NAME } from './config.js';
+import { CHECK_NAME } from '../config/repo-config.js';
 
 export const RECHECK_ACTION = { label: 'Re-run kmap-review', description: 'Analyse the head commit again', identifier: 'recheck' };
 

@@ -6,8 +6,8 @@
 import type { Context } from 'probot';
 import type { ChangeSet, ChangedFile, SkippedFile } from '../analysis/model.js';
 import { changedFileFromImages } from '../analysis/patch/line-diff.js';
-import type { AppConfig } from './config.js';
-import { isSelected } from './selection.js';
+import type { AppConfig } from '../config/repo-config.js';
+import { isSelected } from '../config/selection.js';
 import { parseHunks, type Hunk } from './diff-lines.js';
 
 export type GitHub = Context['octokit'];

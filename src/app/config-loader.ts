@@ -6,7 +6,7 @@
  */
 import { parse } from 'yaml';
 import type { GitHub } from './collect.js';
-import { CONFIG_FILE, parseConfig, type LoadedConfig } from './config.js';
+import { CONFIG_FILE, parseConfig, type LoadedConfig } from '../config/repo-config.js';
 
 export const MAX_CONFIG_BYTES = 64 * 1024;
 

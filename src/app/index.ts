@@ -6,17 +6,18 @@
  * permissions, reply and schedule reviews, tree scans (tree-check.ts) scan the default branch; the
  * engine runs in worker threads.
  */
-import { readFileSync } from 'node:fs';
 import type { ApplicationFunction, Probot } from 'probot';
 import { registerCheckRun } from '../handlers/check-run.js';
+import { registerInstallation } from '../handlers/installation.js';
 import { registerIssueComment } from '../handlers/issue-comment.js';
 import { registerPullRequest } from '../handlers/pull-request.js';
 import { registerTreeEvents } from '../handlers/push.js';
 import { LruCache, RedisCache, type RedisLike, type ResultCache } from './cache.js';
 import { CommandWorker } from './command-job.js';
+import { engineVersion, loadEngineRules } from './engine.js';
 import type { GitHub } from './collect.js';
 import { limitsFromEnv, type Limits } from './limits.js';
-import { createQueue, isCommandJob, type WorkQueue } from './queue/index.js';
+import { createQueue, isCommandJob, type ReviewJob, type WorkQueue } from './queue/index.js';
 import { recoverInterrupted } from './recovery.js';
 import { retryPolicyFromEnv, type RetryPolicy } from './retry.js';
 import { ReviewWorker } from './review-job.js';
@@ -38,7 +39,11 @@ export interface AppOptions {
   production?: boolean;
   /** Receives the running App's parts (the server closes them on shutdown; tests await the queue). */
   onRuntime?: (runtime: AppRuntime) => void;
+  /** Each job's final outcome ('done', 'failed', ...; not called for an attempt that will be retried). */
+  onOutcome?: (job: ReviewJob, outcome: string) => void;
   now?: () => number;
+  /** Waits of the review's failure report (tests record them instead of sleeping). */
+  sleep?: (ms: number) => Promise<void>;
   /** Engine + tool version for the result cache (tests with a fake engine pass their own). */
   engineVersion?: () => Promise<string>;
   /** The repo-wide scan (`kmap-review / tree`): per-blob results, and its tuning (tree-check.ts). */
@@ -54,37 +59,6 @@ export interface AppRuntime {
   /** Resolves with the recovery's counts (production only). */
   recovery?: Promise<unknown>;
   close(): Promise<void>;
-}
-
-async function loadEngineRules(): Promise<RuleCatalog> {
-  const mod = await import('../analysis/rules/index.js');
-  const info = (r: { meta: { id: string; summary: string; doc: string } }) => ({ id: r.meta.id, summary: r.meta.summary, doc: r.meta.doc });
-  return {
-    find: (id) => {
-      const r = mod.findRule(id);
-      return r ? info(r) : undefined;
-    },
-    ids: () => mod.allRules.map((r: { meta: { id: string } }) => r.meta.id),
-  };
-}
-
-/** The nearest package.json's version above this module (src/app, dist/app or another build directory). */
-function toolVersion(): string {
-  for (let dir = new URL('./', import.meta.url); ; dir = new URL('../', dir)) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL('package.json', dir), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'kmap-review' && pkg.version) return pkg.version;
-    } catch {
-      /* not here: go up */
-    }
-    if (dir.pathname === '/') return '0';
-  }
-}
-
-let versionMemo: Promise<string> | undefined;
-/** Engine version and tool version: a release with changed rules never reuses older cached results. */
-function engineVersion(): Promise<string> {
-  return (versionMemo ??= import('../analysis/engine.js').then((m) => `${m.ENGINE_VERSION}+${toolVersion()}`));
 }
 
 /**
@@ -133,6 +107,7 @@ export function createApp(options: AppOptions = {}): ApplicationFunction {
       runner, rules, cache, octokitFor, log: app.log, engineVersion: options.engineVersion ?? engineVersion,
       limits: options.limits ?? limitsFromEnv(), retry: options.retry ?? retryPolicyFromEnv(),
       ...(options.now ? { now: options.now } : {}),
+      ...(options.sleep ? { sleep: options.sleep } : {}),
     });
     const treeCache: TreeCache = options.treeCache ?? (queue.kind === 'redis' && 'client' in queue
       ? new RedisCache(() => (queue as unknown as { client(): Promise<RedisLike> }).client(), 'kmap-review:tree:', 30 * 24 * 3600)
@@ -151,10 +126,12 @@ export function createApp(options: AppOptions = {}): ApplicationFunction {
     registerIssueComment(app, scheduler);
     registerCheckRun(app, scheduler);
     registerTreeEvents(app, scheduler);
+    registerInstallation(app);
     queue.start(async (job, ctx) => {
-      if (isTreeJob(job)) await treeWorker.process(job, ctx);
-      else if (isCommandJob(job)) await commandWorker.process(job, ctx);
-      else await worker.process(job, ctx);
+      const outcome = isTreeJob(job) ? await treeWorker.process(job, ctx)
+        : isCommandJob(job) ? await commandWorker.process(job, ctx)
+          : await worker.process(job, ctx);
+      options.onOutcome?.(job, outcome);
     });
 
     const runtime: AppRuntime = {

@@ -5,7 +5,7 @@
  * partial: it is never presented as complete.
  */
 import type { ChangeSet, ChangedFile, EngineConfig, Report } from '../analysis/model.js';
-import type { AppConfig } from './config.js';
+import type { AppConfig } from '../config/repo-config.js';
 import type { AnalysisRunner } from './runner.js';
 
 export interface Limits {

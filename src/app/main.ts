@@ -1,25 +1,42 @@
 #!/usr/bin/env node
 /**
- * `node dist/app/main.js`: the App behind the hardened webhook server (server.ts), with the same
- * environment as `probot run` (APP_ID, PRIVATE_KEY[_PATH], WEBHOOK_SECRET, PORT, HOST, GHE_HOST, REDIS_URL,
- * LOG_LEVEL). SIGTERM/SIGINT stop accepting webhooks and let running reviews finish (at most
+ * `npm start` = `node dist/app/main.js`. Reads `.env` in the current directory (the environment wins), then
+ * (start.ts): with APP_ID and PRIVATE_KEY[_PATH], the App behind the hardened webhook server (server.ts;
+ * WEBHOOK_SECRET, PORT, HOST, GHE_HOST, REDIS_URL, LOG_LEVEL as under `probot run`); without them, Probot's
+ * setup (manifest) flow to register the App, except with NODE_ENV=production, where that is an error.
+ * SIGTERM/SIGINT stop accepting webhooks and let running reviews finish (at most
  * KMAP_REVIEW_SHUTDOWN_SECONDS, default 25 s: Docker's stop timeout is 10 s unless raised).
  */
+import { run } from 'probot';
 import { startServer } from './server.js';
+import { loadDotEnv, setupLine, startMode } from './start.js';
 
 try {
-  const running = await startServer();
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    running.probot.log.info({ signal }, 'shutting down: finishing running reviews');
-    const limit = (Number(process.env.KMAP_REVIEW_SHUTDOWN_SECONDS) || 25) * 1000;
-    setTimeout(() => process.exit(0), limit).unref();
-    running.close().then(() => process.exit(0), () => process.exit(1));
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  loadDotEnv(process.cwd());
+  const mode = startMode(process.env);
+  if (mode.mode === 'error') throw new Error(mode.message);
+  if (mode.mode === 'setup') {
+    console.log(setupLine(process.env));
+    // Probot's own setup server (manifest flow from app.yml); it never loads the App itself.
+    await run(() => undefined, { env: process.env });
+  } else {
+    const running = await startServer();
+    if (process.env.WEBHOOK_PROXY_URL) {
+      running.probot.log.info(`WEBHOOK_PROXY_URL is set; this server does not read it: forward with ` +
+        `npx smee-client -u ${process.env.WEBHOOK_PROXY_URL} -t http://localhost:${running.port}${process.env.WEBHOOK_PATH || '/api/github/webhooks'}`);
+    }
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      running.probot.log.info({ signal }, 'shutting down: finishing running reviews');
+      const limit = (Number(process.env.KMAP_REVIEW_SHUTDOWN_SECONDS) || 25) * 1000;
+      setTimeout(() => process.exit(0), limit).unref();
+      running.close().then(() => process.exit(0), () => process.exit(1));
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+  }
 } catch (err) {
   // One line, no stack: the usual cause is a missing variable.
   console.error(`kmap-review: ${err instanceof Error ? err.message : String(err)}`);

@@ -8,7 +8,7 @@ import type { InlineOutcome } from '../comments/check-run.js';
 import { normaliseFingerprint, readFingerprint } from '../comments/markdown.js';
 import { renderFixedReply, renderInlineComment, renderReviewBody, type RuleLookup } from '../comments/review.js';
 import type { Collected, GitHub, PullRef } from './collect.js';
-import type { AppConfig } from './config.js';
+import type { AppConfig } from '../config/repo-config.js';
 import { placeFinding } from './diff-lines.js';
 import { classifyError } from './retry.js';
 

@@ -12,7 +12,7 @@ import type { Logger } from 'probot';
 import { renderInterrupted } from '../comments/check-run.js';
 import { closeCheckRun } from './check-runs.js';
 import type { GitHub } from './collect.js';
-import { CHECK_NAME } from './config.js';
+import { CHECK_NAME } from '../config/repo-config.js';
 import { pullState } from './pull-state.js';
 import type { ReviewJob, WorkQueue } from './queue/types.js';
 import { TREE_CHECK_NAME, treeJob } from './tree-check.js';

@@ -47,7 +47,26 @@ function header(err: ErrorLike, name: string): string | undefined {
   return v === undefined ? undefined : String(v);
 }
 
-const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'EAI_AGAIN']);
+const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'EAI_AGAIN',
+  'ENOTFOUND', 'EAI_FAIL', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'EHOSTDOWN', 'ECONNABORTED']);
+/** Name lookups that failed: retried like any network failure, but named as what they are. */
+const DNS_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL']);
+
+/** The first network error code in the error's cause chain (fetch wraps it: RequestError -> TypeError -> Error). */
+function networkCode(err: ErrorLike & { cause?: unknown }): string | undefined {
+  let e: unknown = err;
+  for (let depth = 0; depth < 5 && typeof e === 'object' && e !== null; depth++) {
+    const code = (e as ErrorLike).code;
+    if (code && NETWORK_CODES.has(code)) return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+function networkReason(code: string, message: string): string {
+  const detail = message.includes(code) ? message : `${code}: ${message}`;
+  return DNS_CODES.has(code) ? `the GitHub host name could not be resolved (${detail})` : `the connection to GitHub failed (${detail})`;
+}
 
 /** GitHub 5xx, timeouts, dropped connections, primary and secondary rate limits are transient. */
 export function classifyError(e: unknown, now = Date.now()): Classified {
@@ -57,8 +76,9 @@ export function classifyError(e: unknown, now = Date.now()): Classified {
   if (err.name === 'TimeoutError' || err.name === 'AbortError' || cause?.name === 'TimeoutError' || /\b(timed? ?out|aborted due to timeout)\b/i.test(message)) {
     return { retryable: true, reason: 'a GitHub request timed out' };
   }
-  const code = err.code ?? cause?.code;
-  if (code && NETWORK_CODES.has(code)) return { retryable: true, reason: `the connection to GitHub failed (${code})` };
+  // Before the status: @octokit/request reports a request that never got an answer as status 500.
+  const code = networkCode(err);
+  if (code) return { retryable: true, reason: networkReason(code, message) };
   const status = err.status;
   if (status === 403 || status === 429) {
     const retryAfter = Number(header(err, 'retry-after'));
@@ -77,7 +97,7 @@ export function classifyError(e: unknown, now = Date.now()): Classified {
   }
   if (typeof status === 'number' && status >= 500) {
     // @octokit/request reports network failures as status 500 with the cause's message.
-    const net = /fetch failed|socket|other side closed|ECONNRESET|terminated/i.test(message);
+    const net = /fetch failed|socket|other side closed|ECONNRESET|ECONNREFUSED|ENOTFOUND|getaddrinfo|terminated/i.test(message);
     return { retryable: true, reason: net ? `the connection to GitHub failed (${message})` : `GitHub answered ${status}` };
   }
   if (/fetch failed|other side closed|socket hang up|terminated/i.test(message)) {

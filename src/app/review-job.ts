@@ -10,11 +10,11 @@ import { analysisKey, type ResultCache } from './cache.js';
 import { closeCheckRun, completeCheckRun, failCheckRun, findCheckRun, startCheckRun } from './check-runs.js';
 import { collectPullRequest, type GitHub, type PullRef } from './collect.js';
 import { loadRepoConfig } from './config-loader.js';
-import { toEngineConfig } from './config.js';
+import { toEngineConfig } from '../config/repo-config.js';
 import { analyzeWithinBudget, effectiveLimits, type Limits } from './limits.js';
 import { publishReview } from './publish-review.js';
 import type { JobContext, ReviewJob } from './queue/types.js';
-import { retryLaterOrGiveUp, withRetry, type RetryPolicy } from './retry.js';
+import { classifyError, retryLaterOrGiveUp, withRetry, type RetryPolicy } from './retry.js';
 import type { AnalysisRunner } from './runner.js';
 import type { RuleCatalog } from './scheduler.js';
 
@@ -30,6 +30,8 @@ export interface WorkerServices {
   /** Engine + tool version, part of the cache key. */
   engineVersion: () => Promise<string>;
   now?: () => number;
+  /** Waits between requests of the failure report (tests pass a recorder). */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 export type JobOutcome = 'done' | 'superseded' | 'already-reviewed' | 'draft' | 'failed';
@@ -96,8 +98,9 @@ export class ReviewWorker {
         partial: partial !== undefined, ms: Date.now() - started }, 'kmap-review done');
       return 'done';
     } catch (err) {
-      const reason = retryLaterOrGiveUp(err, ctx, s.retry, log, 'kmap-review');
-      await this.#reportFailure(octokit, job, checkRunId, reason, log);
+      const classified = classifyError(err);
+      const reason = retryLaterOrGiveUp(err, ctx, s.retry, log, 'kmap-review', classified);
+      await this.#reportFailure(octokit, job, checkRunId, reason, log, classified.retryAfterMs);
       return 'failed';
     }
   }
@@ -125,16 +128,26 @@ export class ReviewWorker {
     return true;
   }
 
-  /** Never leaves the check run in progress: completes it (creating it if needed) with the reason. */
-  async #reportFailure(octokit: GitHub | undefined, job: ReviewJob, checkRunId: number | undefined, reason: string, log: Logger): Promise<void> {
+  /**
+   * Never leaves the check run in progress: completes it (creating it if needed) with the reason. When a
+   * rate limit ended the last attempt, its Retry-After is honoured before the first request of this report
+   * too (capped like every retry delay, at least 10 s allowed), as withRetry honours it between requests.
+   */
+  async #reportFailure(octokit: GitHub | undefined, job: ReviewJob, checkRunId: number | undefined, reason: string, log: Logger, retryAfterMs?: number): Promise<void> {
     if (!octokit) return;
     const policy = { attempts: 3, baseDelayMs: Math.min(1000, this.services.retry.baseDelayMs), maxDelayMs: 10_000 };
+    const sleep = this.services.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
     try {
+      if (retryAfterMs !== undefined && retryAfterMs > 0) {
+        const wait = Math.min(retryAfterMs, Math.max(policy.maxDelayMs, this.services.retry.maxDelayMs));
+        log.info({ delayMs: wait }, 'waiting for the rate limit before reporting the failure');
+        await sleep(wait);
+      }
       const id = checkRunId ?? (await withRetry(async () => {
         const existing = await findCheckRun(octokit, job.owner, job.repo, job.headSha);
         return existing && existing.status !== 'completed' ? existing.id : startCheckRun(octokit, job.owner, job.repo, job.headSha, job.trigger);
-      }, policy));
-      await withRetry(() => failCheckRun(octokit, log, job.owner, job.repo, id, job.headSha, reason, true), policy);
+      }, policy, sleep));
+      await withRetry(() => failCheckRun(octokit, log, job.owner, job.repo, id, job.headSha, reason, true), policy, sleep);
     } catch (err) {
       // Left in progress only if GitHub refuses even this; the recovery at the next start completes it.
       log.error({ err }, 'could not complete the check run with the failure');

@@ -5,6 +5,7 @@
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import type { ChangeSet, EngineConfig, Report } from '../analysis/model.js';
+import { loadAnalyze } from './engine.js';
 import { AnalysisTimeout } from './limits.js';
 
 export interface AnalyzeOptions {
@@ -27,8 +28,7 @@ export class InProcessRunner implements AnalysisRunner {
   }
   async analyze(changeSet: ChangeSet, config: EngineConfig, options: AnalyzeOptions = {}): Promise<Report> {
     if (!this.#analyze) {
-      const engine = await import('../analysis/engine.js');
-      this.#analyze = engine.analyze;
+      this.#analyze = await loadAnalyze();
     }
     const work = this.#analyze(changeSet, config);
     if (options.timeoutMs === undefined) return work;

@@ -22,8 +22,9 @@ import { renderTreeCheckRun, type ReadyPatch, type TreeSourceStats, type TreeTre
 import { closeCheckRun, completeCheckRun } from './check-runs.js';
 import type { GitHub } from './collect.js';
 import { loadRepoConfig } from './config-loader.js';
-import { toEngineConfig, type AppConfig } from './config.js';
-import { isSelected } from './selection.js';
+import { loadScanner } from './engine.js';
+import { toEngineConfig, type AppConfig } from '../config/repo-config.js';
+import { isSelected } from '../config/selection.js';
 import type { Limits } from './limits.js';
 import type { JobContext, ReviewJob } from './queue/types.js';
 import { retryLaterOrGiveUp, withRetry, type RetryPolicy } from './retry.js';
@@ -194,29 +195,6 @@ export async function downloadTarball(octokit: GitHub, owner: string, repo: stri
 async function fetchBlob(octokit: GitHub, owner: string, repo: string, sha: string): Promise<Buffer> {
   const { data } = await octokit.rest.git.getBlob({ owner, repo, file_sha: sha });
   return data.encoding === 'base64' ? Buffer.from(data.content, 'base64') : Buffer.from(data.content, 'utf8');
-}
-
-/** The engine's scanner, loaded on the first tree job (one module after the other: jest's ESM loader trips on parallel imports). */
-let scanner: Promise<{
-  scanTree: typeof import('../analysis/scan/tree.js').scanTree;
-  mayMentionApi: typeof import('../analysis/scan/prefilter.js').mayMentionApi;
-  KmapApi: typeof import('../analysis/kmap-api.js').KmapApi;
-  computeTotals: typeof import('../analysis/scan/totals.js').computeTotals;
-  compareWithBaseline: typeof import('../analysis/scan/totals.js').compareWithBaseline;
-  parseMaintainers: typeof import('../analysis/scan/maintainers.js').parseMaintainers;
-  ENGINE_VERSION: string;
-}> | undefined;
-
-function loadScanner(): NonNullable<typeof scanner> {
-  return (scanner ??= (async () => {
-    const { scanTree } = await import('../analysis/scan/tree.js');
-    const { mayMentionApi } = await import('../analysis/scan/prefilter.js');
-    const { KmapApi } = await import('../analysis/kmap-api.js');
-    const { computeTotals, compareWithBaseline } = await import('../analysis/scan/totals.js');
-    const { parseMaintainers } = await import('../analysis/scan/maintainers.js');
-    const { ENGINE_VERSION } = await import('../analysis/engine.js');
-    return { scanTree, mayMentionApi, KmapApi, computeTotals, compareWithBaseline, parseMaintainers, ENGINE_VERSION };
-  })());
 }
 
 /**

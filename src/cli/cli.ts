@@ -2,9 +2,10 @@
  * `kmap-review` command line: check patches, explain rules, list rules. `runCli` takes its I/O as
  * arguments so tests drive it in-process; main.ts wires it to the real process.
  *
- * Exit status: 0 no error-level finding the patch introduces, 1 at least one, 2 bad input or usage
- * (including a patch that does not apply, or is already applied, to --tree). With --format
- * checkpatch, b4 or email, an input that changes no C file is not an error: no output (b4: `[]`), 0.
+ * Exit status: 0 no error-level finding the patch introduces (or nothing to review: no .c/.h change),
+ * 1 at least one, 2 bad input or usage (including a patch that does not apply, or is already applied, to
+ * --tree), 3 an internal error (main.ts). With --format checkpatch, b4 or email, an input that changes no C
+ * file gives no output (b4: `[]`).
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -13,7 +14,7 @@ import { analyze, hasBlockingFinding } from '../analysis/engine.js';
 import type { ChangeSet, Report } from '../analysis/model.js';
 import { isGitTop } from '../analysis/patch/blobs.js';
 import { AlreadyAppliedError, InputError, NothingToReviewError } from '../analysis/patch/errors.js';
-import { loadChangeSets, type PatchInput } from '../analysis/patch/load.js';
+import { loadEach, nothingToReview, type LoadedInput, type PatchInput } from '../analysis/patch/load.js';
 import { allRules, findRule } from '../analysis/rules/index.js';
 import { initParser } from '../analysis/syntax/parser.js';
 import { renderReportsJson } from '../comments/json.js';
@@ -69,7 +70,8 @@ scan options:
   --format text|json|markdown|sarif
                         output format (default text; json follows schema/scan-v1.schema.json and is
                         also the --baseline input; sarif is SARIF 2.1.0 for GitHub code scanning)
-  --baseline FILE       a previous --format json result: report the trend, fail on new uses
+  --baseline FILE       a previous --format json result: report the trend, fail on new uses (also in
+                        files skipped as too large or unanalysable: their calls are counted lexically)
   --jobs N              threads in all (default: the number of CPUs): this one reads, N-1 analyse;
                         1 does everything in one thread
   --cache               keep each file's result for the next scan (in $XDG_CACHE_HOME/kmap-review, else
@@ -78,9 +80,15 @@ scan options:
   --verbose             also list the ready sites in text output
   --config, --rule, --map-fn, --unmap-fn, --max-bytes as for check
 
-exit status: 0 no new error, 1 an error-level finding the patch introduces, 2 bad input or usage
-(also: the patch does not apply to --tree, or is already applied); with --format checkpatch|b4|email
-a patch that changes no C file gives no output (b4: []) and 0;
+
+any command:
+  --debug               on an internal error (exit 3), print the stack trace too
+
+exit status: 0 no new error (or nothing to review: no .c/.h change), 1 an error-level finding the patch
+introduces, 2 bad input or usage (also: the patch does not apply to --tree, or is already applied; with
+several PATCH files the others are still reviewed), 3 an internal error (a bug in kmap-review: one line
+naming the input; please report it); with --format checkpatch|b4|email a patch that changes no C file
+gives no output (b4: []) and 0;
 for scan: 1 when --baseline is given and there are new deprecated uses or new error findings`;
 
 async function check(args: string[], io: CliIo): Promise<number> {
@@ -163,27 +171,49 @@ async function checkWith(values: CheckValues, positionals: string[], format: For
   // Compiling the parser's WASM is asynchronous: start it now so it overlaps reading and applying patches.
   const parserReady = initParser();
   parserReady.catch(() => undefined);
+  // Several inputs are independent reviews: a bad one is reported (exit 2 at the end), the others reviewed.
   const inputs: PatchInput[] = [];
+  const bad: string[] = [];
   if (values.git) inputs.push({ gitRange: values.git, cwd: io.cwd });
   for (const p of positionals) {
     if (p === '-') inputs.push({ name: '<stdin>', content: io.readStdin() });
     else {
-      let content: Buffer;
       try {
-        content = readFileSync(p);
+        inputs.push({ name: p, content: readFileSync(p) });
       } catch (e) {
-        throw new InputError(`cannot read ${p}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+        bad.push(`cannot read ${p}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
       }
-      inputs.push({ name: p, content });
     }
   }
-  let loaded: ChangeSet[];
-  try {
-    loaded = await loadChangeSets(inputs, { tree: values.tree ?? implicitTree, maxBytes });
-  } catch (e) {
+  const loaded: ChangeSet[] = [];
+  if (inputs.length) {
+    let results: LoadedInput[] = loadEach(inputs, { tree: values.tree ?? implicitTree, maxBytes });
     // The tree b4 runs in is a guess: a patch it does not fit is reviewed from its hunks alone.
-    if (!implicitTree || !(e instanceof InputError) || e instanceof AlreadyAppliedError || e instanceof NothingToReviewError) throw e;
-    loaded = await loadChangeSets(inputs, { maxBytes });
+    if (implicitTree) {
+      results = results.map((r) => ('error' in r && !(r.error instanceof AlreadyAppliedError) ? loadEach([r.input], { maxBytes })[0]! : r));
+    }
+    for (const r of results) {
+      if ('error' in r) bad.push(r.error.message);
+      else loaded.push(...r.sets);
+    }
+  }
+  const reportBad = () => {
+    for (const m of bad) io.stderr(`kmap-review: ${m}\n`);
+    if (bad.length && loaded.length) io.stderr(`kmap-review: ${bad.length} of ${positionals.length + (values.git ? 1 : 0)} inputs could not be reviewed (exit 2)\n`);
+  };
+  if (!loaded.length) {
+    if (bad.length === 1) throw new InputError(bad[0]!);
+    reportBad();
+    return 2;
+  }
+  const nothing = nothingToReview(loaded);
+  if (nothing) {
+    // Docs or binary only: not bad input, and no review to print (b4 reads `[]` as nothing to say).
+    if (format === 'json') io.stdout(renderReportsJson(await Promise.all(loaded.map((cs) => parserReady.then(() => analyze(cs, config)))), TOOL_VERSION) + '\n');
+    else if (format === 'b4') io.stdout('[]\n');
+    else if (format === 'text') io.stdout(`kmap-review: ${nothing}\n`);
+    reportBad();
+    return bad.length ? 2 : 0;
   }
   // Files the --config's include/exclude leave out are listed as skipped, as the App does.
   const changeSets: ChangeSet[] = !select ? loaded : loaded.map((cs) => {
@@ -213,6 +243,8 @@ async function checkWith(values: CheckValues, positionals: string[], format: For
     const mbox = renderReplies(reports, changeSets, { from: from!, toolVersion: TOOL_VERSION, now: new Date(), includePreExisting, notices: values.notices ?? false, replyWhenClean: values['email-clean'] ?? false });
     if (mbox) io.stdout(mbox);
   } else io.stdout(reports.map((r) => renderReportText(r, { header: reports.length > 1, postLines })).join('\n\n') + '\n');
+  reportBad();
+  if (bad.length) return 2;
   return reports.some(hasBlockingFinding) ? 1 : 0;
 }
 
@@ -240,6 +272,13 @@ function listRules(io: CliIo): number {
   const width = Math.max(...allRules.map((r) => r.meta.id.length));
   for (const r of allRules) io.stdout(`${r.meta.id.padEnd(width)}  ${r.meta.severity.padEnd(7)}  ${r.meta.summary}\n`);
   return 0;
+}
+
+/** What exit status 3 prints: one line, naming the command and its inputs, asking for a report. */
+export function internalErrorLine(args: readonly string[], e: unknown): string {
+  const message = (e instanceof Error ? e.message : String(e)).split('\n')[0];
+  return `kmap-review: internal error (a bug in kmap-review, not in your input) in 'kmap-review ${args.join(' ')}': ${message}; ` +
+    `please report it with that input (--debug prints the stack)`;
 }
 
 export async function runCli(argv: string[], io: CliIo): Promise<number> {

@@ -6,7 +6,7 @@
  * patch is benchmarked against checkpatch.pl, bench/README.md), hence the V8 flags and direct writes below.
  */
 import { readFileSync, writeSync } from 'node:fs';
-import { runCli } from './cli.js';
+import { internalErrorLine, runCli } from './cli.js';
 import { setProcessFlags } from './v8-flags.js';
 
 // Before anything is compiled for the command (v8-flags.ts says which and why).
@@ -37,7 +37,12 @@ function writer(fd: number, stream: () => NodeJS.WriteStream): (s: string) => vo
   };
 }
 
-runCli(process.argv.slice(2), {
+// --debug is for any command and only changes what an internal error prints: taken out before parsing.
+const argv = process.argv.slice(2);
+const debug = argv.includes('--debug');
+const args = argv.filter((a) => a !== '--debug');
+
+runCli(args, {
   stdout: writer(1, () => process.stdout),
   stderr: writer(2, () => process.stderr),
   readStdin: () => readFileSync(0),
@@ -47,8 +52,8 @@ runCli(process.argv.slice(2), {
     process.exitCode = code;
   },
   (e: unknown) => {
-    // An engine bug, not bad input: say so plainly, with the stack for the report.
-    process.stderr.write(`kmap-review: internal error: ${(e as Error).stack ?? String(e)}\nplease report this with the input that caused it\n`);
+    // A bug in kmap-review, not bad input: one line naming the input; the stack only with --debug.
+    process.stderr.write(`${internalErrorLine(args, e)}\n${debug ? `${(e as Error).stack ?? String(e)}\n` : ''}`);
     process.exitCode = 3;
   },
 );

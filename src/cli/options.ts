@@ -7,8 +7,8 @@ import { resolve } from 'node:path';
 import type { EngineConfig } from '../analysis/model.js';
 import { InputError } from '../analysis/patch/errors.js';
 import { allRules, findRule } from '../analysis/rules/index.js';
-import { DEFAULT_APP_CONFIG, parseConfig, toEngineConfig } from '../app/config.js';
-import type { PathGlobs } from '../app/selection.js';
+import { DEFAULT_APP_CONFIG, parseConfig, toEngineConfig } from '../config/repo-config.js';
+import type { PathGlobs } from '../config/selection.js';
 
 /** Bad command-line usage: exit 2 with a hint to --help. */
 export class UsageError extends Error {}
@@ -70,7 +70,7 @@ export async function cliConfigFromOptions(values: EngineOptionValues, cwd: stri
   let select: CliConfig['select'] = null;
   if (values.config) {
     // Loaded on demand, like the YAML parser: one-patch runs without a config do not pay for minimatch.
-    const { isSelected } = await import('../app/selection.js');
+    const { isSelected } = await import('../config/selection.js');
     const globs: PathGlobs = { include: base.include, exclude: base.exclude };
     select = (path) => isSelected(path, globs);
   }

@@ -1,4 +1,5 @@
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Ajv from 'ajv';
@@ -36,6 +37,22 @@ describe('kmap-review scan', () => {
     expect(doc.sites[0]).toEqual(expect.objectContaining({ path: 'drivers/misc/kmap_demo.c', api: expect.any(String), class: expect.any(String), reason: expect.any(String) }));
   });
 
+  it('SARIF URIs are relative to the git top-level when DIR is inside a work tree, else to DIR (declared)', async () => {
+    const top = mkdtempSync(join(tmpdir(), 'kmap-sarif-'));
+    try {
+      cpSync(exampleTree, join(top, 'sub', 'tree'), { recursive: true });
+      const outside = JSON.parse((await cli(['scan', '--jobs', '1', '--format', 'sarif', join(top, 'sub')])).out).runs[0];
+      expect(outside.results[0].locations[0].physicalLocation.artifactLocation.uri).toBe('tree/drivers/misc/kmap_demo.c');
+      expect(outside.originalUriBaseIds['%SRCROOT%'].uri).toBe(`file://${join(top, 'sub')}/`);
+      spawnSync('git', ['init', '-q', top]);
+      const inside = JSON.parse((await cli(['scan', '--jobs', '1', '--format', 'sarif', join(top, 'sub')])).out).runs[0];
+      expect(inside.results[0].locations[0].physicalLocation.artifactLocation.uri).toBe('sub/tree/drivers/misc/kmap_demo.c');
+      expect(inside.originalUriBaseIds['%SRCROOT%'].uri).toBe(`file://${realpathSync(top)}/`);
+    } finally {
+      rmSync(top, { recursive: true, force: true });
+    }
+  });
+
   it('emits SARIF 2.1.0 that code scanning accepts: rules with help, relative locations, fingerprints', async () => {
     const r = await cli(['scan', '--jobs', '1', '--format', 'sarif', exampleTree]);
     const log = JSON.parse(r.out);
@@ -49,7 +66,8 @@ describe('kmap-review scan', () => {
       expect(ids[res.ruleIndex]).toBe(res.ruleId);
       expect(['error', 'warning', 'note']).toContain(res.level);
       const loc = res.locations[0].physicalLocation;
-      expect(loc.artifactLocation.uri).toBe('drivers/misc/kmap_demo.c');
+      // examples/tree is inside this repository: URIs are relative to its top-level, which is %SRCROOT%.
+      expect(loc.artifactLocation.uri).toBe('examples/tree/drivers/misc/kmap_demo.c');
       expect(loc.region.startLine).toBeGreaterThan(0);
       expect(Object.values(res.partialFingerprints)[0]).toMatch(/^[0-9a-f]{16}$/);
     }
@@ -91,6 +109,31 @@ describe('kmap-review scan', () => {
     const better = await cli(['scan', '--jobs', '1', '--baseline', baseline, tree]);
     expect(better.out).toMatch(/trend: was 10, now 2 \(8 converted or removed, 0 new\)/);
     expect(better.code).toBe(0);
+  });
+
+  it('a file the scan skips (grown past --max-bytes) keeps counting: new uses in it fail the ratchet', async () => {
+    const tree = mkdtempSync(join(tmpdir(), 'kmap-scan-skip-'));
+    cpSync(exampleTree, tree, { recursive: true });
+    const baseline = join(tree, '..', `${tree.split('/').pop()}-baseline.json`);
+    writeFileSync(baseline, (await cli(['scan', '--jobs', '1', '--format', 'json', tree])).out);
+    const file = join(tree, 'drivers/misc/kmap_demo.c');
+    const src = readFileSync(file, 'utf8');
+    const limit = String(Buffer.byteLength(src) + 200);
+    // Past the limit, with no new use (a long comment mentioning kmap_atomic() does not count): still passes.
+    writeFileSync(file, `${src}\n/* ${'kmap_atomic(page) '.repeat(40)} */\n`);
+    const same = await cli(['scan', '--jobs', '1', '--max-bytes', limit, '--baseline', baseline, tree]);
+    expect(same.out).toMatch(/skipped|not analysed|larger than/);
+    expect(same.out).toMatch(/\(0 converted or removed, 0 new\)/);
+    expect(same.code).toBe(0);
+    // Past the limit with a new use: fails, and says where.
+    writeFileSync(file, `${src}\n/* ${'x'.repeat(400)} */\nstatic void more(struct page *page)\n{\n\tchar *v = kmap_atomic(page);\n\n\tv[0] = 0;\n\tkunmap_atomic(v);\n}\n`);
+    const worse = await cli(['scan', '--jobs', '1', '--max-bytes', limit, '--baseline', baseline, tree]);
+    expect(worse.code).toBe(1);
+    expect(worse.out).toContain('new uses in a file not analysed: drivers/misc/kmap_demo.c: 12 deprecated calls (lexically), was 10');
+    const json = JSON.parse((await cli(['scan', '--jobs', '1', '--format', 'json', '--max-bytes', limit, '--baseline', baseline, tree])).out);
+    expect(json.baseline.addedInSkipped).toEqual([expect.objectContaining({ path: 'drivers/misc/kmap_demo.c', was: 10, now: 12 })]);
+    expect(json.files.skipped).toEqual([expect.objectContaining({ path: 'drivers/misc/kmap_demo.c', uses: 12 })]);
+    rmSync(tree, { recursive: true, force: true });
   });
 
   it.each([

@@ -4,8 +4,9 @@
  * findings since (the ratchet); 2 for bad input or usage.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, realpathSync, statSync } from 'node:fs';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { InputError } from '../analysis/patch/errors.js';
 import { configHash } from '../analysis/config-hash.js';
@@ -19,7 +20,7 @@ import { renderScanHtml } from '../comments/html/report.js';
 import { renderHistoryCsv, renderHistoryJson, renderHistoryText } from '../comments/scan/history.js';
 import { renderScanJson } from '../comments/scan/json.js';
 import { renderScanMarkdown } from '../comments/scan/markdown.js';
-import { renderScanSarif } from '../comments/scan/sarif.js';
+import { renderScanSarif, type SarifPlace } from '../comments/scan/sarif.js';
 import { renderScanText } from '../comments/scan/text.js';
 import type { CliIo } from './cli.js';
 import { ENGINE_OPTIONS, cliConfigFromOptions, positiveInteger, UsageError } from './options.js';
@@ -58,6 +59,19 @@ declare const __kmapBuildId: string | undefined;
 export function cacheFingerprint(config: EngineConfig): string {
   const build = typeof __kmapBuildId === 'string' ? __kmapBuildId : 'unbundled';
   return `${ENGINE_VERSION}+${TOOL_VERSION}+${build}:${configHash(config)}`;
+}
+
+/**
+ * SARIF URIs are resolved against the repository root: a DIR inside a git work tree gets its path from
+ * the top-level as prefix, and the top-level as %SRCROOT%; a DIR outside one is its own root.
+ */
+function sarifPlace(source: TreeSource): SarifPlace {
+  if (source.kind !== 'dir') return {};
+  const top = spawnSync('git', ['rev-parse', '--show-toplevel'], { cwd: source.root, encoding: 'utf8' });
+  const root = top.status === 0 ? top.stdout.trim() : '';
+  if (!root) return { srcRoot: source.root };
+  const prefix = relative(realpathSync(root), realpathSync(source.root)).split(sep).join('/');
+  return { srcRoot: root, ...(prefix && !prefix.startsWith('..') ? { prefix } : {}) };
 }
 
 /** The tree's cache file in `dir`: one file per tree, so that one --cache-dir can serve several trees. */
@@ -193,12 +207,12 @@ export async function runScan(args: string[], io: CliIo): Promise<number> {
     if (warning) io.stderr(`kmap-review: ${warning} (--cache-dir DIR keeps it in a writable place)\n`);
   }
   if (format === 'json') io.stdout(renderScanJson(scan, TOOL_VERSION) + '\n');
-  else if (format === 'sarif') io.stdout(renderScanSarif(scan, TOOL_VERSION) + '\n');
+  else if (format === 'sarif') io.stdout(renderScanSarif(scan, TOOL_VERSION, sarifPlace(source)) + '\n');
   else if (format === 'markdown') io.stdout(renderScanMarkdown(scan));
   else if (format === 'html') {
     const patches = await readyPatches(scan, source, config);
     io.stdout(renderScanHtml(scan, { patches, subsystemOf: subsystemOfFor(scan, source), toolVersion: TOOL_VERSION, ...(history ? { history } : {}), ...(baselineCounts ? { baselineCounts } : {}) }));
   }
   else io.stdout(renderScanText(scan, { verbose: values.verbose }));
-  return scan.baseline && (scan.baseline.added.length || scan.baseline.newErrors.length) ? 1 : 0;
+  return scan.baseline && (scan.baseline.added.length || scan.baseline.newErrors.length || scan.baseline.addedInSkipped.length) ? 1 : 0;
 }

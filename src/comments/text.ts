@@ -33,7 +33,7 @@ function plural(n: number, word: string): string {
 
 export function renderFindingText(f: Finding, postLines?: (path: string) => string[] | undefined): string {
   const tags = [f.rule, ...(f.preExisting ? ['pre-existing'] : [])].join(', ');
-  const out = [`${f.path}:${f.line}: ${f.severity}: ${f.message} [${tags}]`];
+  const out = [`${f.path}:${f.line}: ${f.severity}${f.preExisting ? ' (pre-existing)' : ''}: ${f.message} [${tags}]`];
   // The why and the way out, on their own lines below the one-line verdict.
   if (f.detail) for (const l of f.detail.split('\n')) out.push(`    ${l}`);
   for (const step of f.trace) out.push(`    ${step.path === f.path ? '' : step.path + ':'}${step.line}: ${step.note}`);

@@ -7,7 +7,7 @@
  */
 import type { Context, Probot } from 'probot';
 import { RECHECK_ACTION } from '../app/check-runs.js';
-import { CHECK_NAME } from '../app/config.js';
+import { CHECK_NAME } from '../config/repo-config.js';
 import { enqueueCommand, firstDelivery } from '../app/enqueue.js';
 import type { ReviewScheduler } from '../app/scheduler.js';
 

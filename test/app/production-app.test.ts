@@ -93,6 +93,25 @@ describe('retries', () => {
   });
 });
 
+it('the last attempt ends on a rate limit: the "could not finish" update waits for its Retry-After first', async () => {
+  const waits: { ms: number; updatesBefore: number }[] = [];
+  const { probot, queue } = makeProbot(fakeAnalyzer([]), undefined, {
+    sleep: async (ms) => { waits.push({ ms, updatesBefore: gh.find('checks/update').length }); },
+  });
+  const limited = [403, { message: 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.' }, { 'retry-after': '3' }];
+  gh.config(OWNER, REPO).config(OWNER, REPO).config(OWNER, REPO)
+    .on('GET', `${R}/commits/${HEAD_SHA}/check-runs`, sequence(noRun(), inProgress(80)()), 3)
+    .on('POST', `${R}/check-runs`, () => [201, { id: 80 }])
+    .on('GET', `${R}/pulls/${PR_NUMBER}/files`, () => limited, 3)
+    .on('PATCH', `${R}/check-runs/80`, () => ({ id: 80 }));
+  await probot.receive({ id: 'r3b', name: 'pull_request', payload: pullRequestEvent('opened') as never });
+  await queue.onIdle();
+  expect(waits).toEqual([{ ms: 3000, updatesBefore: 0 }]);
+  const done = gh.find('checks/update')[0]!.body;
+  expect(done.output.title).toBe('kmap-review could not finish');
+  expect(done.output.summary).toContain('Retry-After 3 s');
+});
+
 describe('supersede, duplicates, cache', () => {
   it('a push while the older head is analysed: the old run is completed as superseded, the new head reviewed', async () => {
     let release!: () => void;

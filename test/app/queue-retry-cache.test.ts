@@ -2,7 +2,7 @@
 import type { ChangeSet, Report } from '../../src/analysis/model.js';
 import { LruCache, analysisKey } from '../../src/app/cache.js';
 import { AnalysisTimeout, analyzeWithinBudget, effectiveLimits } from '../../src/app/limits.js';
-import { DEFAULT_APP_CONFIG } from '../../src/app/config.js';
+import { DEFAULT_APP_CONFIG } from '../../src/config/repo-config.js';
 import { EmbeddedQueue } from '../../src/app/queue/embedded.js';
 import { pullKey, type JobContext, type ReviewJob } from '../../src/app/queue/types.js';
 import { RetryLater, classifyError, retryDelay, retryLaterOrGiveUp, withRetry } from '../../src/app/retry.js';
@@ -185,6 +185,20 @@ describe('retry classification', () => {
     expect(classifyError(httpError(403, 'Resource not accessible by integration'))).toMatchObject({ retryable: false });
     expect(classifyError(httpError(422, 'Validation Failed'))).toMatchObject({ retryable: false });
     expect(classifyError(new Error('parser exploded'))).toMatchObject({ retryable: false, reason: 'parser exploded' });
+  });
+
+  it('names a request that got no answer as a network failure, never "GitHub answered 500"', () => {
+    // What @octokit/request throws when fetch fails: status 500, the cause's message, the cause chained.
+    const fetchFailure = (code: string, message: string) => Object.assign(new Error(message), {
+      status: 500, cause: Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error(message), { code }) }),
+    });
+    const dns = classifyError(fetchFailure('ENOTFOUND', 'getaddrinfo ENOTFOUND api.github.com'));
+    expect(dns).toMatchObject({ retryable: true, reason: 'the GitHub host name could not be resolved (getaddrinfo ENOTFOUND api.github.com)' });
+    const refused = classifyError(fetchFailure('ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:9'));
+    expect(refused.reason).toBe('the connection to GitHub failed (connect ECONNREFUSED 127.0.0.1:9)');
+    expect(classifyError(fetchFailure('EHOSTUNREACH', 'connect EHOSTUNREACH 10.0.0.1:443')).reason).toMatch(/^the connection to GitHub failed/);
+    // A real 500 from GitHub stays one.
+    expect(classifyError(httpError(500, 'Internal Server Error')).reason).toBe('GitHub answered 500');
   });
 
   it('backs off exponentially, never shorter than Retry-After, capped', () => {

@@ -1,4 +1,4 @@
-import { parseConfig, toEngineConfig, DEFAULT_APP_CONFIG } from '../../src/app/config.js';
+import { parseConfig, toEngineConfig, DEFAULT_APP_CONFIG } from '../../src/config/repo-config.js';
 import { parseHunks, placeFinding } from '../../src/app/diff-lines.js';
 import { annotationBatches, conclusionFor, renderCheckRun, type CheckRunInput } from '../../src/comments/check-run.js';
 import { code, fence, fingerprintMarker, readFingerprint, truncate } from '../../src/comments/markdown.js';
@@ -167,7 +167,7 @@ describe('config schema and docs agree with the validator', () => {
     const { readFileSync } = await import('node:fs');
     const { parse } = await import('yaml');
     const { Ajv } = await import('ajv');
-    const { CONFIG_SCHEMA } = await import('../../src/app/config.js');
+    const { CONFIG_SCHEMA } = await import('../../src/config/repo-config.js');
     const doc = readFileSync(new URL('../../docs/github-app.md', import.meta.url), 'utf8');
     const block = /## Configure it[\s\S]*?```yaml\n([\s\S]*?)```/.exec(doc)![1]!;
     const raw = parse(block);

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { InputError } from './errors.js';
-import { loadChangeSets, type PatchInput } from './load.js';
+import { loadChangeSets, loadEach, nothingToReview, type PatchInput } from './load.js';
 
 const FIXTURES = path.resolve(process.cwd(), 'test/fixtures/patches');
 const FIXTURE_TREE = path.join(FIXTURES, 'tree');
@@ -360,14 +360,26 @@ describe('loadChangeSets: bad input', () => {
     expect(() => loadChangeSets([input('e.patch', text)], {})).toThrow(message);
   });
 
-  it('says "nothing to review" when no input changes a C file, listing what was skipped', () => {
+  it('a valid patch changing no C file is not bad input: "nothing to review", listing what was skipped', () => {
     const patch = lines(
       'diff --git a/README b/README', '--- a/README', '+++ b/README', '@@ -1 +1 @@', '-a', '+b',
       'diff --git a/logo.png b/logo.png', 'index 1..2 100644', 'Binary files a/logo.png and b/logo.png differ',
     );
-    expect(() => loadChangeSets([input('docs.patch', patch)], {})).toThrow(
-      'nothing to review: no change to a .c or .h file in the input; skipped: README (not a C source or header (.c/.h): not analysed); logo.png (binary patch: not analysed)',
+    const sets = loadChangeSets([input('docs.patch', patch)], {});
+    expect(sets.map((s) => s.files.length)).toEqual([0]);
+    expect(nothingToReview(sets)).toBe(
+      'nothing to review: no change to a .c or .h file; skipped: README (not a C source or header (.c/.h): not analysed); logo.png (binary patch: not analysed)',
     );
+    expect(nothingToReview(loadChangeSets([input('c.patch', '--- a/a.c\n+++ b/a.c\n@@ -1 +1 @@\n-a\n+b\n')], {}))).toBeUndefined();
+  });
+
+  it('loadEach: a bad input is reported in its place, the others are loaded', () => {
+    const good = input('good.patch', '--- a/a.c\n+++ b/a.c\n@@ -1 +1 @@\n-a\n+b\n');
+    const bad = input('bad.patch', lines('--- a/a.c', '+++ b/a.c', '@@ -1,5 +1,5 @@', '-a', '+b'));
+    const r = loadEach([bad, good], {});
+    expect('error' in r[0]! && r[0].error.message).toMatch(/^bad\.patch:5: a\.c: hunk 1/);
+    expect('sets' in r[1]! && r[1].sets[0]!.files.map((f) => f.newPath)).toEqual(['a.c']);
+    expect(() => loadChangeSets([bad, good], {})).toThrow(/^bad\.patch:5/);
   });
 
   it('refuses no inputs and a missing tree', () => {

@@ -12,8 +12,8 @@
  *    a git repository that has them (blobs.ts), else from the tree's files (through the overlay), and
  *    post-images from applying the hunks with offsets and fuzz (apply.ts; complete: true); without it, sparse images built from the hunks (complete: false);
  *  - `{ gitRange, cwd }` gives one ChangeSet per commit (see git.ts);
- *  - binary diffs and files other than .c/.h are `skipped` entries; if no input changes a C file at
- *    all, that is an InputError ("nothing to review").
+ *  - binary diffs and files other than .c/.h are `skipped` entries; a valid patch that changes no C
+ *    file is not an error (nothingToReview() says so); only inputs with no file change at all are.
  * Nothing is ever written to disk. Everything is synchronous (the CLI has nothing to overlap it
  * with, and sync code keeps error paths simple).
  */
@@ -42,9 +42,29 @@ export interface LoadOptions {
 /**
  * Turns inputs into ChangeSets, in input order (and series / commit order within an input).
  * Throws InputError for anything wrong with the inputs; the message names the input, and the line,
- * file and hunk at fault when there is one.
+ * file and hunk at fault when there is one. A valid input that changes no C file throws
+ * NothingToReviewError (an InputError): callers that treat it as "nothing to say" use loadEach().
  */
 export function loadChangeSets(inputs: readonly PatchInput[], options: LoadOptions = {}): ChangeSet[] {
+  const sets: ChangeSet[] = [];
+  for (const r of loadEach(inputs, options)) {
+    if ('error' in r) throw r.error;
+    sets.push(...r.sets);
+  }
+  const nothing = nothingToReview(sets);
+  if (nothing) throw new NothingToReviewError(nothing);
+  return sets;
+}
+
+/** What one input gave: its ChangeSets, or the InputError that says what is wrong with it. */
+export type LoadedInput = { input: PatchInput; sets: ChangeSet[] } | { input: PatchInput; error: InputError };
+
+/**
+ * Like loadChangeSets, but input by input: a bad input is reported in its place and the others are still
+ * loaded (several patch files are independent reviews). Errors of the options themselves still throw.
+ * Every input is parsed first, so the blobs of all patches are read from git in one process.
+ */
+export function loadEach(inputs: readonly PatchInput[], options: LoadOptions = {}): LoadedInput[] {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
   if (!Number.isSafeInteger(maxBytes) || maxBytes <= 0) {
     throw new InputError(`--max-bytes: expected a positive number of bytes, got ${maxBytes}`);
@@ -53,43 +73,57 @@ export function loadChangeSets(inputs: readonly PatchInput[], options: LoadOptio
   const tree = options.tree !== undefined ? new TreeReader(options.tree, maxBytes) : undefined;
 
   const budget: SparseBudget = { lines: MAX_SPARSE_LINES };
-  // Parse everything first, so the blobs of all patches are read from git in one process.
-  const items: (ChangeSet | ParsedPatch)[] = [];
+  const parsed: Array<{ input: PatchInput; items: (ChangeSet | ParsedPatch)[] } | { input: PatchInput; error: InputError }> = [];
   for (const input of inputs) {
-    if ('gitRange' in input) items.push(...loadGitRange(input.gitRange, input.cwd, { maxBytes }));
-    else items.push(...parsePatchFile(input.name, input.content, maxBytes));
+    try {
+      parsed.push({ input, items: 'gitRange' in input ? loadGitRange(input.gitRange, input.cwd, { maxBytes }) : parsePatchFile(input.name, input.content, maxBytes) });
+    } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+      parsed.push({ input, error: e });
+    }
   }
+  const all = parsed.flatMap((p) => ('items' in p ? p.items : []));
   const blobs =
     tree && isGitTop(tree.root)
-      ? readBlobs(tree.root, items.flatMap((it) => ('series' in it ? it.patches.flatMap((fp) => (fp.oldBlob && isReviewedPath(patchPath(fp)) ? [fp.oldBlob] : [])) : [])), maxBytes)
+      ? readBlobs(tree.root, all.flatMap((it) => ('series' in it ? it.patches.flatMap((fp) => (fp.oldBlob && isReviewedPath(patchPath(fp)) ? [fp.oldBlob] : [])) : [])), maxBytes)
       : new Map<string, Blob>();
   const overlays = new Map<object, Overlay>();
-  const sets: ChangeSet[] = [];
-  for (const it of items) {
-    if (!('series' in it)) {
-      sets.push(it);
-      continue;
+  return parsed.map((p): LoadedInput => {
+    if ('error' in p) return p;
+    try {
+      const sets: ChangeSet[] = [];
+      for (const it of p.items) {
+        if (!('series' in it)) {
+          sets.push(it);
+          continue;
+        }
+        let overlay = tree && overlays.get(it.series);
+        if (tree && !overlay) overlays.set(it.series, (overlay = new Overlay(tree, blobs)));
+        const cs = buildChangeSet(it.name, it.where, it.patches, overlay, budget);
+        if (it.mail) cs.mail = it.mail;
+        cs.patch = it.patches
+          .filter((fp) => !fp.binary && isReviewedPath(patchPath(fp)))
+          .map((fp) => ({ path: fp.newPath ?? fp.oldPath ?? '', hunks: fp.hunks.map((h) => ({ header: h.header, newStart: h.newStart, lines: h.lines })) }));
+        sets.push(cs);
+      }
+      return { input: p.input, sets };
+    } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+      return { input: p.input, error: e };
     }
-    let overlay = tree && overlays.get(it.series);
-    if (tree && !overlay) overlays.set(it.series, (overlay = new Overlay(tree, blobs)));
-    const cs = buildChangeSet(it.name, it.where, it.patches, overlay, budget);
-    if (it.mail) cs.mail = it.mail;
-    cs.patch = it.patches
-      .filter((fp) => !fp.binary && isReviewedPath(patchPath(fp)))
-      .map((fp) => ({ path: fp.newPath ?? fp.oldPath ?? '', hunks: fp.hunks.map((h) => ({ header: h.header, newStart: h.newStart, lines: h.lines })) }));
-    sets.push(cs);
-  }
+  });
+}
 
-  if (sets.every((s) => s.files.length === 0)) {
-    const skipped = sets.flatMap((s) => s.skipped);
-    const list = skipped.slice(0, 10).map((s) => `${s.path} (${s.reason})`);
-    if (skipped.length > 10) list.push(`and ${skipped.length - 10} more`);
-    throw new NothingToReviewError(
-      `nothing to review: no change to a .c or .h file in ${inputs.length === 1 ? 'the input' : `the ${inputs.length} inputs`}` +
-        (list.length ? `; skipped: ${list.join('; ')}` : ''),
-    );
-  }
-  return sets;
+/**
+ * "nothing to review: ..." when the change sets change no .c/.h file (docs only, binary only): not bad
+ * input, the CLI prints it and exits 0. undefined when there is something to review.
+ */
+export function nothingToReview(sets: readonly ChangeSet[]): string | undefined {
+  if (sets.some((s) => s.files.length > 0)) return undefined;
+  const skipped = sets.flatMap((s) => s.skipped);
+  const list = skipped.slice(0, 10).map((s) => `${s.path} (${s.reason})`);
+  if (skipped.length > 10) list.push(`and ${skipped.length - 10} more`);
+  return `nothing to review: no change to a .c or .h file${list.length ? `; skipped: ${list.join('; ')}` : ''}`;
 }
 
 /** What budgets the sparse images of this load: what is left of MAX_SPARSE_LINES. */

@@ -3,7 +3,7 @@
  * previous result (a ratchet like netdev CI's "was N, now M": new uses of the deprecated API fail).
  */
 import type { SiteClass } from '../convert/plan.js';
-import type { Finding } from '../model.js';
+import type { Finding, SkippedFile } from '../model.js';
 import type { ScanSite } from './classify.js';
 import type { MaintainersIndex } from './maintainers.js';
 
@@ -36,12 +36,19 @@ export interface BaselineComparison {
   added: ScanSite[];
   /** Error-level findings new since the baseline (by fingerprint). */
   newErrors: Finding[];
+  /**
+   * Files skipped now (too large, analysis failed) whose lexical count of deprecated calls is higher than
+   * the baseline's for that path (its sites, or its own count if it was skipped then too): these fail too.
+   */
+  addedInSkipped: Array<{ path: string; was: number; now: number; reason: string }>;
 }
 
 /** The fields of a previous JSON result that the comparison needs. */
 export interface BaselineInput {
-  sites: Array<Pick<ScanSite, 'key'>>;
+  sites: Array<Pick<ScanSite, 'key'> & { path?: string }>;
   findings?: Array<Pick<Finding, 'fingerprint'>>;
+  /** The baseline's skipped files, with their lexical counts when it had them. */
+  skipped?: Array<{ path: string; uses?: number }>;
 }
 
 export function directoryOf(path: string): string {
@@ -82,16 +89,32 @@ export function computeTotals(sites: readonly ScanSite[], findings: readonly Fin
   };
 }
 
-export function compareWithBaseline(sites: readonly ScanSite[], findings: readonly Finding[], baseline: BaselineInput): BaselineComparison {
+export function compareWithBaseline(
+  sites: readonly ScanSite[], findings: readonly Finding[], baseline: BaselineInput, skipped: readonly SkippedFile[] = [],
+): BaselineComparison {
   const was = new Set(baseline.sites.map((s) => s.key));
   const now = new Set(sites.map((s) => s.key));
   const oldFindings = new Set((baseline.findings ?? []).map((f) => f.fingerprint));
+  // A file skipped now is not known to have lost its uses: its baseline sites are not "converted".
+  const skippedNow = new Map(skipped.map((f) => [f.path, f]));
+  const baselineCount = (path: string): number => {
+    const n = baseline.sites.filter((s) => s.path === path).length;
+    return n || (baseline.skipped ?? []).find((f) => f.path === path)?.uses || 0;
+  };
+  const addedInSkipped: BaselineComparison['addedInSkipped'] = [];
+  for (const f of skippedNow.values()) {
+    if (f.uses === undefined) continue;
+    const before = baselineCount(f.path);
+    if (f.uses > before) addedInSkipped.push({ path: f.path, was: before, now: f.uses, reason: f.reason });
+  }
+  const converted = baseline.sites.filter((s) => !now.has(s.key) && !(s.path !== undefined && skippedNow.has(s.path))).length;
   return {
     was: baseline.sites.length,
     now: sites.length,
-    converted: [...was].filter((k) => !now.has(k)).length,
+    converted,
     added: sites.filter((s) => !was.has(s.key)),
     newErrors: findings.filter((f) => f.severity === 'error' && !oldFindings.has(f.fingerprint)),
+    addedInSkipped,
   };
 }
 
@@ -103,10 +126,16 @@ export function parseBaseline(text: string, name: string): BaselineInput {
   } catch {
     throw new Error(`${name}: not JSON (expected the output of \`kmap-review scan --format json\`)`);
   }
-  const d = data as { sites?: unknown; findings?: unknown };
+  const d = data as { sites?: unknown; findings?: unknown; files?: { skipped?: unknown } };
   if (!d || typeof d !== 'object' || !Array.isArray(d.sites) || !d.sites.every((s) => s && typeof (s as { key?: unknown }).key === 'string')) {
     throw new Error(`${name}: not a scan result (no "sites" with "key"; expected the output of \`kmap-review scan --format json\`)`);
   }
   const findings = Array.isArray(d.findings) ? d.findings.filter((f): f is { fingerprint: string } => !!f && typeof (f as { fingerprint?: unknown }).fingerprint === 'string') : [];
-  return { sites: d.sites as Array<{ key: string }>, findings };
+  const skipped = Array.isArray(d.files?.skipped)
+    ? (d.files.skipped as unknown[]).filter((f): f is { path: string; uses?: number } => !!f && typeof (f as { path?: unknown }).path === 'string')
+      .map((f) => ({ path: f.path, ...(typeof f.uses === 'number' ? { uses: f.uses } : {}) }))
+    : [];
+  // Kept whole (class, api, path...): the comparison and the HTML report read more than the key.
+  const sites = d.sites as Array<{ key: string; path?: string }>;
+  return { sites, findings, ...(skipped.length ? { skipped } : {}) };
 }

@@ -16,7 +16,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { ENGINE_VERSION } from '../engine.js';
-import { KmapApi } from '../kmap-api.js';
+import { countDeprecatedCalls, KmapApi } from '../kmap-api.js';
 import type { EngineConfig, Finding, SkippedFile } from '../model.js';
 import { initParser } from '../syntax/parser.js';
 import { scanFile, type FileScan, type ScanSite } from './classify.js';
@@ -147,6 +147,17 @@ export interface WorkerStart extends WorkerInit {
 
 const DEFAULT_MAX_BYTES = 8 << 20;
 
+/** `{ uses }` for a skipped file whose text can be read (a lexical count: it keeps counting in the ratchet). */
+function usesOf(read: () => string | null): { uses?: number } {
+  try {
+    const text = read();
+    const uses = text === null ? 0 : countDeprecatedCalls(text);
+    return uses ? { uses } : {};
+  } catch {
+    return {};
+  }
+}
+
 /** Analyses one file at a time; the same code runs in a worker thread or, with one job, in this one. */
 export class FileAnalyser {
   private readonly api: KmapApi;
@@ -164,7 +175,7 @@ export class FileAnalyser {
     try {
       this.scans.push(scanFile(file.path, text, { api: this.api, config: this.init.config }));
     } catch (e) {
-      this.skipped.push({ path: file.path, reason: `not analysed: ${e instanceof Error ? e.message : String(e)}` });
+      this.skipped.push({ path: file.path, reason: `not analysed: ${e instanceof Error ? e.message : String(e)}`, ...usesOf(() => text) });
     }
   }
 }
@@ -352,7 +363,7 @@ export async function scanTree(source: TreeSource, options: TreeScanOptions): Pr
           continue;
         }
         if (bytes) offer(path, bytes);
-        else if (largeFileMentionsApi(file, extraNames)) skipped.push({ path, reason: `larger than ${init.maxBytes} bytes` });
+        else if (largeFileMentionsApi(file, extraNames)) skipped.push({ path, reason: `larger than ${init.maxBytes} bytes`, ...usesOf(() => readFileSync(file, 'latin1')) });
       }
       try {
         maintainers = readFileSync(join(source.root, 'MAINTAINERS'), 'utf8');
@@ -365,7 +376,7 @@ export async function scanTree(source: TreeSource, options: TreeScanOptions): Pr
       const files = listGitCandidates(source.repo, commit).filter((f) => !options.select || options.select(f.path));
       const big = files.filter((f) => f.size > init.maxBytes);
       listed += big.length;
-      skipped.push(...big.map((f) => ({ path: f.path, reason: `larger than ${init.maxBytes} bytes` })));
+      skipped.push(...big.map((f) => ({ path: f.path, reason: `larger than ${init.maxBytes} bytes`, ...usesOf(() => readGitFile(source.repo, commit!, f.path)) })));
       const bySha = new Map<string, string[]>();
       for (const f of files) {
         if (f.size > init.maxBytes) continue;
@@ -388,7 +399,7 @@ export async function scanTree(source: TreeSource, options: TreeScanOptions): Pr
       for (const item of source.items) {
         listed++;
         if (item.bytes.byteLength <= init.maxBytes) offer(item.path, item.bytes);
-        else if (mayMentionApi(item.bytes, extraNames)) skipped.push({ path: item.path, reason: `larger than ${init.maxBytes} bytes` });
+        else if (mayMentionApi(item.bytes, extraNames)) skipped.push({ path: item.path, reason: `larger than ${init.maxBytes} bytes`, ...usesOf(() => Buffer.from(item.bytes).toString('latin1')) });
       }
     }
   } catch (e) {
@@ -418,7 +429,7 @@ export async function scanTree(source: TreeSource, options: TreeScanOptions): Pr
       ...(results ? { cached: cached.length } : {}),
       skipped: [...skipped, ...analysed.skipped].sort((a, b) => a.path.localeCompare(b.path)),
     },
-    baseline: options.baseline ? compareWithBaseline(sites, findings, options.baseline) : null,
+    baseline: options.baseline ? compareWithBaseline(sites, findings, options.baseline, [...skipped, ...analysed.skipped]) : null,
     elapsedMs: Math.round(performance.now() - t0),
   };
 }

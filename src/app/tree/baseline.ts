@@ -102,5 +102,5 @@ export function toBaselineInput(b: CompactBaseline, sites: readonly ScanSite[], 
 
 /** The trend when only counts survived: no list of new uses, a rise in the count is what fails. */
 export function compareCounts(b: CompactBaseline, sites: readonly ScanSite[]): BaselineComparison {
-  return { was: b.siteCount, now: sites.length, converted: Math.max(0, b.siteCount - sites.length), added: [], newErrors: [] };
+  return { was: b.siteCount, now: sites.length, converted: Math.max(0, b.siteCount - sites.length), added: [], newErrors: [], addedInSkipped: [] };
 }

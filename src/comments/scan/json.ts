@@ -18,6 +18,7 @@ export function renderScanJson(scan: TreeScan, toolVersion: string): string {
       converted: scan.baseline.converted,
       added: scan.baseline.added,
       newErrors: scan.baseline.newErrors,
+      ...(scan.baseline.addedInSkipped.length ? { addedInSkipped: scan.baseline.addedInSkipped } : {}),
     },
     elapsedMs: scan.elapsedMs,
   };

@@ -66,6 +66,7 @@ export function renderScanMarkdown(scan: TreeScan, options: ScanMarkdownOptions 
   if (scan.baseline) {
     const b = scan.baseline;
     out.push('', `Trend: was **${b.was}**, now **${b.now}**: ${b.converted} converted or removed, **${b.added.length} new**.`);
+    for (const f of b.addedInSkipped ?? []) out.push('', `**New uses in a file not analysed:** \`${f.path}\`: ${f.now} deprecated calls (lexically), was ${f.was} (${f.reason}).`);
     if (b.added.length) out.push('', '### New uses since the previous result', '', ...siteList(b.added, options, max));
     if (b.newErrors.length) out.push('', '### New errors since the previous result', '', ...findingList(b.newErrors, options, max));
   }

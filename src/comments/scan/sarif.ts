@@ -16,11 +16,21 @@ const LEVEL: Record<Severity, Sarif.ReportingConfiguration.level> = { error: 'er
 /** Sites are reported under the deprecated-api rule; their class decides the level. */
 const SITE_LEVEL: Record<ScanSite['class'], Sarif.Result.level> = { blocked: 'warning', 'needs-care': 'warning', ready: 'note' };
 
-function location(path: string, line: number, endLine = line): Sarif.Location {
-  return { physicalLocation: { artifactLocation: { uri: path.split('/').map(encodeURIComponent).join('/'), uriBaseId: '%SRCROOT%' }, region: { startLine: line, endLine } } };
-}
+/**
+ * Where the scanned paths are: `prefix` is the scanned directory relative to the repository root (code
+ * scanning resolves URIs against the root: `fs/` scanned alone must give `fs/afs/mntpt.c`, not
+ * `afs/mntpt.c`); `srcRoot` the root's absolute path, declared as %SRCROOT% in originalUriBaseIds.
+ */
+export interface SarifPlace { prefix?: string; srcRoot?: string }
 
-function findingResult(f: Finding, ruleIndex: Map<string, number>): Sarif.Result {
+type Locate = (path: string, line: number, endLine?: number) => Sarif.Location;
+
+const locator = (place: SarifPlace): Locate => (path, line, endLine = line) => {
+  const full = place.prefix ? `${place.prefix.replace(/\/+$/, '')}/${path}` : path;
+  return { physicalLocation: { artifactLocation: { uri: full.split('/').map(encodeURIComponent).join('/'), uriBaseId: '%SRCROOT%' }, region: { startLine: line, endLine } } };
+};
+
+function findingResult(f: Finding, ruleIndex: Map<string, number>, location: Locate): Sarif.Result {
   return {
     ruleId: f.rule,
     ruleIndex: ruleIndex.get(f.rule),
@@ -34,7 +44,7 @@ function findingResult(f: Finding, ruleIndex: Map<string, number>): Sarif.Result
   };
 }
 
-function siteResult(s: ScanSite, ruleIndex: Map<string, number>): Sarif.Result {
+function siteResult(s: ScanSite, ruleIndex: Map<string, number>, location: Locate): Sarif.Result {
   return {
     ruleId: 'deprecated-api',
     ruleIndex: ruleIndex.get('deprecated-api'),
@@ -46,7 +56,8 @@ function siteResult(s: ScanSite, ruleIndex: Map<string, number>): Sarif.Result {
   };
 }
 
-export function renderScanSarif(scan: TreeScan, toolVersion: string): string {
+export function renderScanSarif(scan: TreeScan, toolVersion: string, where: SarifPlace = {}): string {
+  const location = locator(where);
   const rules: Sarif.ReportingDescriptor[] = allRules.map((r) => ({
     id: r.meta.id,
     name: r.meta.id.replace(/(^|-)(\w)/g, (_m, _d, c: string) => c.toUpperCase()),
@@ -63,8 +74,11 @@ export function renderScanSarif(scan: TreeScan, toolVersion: string): string {
     runs: [
       {
         tool: { driver: { name: 'kmap-review', semanticVersion: toolVersion, version: toolVersion, informationUri: 'https://www.kernel.org/doc/html/latest/mm/highmem.html', rules } },
-        results: [...scan.sites.map((s) => siteResult(s, ruleIndex)), ...scan.findings.map((f) => findingResult(f, ruleIndex))],
+        results: [...scan.sites.map((s) => siteResult(s, ruleIndex, location)), ...scan.findings.map((f) => findingResult(f, ruleIndex, location))],
         columnKind: 'utf16CodeUnits',
+        ...(where.srcRoot
+          ? { originalUriBaseIds: { '%SRCROOT%': { uri: `file://${where.srcRoot.split('/').map(encodeURIComponent).join('/').replace(/\/?$/, '/')}` } } }
+          : {}),
       },
     ],
   };

@@ -31,6 +31,7 @@ export function renderScanText(scan: TreeScan, options: { verbose?: boolean; lim
   if (scan.baseline) {
     const b = scan.baseline;
     out.push(`  trend: was ${b.was}, now ${b.now} (${b.converted} converted or removed, ${b.added.length} new${b.newErrors.length ? `, ${b.newErrors.length} new error findings` : ''})`);
+    for (const f of b.addedInSkipped ?? []) out.push(`  new uses in a file not analysed: ${f.path}: ${f.now} deprecated calls (lexically), was ${f.was} (${f.reason})`);
   }
   out.push('');
   out.push(...table(t.byDirectory, 'directory', limit));

@@ -1,5 +1,5 @@
 /**
- * `.github/kmap-review.yml`: the repository's configuration for the App, validated by hand (no runtime
+ * `.github/kmap-review.yml` (the App) and `--config FILE` (the CLI): the configuration, validated by hand (no runtime
  * dependency on a schema library). An invalid file never stops a review: each problem is reported in the
  * check run and the defaults apply for the offending keys.
  */
