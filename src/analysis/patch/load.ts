@@ -21,7 +21,7 @@ import type { ChangeSet, ChangedFile, PatchMail, PreImage, SkippedFile } from '.
 import { applyHunks } from './apply.js';
 import { isGitTop, readBlobs, type Blob } from './blobs.js';
 import { patchPath, parsePatchLines, type FilePatch } from './diff.js';
-import { AlreadyAppliedError, InputError, NothingToReviewError, quoteLine, withContext } from './errors.js';
+import { AlreadyAppliedError, InputError, quoteLine, withContext } from './errors.js';
 import { loadGitRange } from './git.js';
 import { BINARY_REASON, isReviewedPath, NOT_C_REASON } from './kinds.js';
 import { isCoverLetter, isReply, patchName, splitMbox, type MboxMessage } from './mbox.js';
@@ -42,8 +42,8 @@ export interface LoadOptions {
 /**
  * Turns inputs into ChangeSets, in input order (and series / commit order within an input).
  * Throws InputError for anything wrong with the inputs; the message names the input, and the line,
- * file and hunk at fault when there is one. A valid input that changes no C file throws
- * NothingToReviewError (an InputError): callers that treat it as "nothing to say" use loadEach().
+ * file and hunk at fault when there is one. A valid input that changes no C file is not an error: its
+ * ChangeSets have no files, and nothingToReview() says so.
  */
 export function loadChangeSets(inputs: readonly PatchInput[], options: LoadOptions = {}): ChangeSet[] {
   const sets: ChangeSet[] = [];
@@ -51,8 +51,9 @@ export function loadChangeSets(inputs: readonly PatchInput[], options: LoadOptio
     if ('error' in r) throw r.error;
     sets.push(...r.sets);
   }
-  const nothing = nothingToReview(sets);
-  if (nothing) throw new NothingToReviewError(nothing);
+  if (sets.every((s) => s.files.length === 0) && sets.every((s) => s.skipped.length === 0)) {
+    throw new InputError(`nothing to review: no change to a .c or .h file in ${inputs.length === 1 ? 'the input' : `the ${inputs.length} inputs`}`);
+  }
   return sets;
 }
 
