@@ -437,7 +437,11 @@ export function replayFunction(fn: CFunction, api: KmapApi, opts: ReplayOptions 
   const reachable = (h: Holder): boolean => {
     if (h.deref) return true;
     if (!h.root) return true;
-    if (!P.locals.has(h.root) || P.statics.has(h.root)) return true;
+    if (P.statics.has(h.root)) return true;
+    // In a fragment (a hunk without its function) a name declared above the hunk is taken as a local: were
+    // it a global, keeping a local mapping there would be the bug itself (mapping-escapes), so a leak on a
+    // return the hunk shows is a finding either way.
+    if (!P.locals.has(h.root)) return !fn.fragment;
     // `ptrs[i]` with `void **ptrs`: an element of memory the pointer leads to (the caller's, or the heap).
     const t = P.types.get(h.root) ?? '';
     return h.name !== h.root && h.name.startsWith(`${h.root}[`) && t.includes('*') && !t.includes('[]');

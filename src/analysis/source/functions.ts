@@ -344,7 +344,7 @@ export function missingBraces(text: string): { open: number; close: number } {
     if (ch === '{') depth++;
     else if (ch === '}') min = Math.min(min, --depth);
   }
-  return { open: -min, close: depth - min };
+  return { open: Math.max(0, -min), close: depth - min };
 }
 
 export function functionsTouching(fns: CFunction[], lines: ReadonlySet<number>): CFunction[] {
