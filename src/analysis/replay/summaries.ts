@@ -17,16 +17,23 @@ const MAX_DEPTH = 3;
 const SUMMARY_BUDGET = 3000;
 const SUMMARY_TIME_MS = 40;
 
-const memo = new WeakMap<ReadonlyMap<string, CFunction>, WeakMap<KmapApi, Map<string, FunctionSummary | null>>>();
+type FileMemo<T> = WeakMap<ReadonlyMap<string, CFunction>, WeakMap<KmapApi, Map<string, T>>>;
+
+/** The by-name memo of one file's functions under one API configuration (kept as long as both live). */
+function memoFor<T>(memo: FileMemo<T>, fileFunctions: ReadonlyMap<string, CFunction>, api: KmapApi): Map<string, T> {
+  let byApi = memo.get(fileFunctions);
+  if (!byApi) memo.set(fileFunctions, (byApi = new WeakMap()));
+  let m = byApi.get(api);
+  if (!m) byApi.set(api, (m = new Map()));
+  return m;
+}
+
+const summaryMemo: FileMemo<FunctionSummary | null> = new WeakMap();
 
 /** Summaries of the functions of one file, computed when first asked and kept for the file's lifetime. */
 export function fileSummaries(fileFunctions: ReadonlyMap<string, CFunction> | undefined, api: KmapApi): Summaries {
   if (!fileFunctions) return { of: () => undefined, mayMapOrUnmap: () => false };
-  let byApi = memo.get(fileFunctions);
-  if (!byApi) memo.set(fileFunctions, (byApi = new WeakMap()));
-  let cache = byApi.get(api);
-  if (!cache) byApi.set(api, (cache = new Map()));
-  const known = cache;
+  const known = memoFor(summaryMemo, fileFunctions, api);
   const inProgress = new Set<string>();
   const touches = touchingMemo(fileFunctions, api);
   const summaries: Summaries = {
@@ -100,7 +107,7 @@ function textKey(fileFunctions: ReadonlyMap<string, CFunction>, name: string): s
 
 const CALLED = /\b([A-Za-z_]\w*)\s*\(/g;
 
-const touchMemo = new WeakMap<ReadonlyMap<string, CFunction>, WeakMap<KmapApi, Map<string, boolean>>>();
+const touchMemo: FileMemo<boolean> = new WeakMap();
 
 /**
  * Whether a same-file function's text, or the text of the same-file functions it calls (to `depth`),
@@ -108,11 +115,7 @@ const touchMemo = new WeakMap<ReadonlyMap<string, CFunction>, WeakMap<KmapApi, M
  * It decides only which summaries are worth computing, never what a summary says.
  */
 function touchingMemo(fileFunctions: ReadonlyMap<string, CFunction>, api: KmapApi): (name: string, depth: number) => boolean {
-  let byApi = touchMemo.get(fileFunctions);
-  if (!byApi) touchMemo.set(fileFunctions, (byApi = new WeakMap()));
-  let memo = byApi.get(api);
-  if (!memo) byApi.set(api, (memo = new Map()));
-  const known = memo;
+  const known = memoFor(touchMemo, fileFunctions, api);
   const visiting = new Set<string>();
   const touches = (name: string, depth: number): boolean => {
     const hit = known.get(name);
