@@ -4,6 +4,7 @@
  * SHAs from the base repository (which also works for pull requests from forks, read-only).
  */
 import type { Context } from 'probot';
+import { isCPath } from '../analysis/kmap-api.js';
 import type { ChangeSet, ChangedFile, SkippedFile } from '../analysis/model.js';
 import { changedFileFromImages } from '../analysis/patch/line-diff.js';
 import type { AppConfig } from '../config/repo-config.js';
@@ -46,7 +47,6 @@ interface PrFile {
   changes: number;
 }
 
-const C_FILE = /\.[ch]$/i;
 
 async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array(items.length);
@@ -99,7 +99,7 @@ export async function collectPullRequest(octokit: GitHub, pr: PullRef, config: A
   const wanted: PrFile[] = [];
   for (const f of files) {
     const paths = [f.filename, f.previous_filename].filter((p): p is string => !!p);
-    if (!paths.some((p) => C_FILE.test(p) || isSelected(p, config))) {
+    if (!paths.some((p) => isCPath(p) || isSelected(p, config))) {
       ignoredFiles++;
       continue;
     }

@@ -14,6 +14,7 @@
  */
 import type { Context, Logger } from 'probot';
 import { configHash } from '../analysis/config-hash.js';
+import { isCPath } from '../analysis/kmap-api.js';
 import type { EngineConfig, Finding, SkippedFile } from '../analysis/model.js';
 import type { ScanSite } from '../analysis/scan/classify.js';
 import type { TreeScan } from '../analysis/scan/tree.js';
@@ -141,7 +142,6 @@ function isBlobResult(v: unknown): v is BlobResult {
   return r.m === 0 || (r.m === 1 && Array.isArray(r.sites) && Array.isArray(r.findings));
 }
 
-const C_FILE = /\.[ch]$/;
 
 async function forEachLimit<T>(items: readonly T[], limit: number, fn: (t: T) => Promise<void>): Promise<void> {
   let next = 0;
@@ -207,7 +207,7 @@ export async function scanRepository(
   const { scanTree, mayMentionApi, KmapApi, computeTotals, parseMaintainers, ENGINE_VERSION } = await loadScanner();
   const { octokit, cache, options } = s;
   const listing = await listTreeBlobs(octokit, owner, repo, headSha);
-  const candidates = listing.blobs.filter((b) => C_FILE.test(b.path) && isSelected(b.path, config));
+  const candidates = listing.blobs.filter((b) => isCPath(b.path) && isSelected(b.path, config));
   const skipped: SkippedFile[] = [];
   const wanted: TreeBlob[] = [];
   for (const b of candidates) {

@@ -4,8 +4,6 @@
  * Kept apart from sources.ts (which reads directories and git) so the App can use it on fetched blobs.
  */
 
-export const C_FILE = /\.[ch]$/;
-
 const K = 0x6b;
 const U = 0x75;
 const N = 0x6e;

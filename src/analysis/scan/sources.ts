@@ -7,7 +7,8 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, fstatSync, openSync, readdirSync, readSync } from 'node:fs';
 import { join } from 'node:path';
-import { C_FILE, mayMentionApi } from './prefilter.js';
+import { isCPath } from '../kmap-api.js';
+import { mayMentionApi } from './prefilter.js';
 
 /** Every C source and header under `root`, as paths relative to it, in a stable order. */
 export function listCFiles(root: string): string[] {
@@ -20,7 +21,7 @@ export function listCFiles(root: string): string[] {
       // Symlinks are neither followed nor read: a link could point outside the tree.
       if (e.isDirectory()) {
         if (e.name !== '.git') walk(p);
-      } else if (e.isFile() && C_FILE.test(e.name)) out.push(p);
+      } else if (e.isFile() && isCPath(e.name)) out.push(p);
     }
   };
   walk('');
