@@ -277,6 +277,9 @@ function listRules(io: CliIo): number {
 /** What exit status 3 prints: one line, naming the command and its inputs, asking for a report. */
 export function internalErrorLine(args: readonly string[], e: unknown): string {
   const message = (e instanceof Error ? e.message : String(e)).split('\n')[0];
+  // A module or the grammar missing is an incomplete installation, not a bug to report.
+  const missing = /^Cannot find (?:module|package) '([^']+)'/.exec(message ?? '');
+  if (missing) return `kmap-review: the installation is incomplete: '${missing[1]}' cannot be found (run 'npm ci' in kmap-review's directory, or reinstall it)`;
   return `kmap-review: internal error (a bug in kmap-review, not in your input) in 'kmap-review ${args.join(' ')}': ${message}; ` +
     `please report it with that input (--debug prints the stack)`;
 }

@@ -88,3 +88,8 @@ it('an internal error is one line naming the command and its input', () => {
     'cannot read properties of undefined; please report it with that input (--debug prints the stack)');
   expect(line).not.toContain('\n');
 });
+
+it('a module the installation lacks is named as an incomplete installation, not as a bug to report', () => {
+  const line = internalErrorLine(['scan', 'fs'], new Error("Cannot find module 'tree-sitter-c/tree-sitter-c.wasm'\nRequire stack: x"));
+  expect(line).toBe("kmap-review: the installation is incomplete: 'tree-sitter-c/tree-sitter-c.wasm' cannot be found (run 'npm ci' in kmap-review's directory, or reinstall it)");
+});

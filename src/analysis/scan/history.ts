@@ -5,7 +5,6 @@
  * analysed again, so each commit costs its changed files (plus git's own listing and grep).
  */
 import { execFileSync } from 'node:child_process';
-import { minimatch } from 'minimatch';
 import type { SiteClass } from '../convert/plan.js';
 import type { FileScan } from './classify.js';
 import type { ScanResultStore } from './result-cache.js';
@@ -77,9 +76,10 @@ export function sampleCommits(repo: string, range: string, options: { every?: nu
   let picked: SampledCommit[];
   if (options.tags !== undefined) {
     const tagOf = new Map<string, string>();
-    for (const line of git(repo, ['for-each-ref', '--format=%(objectname) %(*objectname) %(refname:short)', 'refs/tags']).split('\n')) {
+    // git matches the glob itself (fnmatch, as `git tag --list GLOB` does).
+    for (const line of git(repo, ['for-each-ref', '--format=%(objectname) %(*objectname) %(refname:short)', `refs/tags/${options.tags}`]).split('\n')) {
       const [obj, peeled, name] = line.split(' ');
-      if (!name || !minimatch(name, options.tags)) continue;
+      if (!name) continue;
       tagOf.set(peeled || obj, name);
     }
     picked = after.filter((c) => tagOf.has(c) || c === b).map((c) => ({ ...info(c), ...(tagOf.has(c) ? { tag: tagOf.get(c)! } : {}) }));
