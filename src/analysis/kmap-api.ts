@@ -148,6 +148,8 @@ export class KmapApi {
   private readonly unmaps = new Map<string, UnmapFunction>();
   private readonly wrappers: string[] = [];
 
+  private identityText: string | undefined;
+
   constructor(config?: Pick<EngineConfig, 'mapFunctions' | 'unmapFunctions'>) {
     for (const m of MAPS) this.maps.set(m.name, m);
     for (const u of UNMAPS) this.unmaps.set(u.name, u);
@@ -171,6 +173,15 @@ export class KmapApi {
 
   unmap(name: string | null): UnmapFunction | undefined {
     return name ? this.unmaps.get(name) : undefined;
+  }
+
+  /**
+   * What this configuration changes in the vocabulary, as a string: equal for two KmapApi built from the
+   * same wrappers, so results that depend only on the vocabulary can be shared between them.
+   */
+  get identity(): string {
+    this.identityText ??= this.wrappers.map((w) => `${w}=${this.maps.get(w)?.family ?? ''}/${this.unmaps.get(w)?.family ?? ''}`).join(',');
+    return this.identityText;
   }
 
   /** Configured out-of-tree wrapper names (map and unmap). */

@@ -69,20 +69,20 @@ export function fileSummaries(fileFunctions: ReadonlyMap<string, CFunction> | un
   return summaries;
 }
 
-/** Summaries by text key, per API configuration; bounded (oldest dropped first). */
+/**
+ * Summaries by text key and API vocabulary, shared by every analysis in the process (each review builds
+ * its own KmapApi; equal configurations share). Bounded: the oldest are dropped first.
+ */
 const SHARED_LIMIT = 4096;
-const sharedByApi = new WeakMap<KmapApi, Map<string, FunctionSummary | null>>();
+const shared = new Map<string, FunctionSummary | null>();
 
-function sharedOf(api: KmapApi): Map<string, FunctionSummary | null> {
-  let m = sharedByApi.get(api);
-  if (!m) sharedByApi.set(api, (m = new Map()));
-  return m;
+function sharedOf(api: KmapApi): { get(key: string): FunctionSummary | null | undefined } {
+  return { get: (key) => shared.get(`${api.identity}\u0002${key}`) };
 }
 
 function remember(api: KmapApi, key: string, s: FunctionSummary | null): void {
-  const m = sharedOf(api);
-  if (m.size >= SHARED_LIMIT) m.delete(m.keys().next().value!);
-  m.set(key, s);
+  if (shared.size >= SHARED_LIMIT) shared.delete(shared.keys().next().value!);
+  shared.set(`${api.identity}\u0002${key}`, s);
 }
 
 /** The text of `name` and of the same-file functions it may call, to MAX_DEPTH: all a summary depends on. */
