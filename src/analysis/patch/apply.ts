@@ -116,7 +116,16 @@ export function applyHunks(path: string, preText: string, hunks: readonly Hunk[]
   const pre = splitLines(preText);
   const a = pre.lines;
   const n = a.length;
-  const index = new IndexedLines(a);
+  // Most hunks apply where their header says: compare there first, and index the file (a hash per line,
+  // a rolling hash over them) only when a hunk has moved.
+  let indexed: IndexedLines | null = null;
+  const index = {
+    find(want: readonly string[], expected: number, lo: number): number {
+      if (expected >= lo && expected + want.length <= a.length && want.every((t, k) => a[expected + k] === t)) return expected;
+      indexed ??= new IndexedLines(a);
+      return indexed.find(want, expected, lo);
+    },
+  };
 
   const out: string[] = [];
   const addedLines = new Set<number>();
