@@ -2,7 +2,7 @@
  * Mapping and unmapping sites of a function, with the variable that holds each mapped address.
  * Shared by every rule: "which variable holds kmap_local_page(p)?" is answered here and only here.
  */
-import { addressBase, callArguments, calleeName, normalizedText, SyntaxNode, unwrap } from './syntax/ast.js';
+import { addressBase, callArguments, calleeName, declaredIdentifier, normalizedText, SyntaxNode, unwrap } from './syntax/ast.js';
 import type { KmapApi, MapFunction, UnmapFunction } from './kmap-api.js';
 
 /** Where a mapped address goes right after the call. */
@@ -56,8 +56,7 @@ function destinationOf(call: SyntaxNode): MapDestination {
       const name = addressBase(l);
       return name ? { kind: 'variable', name, node: l } : { kind: 'other' };
     } else if (p.type === 'init_declarator' && p.child('value') === cur) {
-      let d = p.child('declarator');
-      while (d && d.type !== 'identifier') d = d.child('declarator');
+      const d = declaredIdentifier(p.child('declarator'));
       return d ? { kind: 'variable', name: d.text, node: d } : { kind: 'other' };
     } else if (p.type === 'return_statement') return { kind: 'return' };
     else if (p.type === 'argument_list') return { kind: 'argument', call: p.parent! };
@@ -159,11 +158,7 @@ export function parameterNames(fn: { node: SyntaxNode }): string[] {
   while (d && d.type !== 'function_declarator') d = d.child('declarator');
   const params = d?.child('parameters');
   if (!params) return [];
-  return params.namedChildren.map((p) => {
-    let x: SyntaxNode | null = p.child('declarator');
-    while (x && x.type !== 'identifier') x = x.child('declarator');
-    return x?.text ?? '';
-  });
+  return params.namedChildren.map((p) => declaredIdentifier(p.child('declarator'))?.text ?? '');
 }
 
 /** Names declared `static` inside a function body (they outlive the call, like globals). */
@@ -172,8 +167,7 @@ export function staticLocals(fn: SyntaxNode): Set<string> {
   for (const d of fn.descendants('declaration')) {
     if (!d.children.some((c) => c.type === 'storage_class_specifier' && c.text === 'static')) continue;
     for (const c of d.childrenOf('declarator')) {
-      let x: SyntaxNode | null = c;
-      while (x && x.type !== 'identifier') x = x.child('declarator');
+      const x = declaredIdentifier(c);
       if (x) out.add(x.text);
     }
   }
@@ -203,8 +197,7 @@ export function addressAliases(site: MapSite, body: SyntaxNode): Set<string> {
     cur = p;
   }
   if (cur.parent?.type === 'init_declarator' && cur.parent.child('value') === cur) {
-    let d = cur.parent.child('declarator');
-    while (d && d.type !== 'identifier') d = d.child('declarator');
+    const d = declaredIdentifier(cur.parent.child('declarator'));
     if (d) names.add(d.text);
   }
   // Copies: `alias = holder` (through casts and parentheses).
@@ -216,8 +209,7 @@ export function addressAliases(site: MapSite, body: SyntaxNode): Set<string> {
   }
   for (const d of body.descendants('init_declarator')) {
     const v = d.child('value');
-    let n = d.child('declarator');
-    while (n && n.type !== 'identifier') n = n.child('declarator');
+    const n = declaredIdentifier(d.child('declarator'));
     if (n && v && unwrap(v).type === 'identifier') copies.push({ to: n.text, from: unwrap(v).text });
   }
   for (let changed = true; changed; ) {

@@ -5,7 +5,7 @@
 import type { KmapApi, MapFamily } from '../kmap-api.js';
 import { declaredTypes, findMapSites, storesMappedAddressUnchanged, type MapSite } from '../mappings.js';
 import type { CFunction } from '../source/functions.js';
-import { callArguments, calleeName, hasSideEffects, normalizedText, unwrap, type SyntaxNode } from '../syntax/ast.js';
+import { callArguments, calleeName, declaredIdentifier, hasSideEffects, normalizedText, unwrap, type SyntaxNode } from '../syntax/ast.js';
 
 /** Pointer types whose `+ n` advances n bytes, so `v + off` is offset `off` into the page. */
 const BYTE_POINTER = /^(?:const )?(?:void|char|signed char|unsigned char|u8|__u8|uint8_t)\s*\*$/;
@@ -226,11 +226,7 @@ function declarationOf(v: string, at: SyntaxNode): { decl: SyntaxNode; block: Sy
   for (let block = at.ancestor((a) => a.type === 'compound_statement'); block; block = block.ancestor((a) => a.type === 'compound_statement')) {
     for (const d of block.namedChildren) {
       if (d.type !== 'declaration' || d.start > at.start) continue;
-      const names = d.childrenOf('declarator').map((x) => {
-        let cur: SyntaxNode | null = x;
-        while (cur && cur.type !== 'identifier') cur = cur.child('declarator');
-        return cur?.text;
-      });
+      const names = d.childrenOf('declarator').map((x) => declaredIdentifier(x)?.text);
       if (names.includes(v)) return { decl: d, block };
     }
   }

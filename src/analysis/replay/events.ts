@@ -11,7 +11,7 @@
  * replay's to decide.
  */
 import type { KmapApi, MapFamily } from '../kmap-api.js';
-import { callArguments, calleeName, normalizedText, unwrap, type SyntaxNode } from '../syntax/ast.js';
+import { callArguments, calleeName, declaredIdentifier, normalizedText, unwrap, type SyntaxNode } from '../syntax/ast.js';
 
 /** Where an address is held. Array elements with a variable index are one "group" holder `ptrs[]`. */
 export interface Holder {
@@ -328,8 +328,7 @@ export function extractEvents(ast: SyntaxNode | null, api: KmapApi): ReplayEvent
         return;
       }
       case 'init_declarator': {
-        let d: SyntaxNode | null = n.child('declarator');
-        while (d && d.type !== 'identifier') d = d.child('declarator');
+        const d = declaredIdentifier(n.child('declarator'));
         const value = n.child('value');
         if (!d) return walk(value);
         if (value && value.type === 'initializer_list') {
@@ -345,8 +344,7 @@ export function extractEvents(ast: SyntaxNode | null, api: KmapApi): ReplayEvent
           if (c.type === 'init_declarator') walk(c);
           else {
             // `void *kaddr;`: a fresh variable (each loop iteration): whatever it held is gone.
-            let d: SyntaxNode | null = c;
-            while (d && d.type !== 'identifier') d = d.child('declarator');
+            const d = declaredIdentifier(c);
             if (d && c.type !== 'function_declarator') out.push({ kind: 'assign', node: n, target: holderOf(d)!, source: null, offsets: [], derived: [], value: null, rhs: null, fromCall: null, line: n.line });
           }
         }

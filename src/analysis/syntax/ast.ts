@@ -90,6 +90,13 @@ export function normalizedText(n: SyntaxNode | string): string {
   return (typeof n === 'string' ? n : n.text).replace(/\s+/g, ' ').replace(/ ?([(),;[\]]) ?/g, '$1').trim();
 }
 
+/** The identifier a declarator declares, through `*p`, `p[4]`, `(*p)` and `p = init`; null when there is none. */
+export function declaredIdentifier(declarator: SyntaxNode | null): SyntaxNode | null {
+  let d = declarator;
+  while (d && d.type !== 'identifier') d = d.child('declarator');
+  return d;
+}
+
 /** Strips parentheses and casts: `((char *)kmap_local_page(p))` -> the call. */
 export function unwrap(n: SyntaxNode): SyntaxNode {
   let cur = n;
