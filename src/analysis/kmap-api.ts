@@ -4,6 +4,7 @@
  * wrappers (OpenZFS's zfs_kmap_local, ...) are folded in here once.
  */
 import type { EngineConfig } from './model.js';
+import { blankCommentsAndStrings } from './syntax/blank.js';
 
 /** local = kmap_local_*; atomic = kmap_atomic*; kmap = kmap(); pte = pte_offset_map* (a local kmap on HIGHPTE). */
 export type MapFamily = 'local' | 'atomic' | 'kmap' | 'pte';
@@ -117,7 +118,7 @@ export const DEPRECATED_CALL = /\b(?:kmap_atomic(?:_prot|_pfn)?|kunmap_atomic|km
 export function countDeprecatedCalls(text: string): number {
   // Comments and string/character literals out first (kept as a space), so that the count is of code, like
   // the sites of an analysed file; a mention in a comment is not a use.
-  const code = text.replace(/\/\*[\s\S]*?\*\/|\/\/[^\n]*|"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'/g, ' ');
+  const code = blankCommentsAndStrings(text);
   return code.match(new RegExp(DEPRECATED_CALL.source, 'g'))?.length ?? 0;
 }
 

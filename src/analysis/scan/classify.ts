@@ -9,6 +9,7 @@ import { convertFile, DEPRECATED_CALL } from '../convert/verify.js';
 import type { ConversionGroup, FunctionPlan, Refusal, SiteClass } from '../convert/plan.js';
 import { activeRules, checkFunction } from '../rules/runner.js';
 import { API_DEFINITION, MAPPING_CALL, type KmapApi } from '../kmap-api.js';
+import { blankCommentsAndStrings } from '../syntax/blank.js';
 import type { EngineConfig, Finding } from '../model.js';
 import { locateFunctions, type CFunction } from '../source/functions.js';
 import { functionsMatching, linesMatching, matchSpans } from '../source/matches.js';
@@ -73,10 +74,6 @@ function mentionsWrapper(api: KmapApi, text: string | CFunction): boolean {
 }
 
 
-/** A C-ish source with comments and string/char literals blanked (same length, newlines kept). */
-export function blankCommentsAndStrings(text: string): string {
-  return text.replace(/\/\*[\s\S]*?\*\/|\/\/[^\n]*|"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*'/g, (m) => m.replace(/[^\n]/g, ' '));
-}
 
 function siteKey(path: string, fn: string | null, api: string, n: number): string {
   return createHash('sha256').update([path, fn ?? '', api, String(n)].join('\u0000')).digest('hex').slice(0, 16);

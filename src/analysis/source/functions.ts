@@ -8,6 +8,7 @@
 import { SyntaxNode } from '../syntax/ast.js';
 import { parseC } from '../syntax/parser.js';
 import { normalizeKernelSource } from '../syntax/kernel-idioms.js';
+import { blankCommentsAndStrings } from '../syntax/blank.js';
 import { linesOf } from './lines.js';
 
 export interface CFunction {
@@ -337,7 +338,10 @@ export function locateFunctionsInSparseImage(text: string, touched: ReadonlySet<
  * (openers never closed). Comments, strings and character literals are skipped.
  */
 export function missingBraces(text: string): { open: number; close: number } {
-  const code = text.replace(/\/\*[\s\S]*?(?:\*\/|$)|\/\/.*|"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*'/g, ' ');
+  const blanked = blankCommentsAndStrings(text);
+  // A hunk may end inside a comment: a `/*` left after blanking is one that never closes.
+  const unclosed = blanked.indexOf('/*');
+  const code = unclosed < 0 ? blanked : blanked.slice(0, unclosed);
   let depth = 0;
   let min = 0;
   for (const ch of code) {
