@@ -49,17 +49,17 @@ export function fileSummaries(fileFunctions: ReadonlyMap<string, CFunction> | un
       // post-image share most helpers). Only summaries computed from the top are shared: a nested one may
       // have been cut short by MAX_DEPTH.
       const top = inProgress.size === 0;
-      const key = top ? textKey(fileFunctions, name) : null;
-      const shared = key !== null ? sharedOf(api).get(key) : undefined;
-      if (shared !== undefined) {
-        known.set(name, shared);
-        return shared;
+      const key = top ? `${api.identity}\u0002${textKey(fileFunctions, name)}` : null;
+      const hit = key !== null ? shared.get(key) : undefined;
+      if (hit !== undefined) {
+        known.set(name, hit);
+        return hit;
       }
       inProgress.add(name);
       try {
         const s = summarise(fn, api, summaries);
         known.set(name, s);
-        if (key !== null) remember(api, key, s);
+        if (key !== null) remember(key, s);
         return s;
       } finally {
         inProgress.delete(name);
@@ -70,19 +70,15 @@ export function fileSummaries(fileFunctions: ReadonlyMap<string, CFunction> | un
 }
 
 /**
- * Summaries by text key and API vocabulary, shared by every analysis in the process (each review builds
+ * Summaries by API vocabulary and text key (`identity \u0002 textKey`), shared by every analysis in the process (each review builds
  * its own KmapApi; equal configurations share). Bounded: the oldest are dropped first.
  */
 const SHARED_LIMIT = 4096;
 const shared = new Map<string, FunctionSummary | null>();
 
-function sharedOf(api: KmapApi): { get(key: string): FunctionSummary | null | undefined } {
-  return { get: (key) => shared.get(`${api.identity}\u0002${key}`) };
-}
-
-function remember(api: KmapApi, key: string, s: FunctionSummary | null): void {
+function remember(key: string, s: FunctionSummary | null): void {
   if (shared.size >= SHARED_LIMIT) shared.delete(shared.keys().next().value!);
-  shared.set(`${api.identity}\u0002${key}`, s);
+  shared.set(key, s);
 }
 
 /** The text of `name` and of the same-file functions it may call, to MAX_DEPTH: all a summary depends on. */
