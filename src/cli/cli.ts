@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { analyze, hasBlockingFinding } from '../analysis/engine.js';
 import type { ChangeSet, Report } from '../analysis/model.js';
 import { isGitTop } from '../analysis/patch/blobs.js';
-import { AlreadyAppliedError, InputError, NothingToReviewError } from '../analysis/patch/errors.js';
+import { AlreadyAppliedError, InputError } from '../analysis/patch/errors.js';
 import { loadEach, nothingToReview, type LoadedInput, type PatchInput } from '../analysis/patch/load.js';
 import { allRules, findRule } from '../analysis/rules/index.js';
 import { initParser } from '../analysis/syntax/parser.js';
@@ -121,10 +121,6 @@ async function check(args: string[], io: CliIo): Promise<number> {
     try {
       return await checkWith(values, positionals, format, io);
     } catch (e) {
-      if (e instanceof NothingToReviewError) {
-        io.stdout('[]\n');
-        return 0;
-      }
       if (e instanceof InputError || e instanceof UsageError) {
         const { renderB4Error } = await import('../comments/b4.js');
         io.stdout(renderB4Error(`kmap-review: ${e.message}`));
@@ -133,12 +129,8 @@ async function check(args: string[], io: CliIo): Promise<number> {
       throw e;
     }
   }
-  try {
-    return await checkWith(values, positionals, format, io);
-  } catch (e) {
-    if (e instanceof NothingToReviewError && format !== 'text' && format !== 'json') return 0;
-    throw e;
-  }
+  // A valid input that changes no C file is not an error: checkWith says "nothing to review" and returns 0.
+  return checkWith(values, positionals, format, io);
 }
 
 const FORMATS = ['text', 'json', 'checkpatch', 'b4', 'email'] as const;

@@ -31,8 +31,5 @@ export function quoteLine(text: string, max = 100): string {
   return JSON.stringify(cut);
 }
 
-/** A valid input that changes no .c or .h file: nothing for kmap-review to say (not a failure for b4). */
-export class NothingToReviewError extends InputError {}
-
 /** A patch whose changes are already in the tree: it applies in reverse ("already applied"). */
 export class AlreadyAppliedError extends InputError {}
