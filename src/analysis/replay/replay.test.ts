@@ -118,6 +118,30 @@ describe('replay', () => {
     expect(r.states).toBeLessThan(100);
   });
 
+  describe('integers no path reads again are forgotten', () => {
+    // Eight branches giving `len` a different value after its last read: 2^8 paths that differ in nothing
+    // a later statement can see.
+    const branches = Array.from({ length: 8 }, (_, k) => `\tif (c${k})\n\t\tlen = ${k + 1};`).join('\n');
+    it('merges paths that differ only in a dead integer', () => {
+      const r = replay(`void f(struct page *page, unsigned int len)\n{\n\tchar *p = kmap_local_page(page);\n\n\tchar *q = p + len;\n\n\t*q = 0;\n${branches}\n\tkunmap_local(p);\n}`);
+      expect(r.complete).toBe(true);
+      expect(r.violations).toEqual([]);
+      expect(r.states).toBeLessThan(40);
+    });
+    it('merges paths whose unknowns differ only in the assignment that made them', () => {
+      // Each call leaves `len` unknown: one unknown per path, the same to every statement after the branches.
+      const calls = Array.from({ length: 8 }, (_, k) => `\tif (c${k})\n\t\tlen = next_len${k}(page);`).join('\n');
+      const r = replay(`void f(struct page *page, unsigned int len)\n{\n\tchar *p = kmap_local_page(page);\n\tchar *q;\n\n${calls}\n\tq = p + len;\n\t*q = 0;\n\tkunmap_local(p);\n}`);
+      expect(r.complete).toBe(true);
+      expect(r.violations).toEqual([]);
+      expect(r.states).toBeLessThan(40);
+    });
+    it('keeps an integer a later statement reads: the cursor moved by it is still unmapped outside the page', () => {
+      const r = replay(`void f(struct page *page, unsigned int len)\n{\n\tchar *p = kmap_local_page(page);\n\n${branches}\n\tif (full)\n\t\tlen = PAGE_SIZE;\n\tp += len;\n\tkunmap_local(p);\n}`);
+      expect(r.violations.map((v) => v.kind)).toEqual(['unmap-outside-page']);
+    });
+  });
+
   it('reports the replay as incomplete when the budget runs out', () => {
     const r = replay(`void f(struct page *p)
 {

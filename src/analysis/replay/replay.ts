@@ -116,6 +116,8 @@ interface Prepared {
   atomsById: Map<string, string[]>;
   /** Integer variables that offsets are computed from. */
   offsetVars: Set<string>;
+  /** Node id -> the offset variables whose value may still be read on some path from it (live on entry). */
+  liveValues: Array<Set<string>>;
   loopsOf: Array<Set<number>>;
   bodyOf: Map<number, Set<number>>;
   /** Loop head -> array holders unmapped inside that loop. */
@@ -141,6 +143,56 @@ function endsInJump(arm: SyntaxNode | null): boolean {
   if (JUMPS.has(last.type)) return true;
   if (last.type === 'if_statement') return endsInJump(last.child('consequence')) && endsInJump(last.child('alternative'));
   return false;
+}
+
+/** `x` in `x = ...` or `int x = ...`: written, not read (a compound `x += n` reads it). */
+function isPlainWrite(id: SyntaxNode): boolean {
+  const p = id.parent;
+  if (!p) return false;
+  if (p.type === 'assignment_expression') return id.field === 'left' && p.child('operator')?.text === '=';
+  return p.type === 'init_declarator' && id.field === 'declarator';
+}
+
+/**
+ * Liveness of the offset variables (a backward data flow over the CFG): a variable is live at a node when
+ * some path from there reads it before writing it. The integers are only ever read by the events of the node
+ * whose statement names them (and, at a counted loop's head, by the advances it applies on leaving), so a
+ * value no path reads again can be dropped from the state: paths that differ only in dead integers then
+ * merge (a counter used for an offset in one branch and never again).
+ */
+function liveOffsetVars(cfg: Cfg, offsetVars: ReadonlySet<string>, counted: ReadonlyMap<number, CountedLoop>, preds: readonly number[][]): Array<Set<string>> {
+  const n = cfg.nodes.length;
+  const uses: Array<Set<string>> = [];
+  const writes: Array<Set<string>> = [];
+  for (const node of cfg.nodes) {
+    const u = new Set<string>();
+    const w = new Set<string>();
+    if (offsetVars.size && node.ast) {
+      const ids = node.ast.type === 'identifier' ? [node.ast] : node.ast.descendants('identifier');
+      for (const id of ids) if (offsetVars.has(id.text)) (isPlainWrite(id) ? w : u).add(id.text);
+      for (const adv of counted.get(node.id)?.advances ?? []) for (const id of adv.delta?.descendants('identifier') ?? []) if (offsetVars.has(id.text)) u.add(id.text);
+    }
+    for (const x of u) w.delete(x); // `x = x * 2` reads x first
+    uses.push(u);
+    writes.push(w);
+  }
+  const live: Array<Set<string>> = cfg.nodes.map((_, i) => new Set(uses[i]));
+  if (!offsetVars.size) return live;
+  const work = cfg.nodes.map((_, i) => i);
+  const queued = new Uint8Array(n).fill(1);
+  while (work.length) {
+    const id = work.pop()!;
+    queued[id] = 0;
+    const l = live[id];
+    const before = l.size;
+    for (const e of cfg.nodes[id].succ) for (const x of live[e.to]) if (!writes[id].has(x)) l.add(x);
+    if (l.size === before) continue;
+    for (const p of preds[id]) if (!queued[p]) {
+      queued[p] = 1;
+      work.push(p);
+    }
+  }
+  return live;
 }
 
 function prepare(fn: CFunction, api: KmapApi, summaries: Summaries): Prepared {
@@ -310,7 +362,8 @@ function prepare(fn: CFunction, api: KmapApi, summaries: Summaries): Prepared {
     if (a.then.size || a.else.size) armUnmaps.set(n.id, a);
   }
   const counted = countedLoops(cfg, events);
-  return { cfg, events, relevant, defined, atomsById, offsetVars, loopsOf, bodyOf, arrayUnmaps, counted, types, locals, statics, params, armUnmaps, preds };
+  const liveValues = liveOffsetVars(cfg, offsetVars, counted, preds);
+  return { cfg, events, relevant, defined, atomsById, offsetVars, liveValues, loopsOf, bodyOf, arrayUnmaps, counted, types, locals, statics, params, armUnmaps, preds };
 }
 
 /** `for (i = A; i < B; i++)` with constant A and B, and the pointers its body always advances by a fixed step. */
@@ -1113,7 +1166,7 @@ export function replayFunction(fn: CFunction, api: KmapApi, opts: ReplayOptions 
     // Widening: integer values that still differ after many arrivals at one node (counters, sizes computed
     // along each path) multiply the states without deciding anything; forget them there. Offsets already
     // held by a mapping's holders stay; unknown values only make unmap-outside-page say nothing.
-    const state = ++visits[id] > WIDEN_VALUES_AFTER && arrived.values.size ? arrived.with({ values: new Map() }) : arrived;
+    const state = ++visits[id] > WIDEN_VALUES_AFTER && arrived.values.size ? arrived.with({ values: new Map() }) : withLiveValues(arrived, P.liveValues[id]);
     const k = `${id}|${state.key}`;
     if (seen.has(k)) continue;
     seen.add(k);
@@ -1135,6 +1188,13 @@ export function replayFunction(fn: CFunction, api: KmapApi, opts: ReplayOptions 
     }
   }
   return done(states, complete);
+}
+
+/** The state without the integers no path from here reads (see liveOffsetVars). */
+function withLiveValues(s: State, live: ReadonlySet<string>): State {
+  let values: Map<string, Value> | null = null;
+  for (const k of s.values.keys()) if (!live.has(k)) (values ??= new Map(s.values)).delete(k);
+  return values ? s.with({ values }) : s;
 }
 
 /** True when `id` is an argument (at any depth) of a call below `top` whose value evalInt does not compute: `n = f(a, b)` makes `n` unknown whatever `a` and `b` are. */

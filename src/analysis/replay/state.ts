@@ -7,7 +7,7 @@
  */
 import type { MapFamily } from '../kmap-api.js';
 import type { SyntaxNode } from '../syntax/ast.js';
-import { valueKey, type Value } from './values.js';
+import { freshSymbols, valueKey, type Value } from './values.js';
 
 /**
  * How surely a name holds an address of a mapping:
@@ -111,12 +111,17 @@ export class State {
 
   get key(): string {
     if (this.cachedKey === null) {
-      this.stackKey ??= this.stack
-        .map((m) => `${m.site}:${m.holds.map((h) => `${h.name}/${h.kind[0]}${h.moved ? 'm' : ''}${h.off ? valueKey(h.off) : ''}`).join(',')}:${m.multi ? 'm' : ''}${m.guarded ? 'g' : ''}${m.escaped ? 'e' : ''}${m.returned ? 'r' : ''}${m.passedOn ? 'p' : ''}`)
-        .join('|');
+      // Fresh symbols are named in order of first appearance, the stack's first (see freshSymbols()): the
+      // values' part depends on the stack's, and is recomputed when either changes.
+      const sym = freshSymbols();
+      if (this.stackKey === null || this.valuesKey === null) {
+        this.stackKey = this.stack
+          .map((m) => `${m.site}:${m.holds.map((h) => `${h.name}/${h.kind[0]}${h.moved ? 'm' : ''}${h.off ? valueKey(h.off, sym) : ''}`).join(',')}:${m.multi ? 'm' : ''}${m.guarded ? 'g' : ''}${m.escaped ? 'e' : ''}${m.returned ? 'r' : ''}${m.passedOn ? 'p' : ''}`)
+          .join('|');
+        this.valuesKey = [...this.values].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([k, v]) => `${k}=${valueKey(v, sym)}`).join(',');
+      }
       this.releasedKey ??= [...this.released].map(([k, v]) => `${k}=${v.site}${v.kind[0]}${v.looped ? 'l' : ''}`).sort().join(',');
       this.factsKey ??= [...this.facts].map(([k, v]) => `${k}=${v ? 1 : 0}`).sort().join(',') + `/${[...this.defs].map(([k, v]) => `${k}@${v.start}`).sort().join(',')}`;
-      this.valuesKey ??= [...this.values].map(([k, v]) => `${k}=${valueKey(v)}`).sort().join(',');
       this.loopsKey ??= [...this.loops].map(([k, v]) => `${k}=${v}`).sort().join(',');
       this.cachedKey = `${this.stackKey}#${this.releasedKey}#${this.factsKey}#${this.valuesKey}#${this.loopsKey}`;
     }
@@ -134,14 +139,15 @@ export class State {
       changes.trace !== undefined ? changes.trace : this.trace,
     );
     let same = true;
-    if (changes.stack === undefined) next.stackKey = this.stackKey;
-    else same = false;
+    // (The stack's part is only kept with the values': fresh symbols are named across both.)
+    if (changes.stack === undefined && changes.values === undefined) next.stackKey = this.stackKey;
+    if (changes.stack !== undefined) same = false;
     if (changes.released === undefined) next.releasedKey = this.releasedKey;
     else same = false;
     if (changes.facts === undefined && changes.defs === undefined) next.factsKey = this.factsKey;
     else same = false;
-    if (changes.values === undefined) next.valuesKey = this.valuesKey;
-    else same = false;
+    if (changes.values === undefined && changes.stack === undefined) next.valuesKey = this.valuesKey;
+    if (changes.values !== undefined) same = false;
     if (changes.loops === undefined) next.loopsKey = this.loopsKey;
     else same = false;
     if (same) next.cachedKey = this.cachedKey;

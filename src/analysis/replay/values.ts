@@ -15,7 +15,10 @@ import { callArguments, calleeName, normalizedText, unwrap, type SyntaxNode } fr
 /** The smallest PAGE_SIZE of any kernel configuration (4 KiB: every HIGHMEM architecture's). */
 export const PAGE = 4096;
 
-/** c + sum(coeff * symbol). */
+/**
+ * c + sum(coeff * symbol). A symbol is a variable's value on entry (`len`) or a fresh unknown an assignment
+ * made (`len@42`: the value `len` got at line 42); see freshSymbols().
+ */
 export interface Linear {
   c: number;
   t: ReadonlyMap<string, number>;
@@ -123,8 +126,24 @@ export function outsidePage(v: Value): 'after' | 'before' | null {
   return null;
 }
 
-export function valueKey(v: Value): string {
-  const lin = (l: Linear) => `${l.c}${[...l.t].map(([s, k]) => `${k >= 0 ? '+' : ''}${k}${s}`).join('')}`;
+/**
+ * Names for the fresh symbols of one state, in order of first appearance: two states that differ only in
+ * which assignment made an unknown (`start@12` on one path, `start@15` on the other, nothing else naming
+ * either) say the same about every value, so they get one key and the replay walks on once. What names a
+ * symbol on entry (`len`) is the same unknown on every path and keeps its name.
+ */
+export function freshSymbols(): (s: string) => string {
+  const names = new Map<string, string>();
+  return (s) => {
+    if (!s.includes('@')) return s;
+    let c = names.get(s);
+    if (c === undefined) names.set(s, (c = `@${names.size}`));
+    return c;
+  };
+}
+
+export function valueKey(v: Value, sym: (s: string) => string = (s) => s): string {
+  const lin = (l: Linear) => `${l.c}${[...l.t].map(([s, k]) => `${k >= 0 ? '+' : ''}${k}${sym(s)}`).join('')}`;
   return `${v.lo},${v.hi}${v.eq ? `=${lin(v.eq)}` : ''}${v.ub.map((u) => `<${lin(u)}`).join('')}`;
 }
 
