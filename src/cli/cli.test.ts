@@ -2,19 +2,13 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Ajv from 'ajv';
-import { runCli, type CliIo } from './cli.js';
+import { runCaptured } from '../../test/helpers/cli.js';
 
 const root = join(import.meta.dirname ?? '.', '..', '..');
 const example = join(root, 'examples', 'kmap-demo-conversion.patch');
 const exampleTree = join(root, 'examples', 'tree');
 
-async function cli(args: string[], stdin = ''): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: CliIo = { stdout: (s) => void (out += s), stderr: (s) => void (err += s), readStdin: () => Buffer.from(stdin), cwd: root };
-  const code = await runCli(args, io);
-  return { code, out, err };
-}
+const cli = (args: string[], stdin = '') => runCaptured(args, { cwd: root, stdin });
 
 function tmpFile(name: string, content: string | Buffer): string {
   const dir = mkdtempSync(join(tmpdir(), 'kmap-cli-'));

@@ -1,16 +1,10 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CliIo } from './cli.js';
 import { runFix } from './fix.js';
+import { runCaptured } from '../../test/helpers/cli.js';
 
-async function fix(args: string[], cwd: string): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: CliIo = { stdout: (s) => void (out += s), stderr: (s) => void (err += s), readStdin: () => Buffer.alloc(0), cwd };
-  const code = await runFix(args, io);
-  return { code, out, err };
-}
+const fix = (args: string[], cwd: string) => runCaptured(args, { cwd, run: runFix });
 
 const ready = `static u32 sum_page(struct page *page)
 {

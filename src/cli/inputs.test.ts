@@ -8,18 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Finding } from '../analysis/model.js';
 import { renderFindingText } from '../comments/text.js';
-import { internalErrorLine, runCli, type CliIo } from './cli.js';
+import { internalErrorLine } from './cli.js';
+import { runCaptured } from '../../test/helpers/cli.js';
 
 const root = join(import.meta.dirname ?? '.', '..', '..');
 const dir = mkdtempSync(join(tmpdir(), 'kmap-inputs-'));
 
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: CliIo = { stdout: (s) => void (out += s), stderr: (s) => void (err += s), readStdin: () => Buffer.alloc(0), cwd: root };
-  const code = await runCli(args, io);
-  return { code, out, err };
-}
+const cli = (args: string[]) => runCaptured(args, { cwd: root });
 
 function file(name: string, content: string): string {
   const p = join(dir, name);

@@ -4,17 +4,11 @@ import { join } from 'node:path';
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import { buildHistoryRepo, type ScratchRepo } from '../../test/helpers/history-repo.js';
-import { runCli, type CliIo } from './cli.js';
+import { runCaptured } from '../../test/helpers/cli.js';
 
 const root = join(import.meta.dirname ?? '.', '..', '..');
 
-async function cli(args: string[], cwd: string): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: CliIo = { stdout: (s) => void (out += s), stderr: (s) => void (err += s), readStdin: () => Buffer.alloc(0), cwd };
-  const code = await runCli(args, io);
-  return { code, out, err };
-}
+const cli = (args: string[], cwd: string) => runCaptured(args, { cwd });
 
 let repo: ScratchRepo;
 beforeAll(() => {

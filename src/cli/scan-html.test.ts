@@ -1,18 +1,12 @@
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli, type CliIo } from './cli.js';
+import { runCaptured } from '../../test/helpers/cli.js';
 
 const root = join(import.meta.dirname ?? '.', '..', '..');
 const fixture = join(root, 'test', 'fixtures', 'scan-tree');
 
-async function cli(args: string[], cwd = root): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: CliIo = { stdout: (s) => void (out += s), stderr: (s) => void (err += s), readStdin: () => Buffer.alloc(0), cwd };
-  const code = await runCli(args, io);
-  return { code, out, err };
-}
+const cli = (args: string[], cwd = root) => runCaptured(args, { cwd });
 
 describe('kmap-review scan --format html', () => {
   it('is one self-contained page: no external script, style, font or image', async () => {

@@ -3,19 +3,13 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Ajv from 'ajv';
-import { runCli, type CliIo } from './cli.js';
 import { defaultCacheDir } from './scan.js';
+import { runCaptured } from '../../test/helpers/cli.js';
 
 const root = join(import.meta.dirname ?? '.', '..', '..');
 const exampleTree = join(root, 'examples', 'tree');
 
-async function cli(args: string[], cwd = root): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: CliIo = { stdout: (s) => void (out += s), stderr: (s) => void (err += s), readStdin: () => Buffer.alloc(0), cwd };
-  const code = await runCli(args, io);
-  return { code, out, err };
-}
+const cli = (args: string[], cwd = root) => runCaptured(args, { cwd });
 
 describe('kmap-review scan', () => {
   it('prints totals, directories and the sites that need care', async () => {

@@ -12,19 +12,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { buildHistoryRepo, type ScratchRepo } from '../helpers/history-repo.js';
-import { runCli, type CliIo } from '../../src/cli/cli.js';
+import { runCaptured } from '../helpers/cli.js';
 
 const root = join(import.meta.dirname ?? '.', '..', '..');
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const skip = process.env.KMAP_REVIEW_SKIP_BROWSER === '1' && process.env.CI !== 'true';
 
-async function cli(args: string[], cwd: string): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: CliIo = { stdout: (s) => void (out += s), stderr: (s) => void (err += s), readStdin: () => Buffer.alloc(0), cwd };
-  const code = await runCli(args, io);
-  return { code, out, err };
-}
+const cli = (args: string[], cwd: string) => runCaptured(args, { cwd });
 
 const d = skip ? describe.skip : describe;
 

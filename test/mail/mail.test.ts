@@ -6,8 +6,8 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runCli, type CliIo } from '../../src/cli/cli.js';
 import { DEMO_C, makeScratch, patchFile, plainCopy, type Scratch } from './scratch.js';
+import { runCaptured } from '../helpers/cli.js';
 
 let s: Scratch;
 beforeAll(() => {
@@ -15,13 +15,7 @@ beforeAll(() => {
 });
 afterAll(() => s.cleanup());
 
-async function cli(args: string[], opts: { cwd?: string; stdin?: string } = {}): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: CliIo = { stdout: (t) => void (out += t), stderr: (t) => void (err += t), readStdin: () => Buffer.from(opts.stdin ?? ''), cwd: opts.cwd ?? s.dir };
-  const code = await runCli(args, io);
-  return { code, out, err };
-}
+const cli = (args: string[], opts: { cwd?: string; stdin?: string } = {}) => runCaptured(args, { cwd: opts.cwd ?? s.dir, stdin: opts.stdin });
 
 /** rule@line of each finding line of a checkpatch-format output. */
 const findings = (out: string) => out.split('\n').filter(Boolean).map((l) => `${/\[([a-z-]+)\]$/.exec(l)?.[1]}@${/^[^:]+:(\d+):/.exec(l)?.[1]}`);
