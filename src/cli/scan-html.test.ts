@@ -25,6 +25,14 @@ describe('kmap-review scan --format html', () => {
     expect(r.out).toContain('<ol class="trace">');
   });
 
+  it('names the tree as it was given, not by the absolute path of this machine', async () => {
+    const given = await cli(['scan', '--jobs', '1', '--format', 'html', 'test/fixtures/scan-tree']);
+    expect(given.out).toContain('<title>kmap migration: test/fixtures/scan-tree</title>');
+    expect(given.out).not.toContain(root);
+    const here = await cli(['scan', '--jobs', '1', '--format', 'html', '.'], fixture);
+    expect(here.out).toContain('<title>kmap migration: scan-tree</title>');
+  });
+
   it('escapes what the tree brings (paths, functions, reasons)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kmap-html-esc-'));
     try {

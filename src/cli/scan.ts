@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, realpathSync, statSync } from 'node:fs';
-import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { InputError } from '../analysis/patch/errors.js';
 import { configHash } from '../analysis/config-hash.js';
@@ -177,7 +177,8 @@ export async function runScan(args: string[], io: CliIo): Promise<number> {
     // html: the report of B, with the trend chart.
     values.git = history[history.length - 1].commit;
   }
-  if (values.git) source = { kind: 'git', repo: io.cwd, rev: values.git };
+  // Reports name the tree as the user knows it, not by this machine's absolute path.
+  if (values.git) source = { kind: 'git', repo: io.cwd, rev: values.git, label: basename(io.cwd) };
   else {
     const root = resolve(io.cwd, positionals[0] ?? '.');
     let isDir = false;
@@ -187,7 +188,8 @@ export async function runScan(args: string[], io: CliIo): Promise<number> {
       throw new InputError(`${positionals[0] ?? '.'}: no such directory`);
     }
     if (!isDir) throw new InputError(`${positionals[0]}: not a directory (scan takes a tree; use \`kmap-review check\` for a patch)`);
-    source = { kind: 'dir', root };
+    const given = positionals[0];
+    source = { kind: 'dir', root, label: given && given !== '.' && given !== './' ? given.replace(/\/+$/, '') : basename(root) };
   }
 
   const cache = historyResults ?? (cacheDir ? openCache(source, cacheDir, config, io) : undefined);

@@ -28,8 +28,9 @@ import { largeFileMentionsApi, listCFiles, listGitCandidates, readBounded, readG
 import { compareWithBaseline, computeTotals, type BaselineComparison, type BaselineInput, type ScanTotals } from './totals.js';
 
 export type TreeSource =
-  | { kind: 'dir'; root: string }
-  | { kind: 'git'; repo: string; rev: string }
+  /** `label`: how reports name the tree (what the user typed); default the root's path. */
+  | { kind: 'dir'; root: string; label?: string }
+  | { kind: 'git'; repo: string; rev: string; label?: string }
   /** Files already in memory (the App, which fetches blobs from GitHub). */
   | { kind: 'texts'; name: string; items: Array<{ path: string; bytes: Uint8Array }> };
 
@@ -346,7 +347,7 @@ export async function scanTree(source: TreeSource, options: TreeScanOptions): Pr
 
   try {
     if (source.kind === 'dir') {
-      name = source.root;
+      name = source.label ?? source.root;
       const scratch = { buf: Buffer.allocUnsafe(1 << 20) };
       // Joined by hand: path.join normalises every one of 55,000 paths (~50 ms on Linux 6.1), and listCFiles
       // gives plain relative paths.
@@ -372,7 +373,7 @@ export async function scanTree(source: TreeSource, options: TreeScanOptions): Pr
       }
     } else if (source.kind === 'git') {
       commit = resolveRevision(source.repo, source.rev);
-      name = `${source.repo}@${commit.slice(0, 12)}`;
+      name = `${source.label ?? source.repo}@${commit.slice(0, 12)}`;
       const files = listGitCandidates(source.repo, commit).filter((f) => !options.select || options.select(f.path));
       const big = files.filter((f) => f.size > init.maxBytes);
       listed += big.length;
