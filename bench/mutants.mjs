@@ -12,7 +12,15 @@
 //   unmap-by-page    kunmap_local(addr) replaced by kunmap(page)             -> mismatched-unmap
 //   page-to-local    kunmap_local(addr) given the page instead              -> unmap-page
 //   cursor-advanced  the address advanced by PAGE_SIZE before its unmap      -> unmap-outside-page
-// Each mutant is reviewed as the patch "6.1 file -> mutated post-image" (whole files, as with --tree).
+// and, for the atomic-context rules, the same statement put into both images of the converted section
+// (code that relied on kmap_atomic()'s side effects, kmap-rules C2/C3):
+//   relies-nofault   __copy_from_user_inatomic() in the section             -> lost-pagefault-disable
+//   relies-percpu    __this_cpu_inc() in the section                         -> lost-preempt-disable
+//   relies-via-helper a same-file static helper doing the inatomic copy, called in the section -> lost-pagefault-disable
+//   kept-nofault     as relies-nofault, the conversion adding pagefault_disable()/enable() around it -> silent
+//   kept-percpu      as relies-percpu, with preempt_disable()/enable() around it                  -> silent
+// Each mutant is reviewed as the patch "6.1 file -> mutated post-image" (whole files, as with --tree); the
+// context mutants as "mutated 6.1 file -> mutated post-image".
 // A mutant counts as found when its class's rule reports a finding the patch introduces in the mutated
 // function. The unmutated conversions are reviewed too: any error there is a false alarm.
 //
@@ -184,6 +192,56 @@ function mutantsOf(fn, lines) {
   return out;
 }
 
+/** After the statement of the first map into `name`'s variable (and the declarations that follow it), or null. */
+function afterMap(fn, lines, family, name) {
+  const m = findMapSites(fn.body, api).find((x) => x.api.family === family && (name === undefined ? mapVariable(x) : mapVariable(x) === name));
+  let s = m ? blockStatement(m.call) : null;
+  if (!s || !ownLines(lines, s)) return null;
+  const sib = s.parent.namedChildren;
+  let i = sib.indexOf(s);
+  while (sib[i + 1] && sib[i + 1].type === 'declaration') i++;
+  s = sib[i];
+  if (!ownLines(lines, s) || !findUnmapSites(fn.body, api).some((u) => u.call.start > s.end)) return null;
+  return { line: s.endLine, indent: indentOf(lines[s.line - 1]), name: mapVariable(m) };
+}
+
+/**
+ * The same statement put into the kmap_atomic() section of the pre-image and the kmap_local_page() section
+ * of the post-image: code that relied on the side effects of kmap_atomic(). `kept` variants wrap it, in the
+ * post-image only, in what the conversion should have added: then the rules must stay silent.
+ */
+function contextMutantsOf(preFn, preLines, postFn, postLines) {
+  const pre = afterMap(preFn, preLines, 'atomic');
+  const post = pre && afterMap(postFn, postLines, 'local', pre.name);
+  if (!pre || !post) return [];
+  const both = (cls, rule, stmt, opts = {}) => {
+    const a = [...preLines];
+    const b = [...postLines];
+    const inPost = opts.wrap ? [opts.wrap[0], ...stmt, opts.wrap[1]] : stmt;
+    a.splice(pre.line, 0, ...stmt.map((l) => pre.indent + l));
+    b.splice(post.line, 0, ...inPost.map((l) => post.indent + l));
+    let at = post.line + 1 + (opts.wrap ? 1 : 0);
+    if (opts.helper) {
+      // The helper goes right above the function in both images (the inserted lines are below it).
+      a.splice(preFn.line - 1, 0, ...opts.helper);
+      b.splice(postFn.line - 1, 0, ...opts.helper);
+      at += opts.helper.length;
+    }
+    return { cls, rule, at, expect: opts.wrap ? 'silent' : 'finding', preLines: a, lines: b, expectLine: at };
+  };
+  const copy = ['kmap_bench_left = __copy_from_user_inatomic(kmap_bench_dst, kmap_bench_src, 8);'];
+  const percpu = ['__this_cpu_inc(kmap_bench_events);'];
+  return [
+    both('relies-nofault', 'lost-pagefault-disable', copy),
+    both('relies-percpu', 'lost-preempt-disable', percpu),
+    both('relies-via-helper', 'lost-pagefault-disable', ['kmap_bench_copyin();'], {
+      helper: ['static void kmap_bench_copyin(void)', '{', '\tkmap_bench_left = __copy_from_user_inatomic(kmap_bench_dst, kmap_bench_src, 8);', '}', ''],
+    }),
+    both('kept-nofault', 'lost-pagefault-disable', copy, { wrap: ['pagefault_disable();', 'pagefault_enable();'] }),
+    both('kept-percpu', 'lost-preempt-disable', percpu, { wrap: ['preempt_disable();', 'preempt_enable();'] }),
+  ];
+}
+
 const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8'));
 const stats = new Map();
 const misses = [];
@@ -204,18 +262,22 @@ for (const entry of index) {
   const lines = file.newText.split('\n');
   const fn = locateFunctions(file.newText).find((f) => f.name === entry.func);
   if (!fn) continue;
-  for (const mut of mutantsOf(fn, lines)) {
+  const preFn = file.oldText !== null ? locateFunctions(file.oldText).find((f) => f.name === entry.func) : undefined;
+  const muts = [...mutantsOf(fn, lines), ...(preFn ? contextMutantsOf(preFn, file.oldText.split('\n'), fn, lines) : [])];
+  for (const mut of muts) {
     if (values.class && mut.cls !== values.class) continue;
     const post = mut.lines.join('\n');
-    const changed = changedFileFromImages(entry.file, entry.file, file.oldText, post);
+    const changed = changedFileFromImages(entry.file, entry.file, mut.preLines ? mut.preLines.join('\n') : file.oldText, post);
     const report = await analyze({ name: `${entry.id}:${mut.cls}`, files: [changed], skipped: [] });
     const hits = report.findings.filter((f) => f.rule === mut.rule && !f.preExisting && f.function === entry.func);
-    const s = stats.get(mut.cls) ?? { rule: mut.rule, mutants: 0, found: 0, atLine: 0 };
+    const silent = mut.expect === 'silent';
+    const s = stats.get(mut.cls) ?? { rule: mut.rule, mutants: 0, found: 0, atLine: 0, silent };
     s.mutants++;
-    if (hits.length) s.found++;
-    if (hits.some((f) => f.line === mut.expectLine || f.trace.some((t) => t.line === mut.expectLine))) s.atLine++;
+    const right = silent ? !hits.length : hits.length > 0;
+    if (right) s.found++;
+    if (!silent && hits.some((f) => f.line === mut.expectLine || f.trace.some((t) => t.line === mut.expectLine))) s.atLine++;
     stats.set(mut.cls, s);
-    if (!hits.length) misses.push({ id: entry.id, cls: mut.cls, line: mut.expectLine, other: report.findings.filter((f) => !f.preExisting).map((f) => `${f.rule}@${f.line}`), gaps: report.gaps.map((g) => g.reason) });
+    if (!right) misses.push({ id: entry.id, cls: mut.cls, line: mut.expectLine, other: report.findings.filter((f) => !f.preExisting).map((f) => `${f.rule}@${f.line}`), gaps: report.gaps.map((g) => g.reason) });
   }
 }
 const seconds = (performance.now() - started) / 1000;
@@ -229,10 +291,16 @@ if (values.json) {
   let tm = 0;
   let tf = 0;
   for (const [cls, s] of stats) {
+    if (s.silent) continue;
     tm += s.mutants;
     tf += s.found;
     process.stdout.write(`${cls.padEnd(18)} ${s.rule.padEnd(20)} ${String(s.mutants).padStart(8)} ${String(s.found).padStart(6)} ${(s.found / s.mutants).toFixed(3).padStart(7)} ${String(s.atLine).padStart(8)}\n`);
   }
   process.stdout.write(`${'all'.padEnd(18)} ${''.padEnd(20)} ${String(tm).padStart(8)} ${String(tf).padStart(6)} ${(tf / Math.max(tm, 1)).toFixed(3).padStart(7)}\n`);
+  const quiet = [...stats].filter(([, s]) => s.silent);
+  if (quiet.length) {
+    process.stdout.write(`\nmust stay silent (the conversion kept the context)\n${'class'.padEnd(18)} ${'rule'.padEnd(20)} ${'mutants'.padStart(8)} ${'silent'.padStart(6)} ${'share'.padStart(7)}\n`);
+    for (const [cls, s] of quiet) process.stdout.write(`${cls.padEnd(18)} ${s.rule.padEnd(20)} ${String(s.mutants).padStart(8)} ${String(s.found).padStart(6)} ${(s.found / s.mutants).toFixed(3).padStart(7)}\n`);
+  }
   if (values.misses) for (const m of misses) process.stdout.write(`miss ${m.cls} ${m.id} line ${m.line}: ${m.other.join(' ') || 'nothing'}${m.gaps.length ? `\n    gaps: ${m.gaps.join('\n    gaps: ')}` : ''}\n`);
 }
