@@ -316,7 +316,13 @@ function planKmapGroup(fn: CFunction, g: { maps: MapSite[]; unmaps: UnmapSite[] 
   if (!g.unmaps.length) return no('blocked', outlivesReason(first), first.call.line);
   if (g.maps.length > 1) {
     const pages = [...new Set(g.maps.map((m) => (m.page ? normalizedText(m.page) : '')))];
-    if (pages.length === 1) return no('needs-care', `the page is kmap()ed ${g.maps.length} times in this function: pair the maps and unmaps by hand`, g.maps[1].call.line);
+    if (pages.length === 1) {
+      // `kmap(*pp); ... pp++; kmap(*pp)`: one expression, another page each time.
+      const [m0, mN] = [g.maps[0], g.maps[g.maps.length - 1]];
+      const moved = m0.page ? variablesOf(m0.page).map((v) => findWrite(fn.body, v, m0.call.end, mN.call.start)).find((w) => w) : null;
+      if (moved) return no('needs-care', `\`${normalizedText(moved)}\` (line ${moved.line}) between the ${g.maps.length} kmap(${pages[0]}) calls maps another page each time: pair the maps and unmaps by hand`, g.maps[1].call.line);
+      return no('needs-care', `the page is kmap()ed ${g.maps.length} times in this function: pair the maps and unmaps by hand`, g.maps[1].call.line);
+    }
     // Different page expressions joined by a kunmap() of a copy (`pg = pages[i]; kunmap(pg)`).
     return no('needs-care', `kunmap() calls here may release any of ${g.maps.map((m) => `kmap(${m.page ? normalizedText(m.page) : ''}) (line ${m.call.line})`).join(', ')} (through copies of the page): pair the maps and unmaps by hand`, g.maps[1].call.line);
   }
