@@ -7,7 +7,8 @@
 // listed as unjudged: judge it and add it to the data file; it never counts as right.
 //
 //   node bench/reasons-audit/audit.mjs            score the current build against the sample
-//   node bench/reasons-audit/audit.mjs --sample   (re)draw the sample from a fresh scan (keeps verdicts)
+//   node bench/reasons-audit/audit.mjs --before   the same for the verdicts on the state the sample was drawn from
+//   node bench/reasons-audit/audit.mjs --sample S  (re)draw the sample from a fresh scan (keeps verdicts)
 //
 // Needs `npm run build` and the corpus (/tmp/kmap-corpus, ../shared/corpus/build.sh).
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -69,13 +70,15 @@ if (process.argv.includes('--sample')) {
 }
 
 const data = load();
-const now = scanPaths(data.sites.map((s) => s.path));
+// --before: the verdicts on the state the sample was drawn from (no scan), for the record.
+const before = process.argv.includes('--before');
+const now = before ? new Map() : scanPaths(data.sites.map((s) => s.path));
 const stats = new Map(CLASSES.concat('not a site').map((c) => [c, { n: 0, classRight: 0, reasonRight: 0 }]));
 const unjudged = [];
 const wrong = [];
 for (const s of data.sites) {
   // By key; a site whose key changed (its function is recognised now) by path, line and call.
-  const cur = now.get(s.path).find((x) => x.key === s.key) ?? now.get(s.path).find((x) => x.line === s.line && x.api === s.api);
+  const cur = before ? s.judged[0] : now.get(s.path).find((x) => x.key === s.key) ?? now.get(s.path).find((x) => x.line === s.line && x.api === s.api);
   // A sampled site that is no longer reported: right when it was judged not to be a site at all.
   const current = cur ? { class: cur.class, reason: cur.reason } : { class: 'not a site', reason: '' };
   const v = s.judged.find((j) => j.class === current.class && j.reason === current.reason);
