@@ -331,10 +331,11 @@ function planKmapGroup(fn: CFunction, g: { maps: MapSite[]; unmaps: UnmapSite[] 
   const unstable = unstablePage(page, api);
   if (unstable) return no('needs-care', unstable, first.call.line);
   const lastUnmap = g.unmaps.reduce((a, b) => (b.call.end > a.call.end ? b : a));
-  // A kmap() in a loop whose kunmap() is after the loop: one mapping per pass, released elsewhere.
+  // A kmap() in a loop with no kunmap() in it: every pass maps a page, all released after the loop. (With
+  // a kunmap() in the loop, one after it is reached by leaving the pass early: `goto out` is fine.)
   const loop = enclosingLoop(first.call, fn.body);
-  const outside = loop && g.unmaps.find((u) => !loop.contains(u.call));
-  if (loop && outside) return no('needs-care', `kmap() in a loop (line ${loop.line}) whose kunmap() is outside that loop (line ${outside.call.line}): each pass maps a page, and kmap_local_page() mappings must be released in the reverse order: convert by hand`, first.call.line);
+  const outside = loop && !g.unmaps.some((u) => loop.contains(u.call)) ? g.unmaps[0] : null;
+  if (loop && outside) return no('needs-care', `kmap() in a loop (line ${loop.line}) with no kunmap() in that loop (its kunmap() is at line ${outside.call.line}): each pass maps a page, and kmap_local_page() mappings must be released in the reverse order: convert by hand`, first.call.line);
   const pageBase = addressBase(page);
   for (const v of pageBase ? [pageBase, ...variablesOf(page).filter((x) => x !== pageBase)] : variablesOf(page)) {
     const pageWrite = findWrite(fn.body, v, first.call.end, lastUnmap.call.start);

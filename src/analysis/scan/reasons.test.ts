@@ -119,8 +119,17 @@ const cases: Array<{ name: string; source: string; sites: Expected[] }> = [
     name: 'kmap() in a loop unmapped by a later loop: needs-care, naming both lines',
     source: 'static void demo_frame(struct page **pages, int n)\n{\n\tint i;\n\n\tfor (i = 0; i < n; i++)\n\t\tkmap(pages[i]);\n\tdemo_use(pages, n);\n\tfor (i = 0; i < n; i++)\n\t\tkunmap(pages[i]);\n}\n',
     sites: [
-      { line: 6, api: 'kmap', class: 'needs-care', reason: /kmap\(\) in a loop \(line 5\) whose kunmap\(\) is outside that loop \(line 9\)/ },
+      { line: 6, api: 'kmap', class: 'needs-care', reason: /kmap\(\) in a loop \(line 5\) with no kunmap\(\) in that loop \(its kunmap\(\) is at line 9\)/ },
       { line: 9, api: 'kunmap', class: 'needs-care', reason: /in a loop/ },
+    ],
+  },
+  {
+    name: 'kmap() in a loop unmapped in the pass, and after the loop when a goto leaves the pass early: ready',
+    source: 'static int demo_scan(struct buffer_head **bhs, int n, size_t len)\n{\n\tchar *p;\n\tint i;\n\n\tfor (i = 0; i < n; i++) {\n\t\tp = kmap(bhs[0]->b_page);\n\t\tif (!memchr_inv(p, 0, len))\n\t\t\tgoto found;\n\t\tkunmap(bhs[0]->b_page);\n\t}\n\treturn -ENOENT;\nfound:\n\tkunmap(bhs[0]->b_page);\n\treturn i;\n}\n',
+    sites: [
+      { line: 7, api: 'kmap', class: 'ready' },
+      { line: 10, api: 'kunmap', class: 'ready' },
+      { line: 14, api: 'kunmap', class: 'ready' },
     ],
   },
   {
