@@ -7,8 +7,10 @@
 // listed as unjudged: judge it and add it to the data file; it never counts as right.
 //
 //   node bench/reasons-audit/audit.mjs            score the current build against the sample
-//   node bench/reasons-audit/audit.mjs --before   the same for the verdicts on the state the sample was drawn from
-//   node bench/reasons-audit/audit.mjs --sample S  (re)draw the sample from a fresh scan (keeps verdicts)
+//   node bench/reasons-audit/audit.mjs --draw D       only the sites draw D picked
+//   node bench/reasons-audit/audit.mjs --before       the verdicts on the state the first draw was taken from
+//   node bench/reasons-audit/audit.mjs --sample S [--draw D]   draw from scan JSON S (default draw 'before'),
+//                                                     adding the sites not sampled yet (verdicts kept)
 //
 // Needs `npm run build` and the corpus (/tmp/kmap-corpus, ../shared/corpus/build.sh).
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -44,16 +46,20 @@ function random(seed) {
 
 const load = () => JSON.parse(readFileSync(DATA, 'utf8'));
 
+const arg = (name) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined);
+
 if (process.argv.includes('--sample')) {
-  // The whole tree's sites, from the CLI scan (its JSON is the input: --from FILE).
-  const from = process.argv[process.argv.indexOf('--sample') + 1];
-  if (!from || from.startsWith('--')) throw new Error('--sample SCAN.json (node dist/cli/kmap-review.cjs scan --format json TREE)');
+  // A draw from the whole tree's sites, given as the CLI scan's JSON. A second draw (another --draw name,
+  // e.g. after fixes) adds the sites it picks that the sample does not hold yet; verdicts are kept.
+  const from = arg('--sample');
+  const draw = arg('--draw') ?? 'before';
+  if (!from || from.startsWith('--')) throw new Error('--sample SCAN.json [--draw NAME] (SCAN.json: node dist/cli/kmap-review.cjs scan --format json TREE)');
   const all = JSON.parse(readFileSync(from, 'utf8')).sites.sort((a, b) => (a.key < b.key ? -1 : 1));
-  let old = [];
-  try { old = load().sites; } catch { /* first draw */ }
-  const byKey = new Map(old.map((s) => [s.key, s]));
+  let data = { tree: 'linux-6.12', seed: SEED, perClass: PER_CLASS, draws: [], sites: [] };
+  try { data = load(); } catch { /* first draw */ }
+  const byKey = new Map(data.sites.map((s) => [s.key, s]));
   const rnd = random(SEED);
-  const sites = [];
+  let added = 0;
   for (const cls of CLASSES) {
     const pool = all.filter((s) => s.class === cls);
     for (let i = pool.length - 1; i > 0; i--) {
@@ -61,17 +67,29 @@ if (process.argv.includes('--sample')) {
       [pool[i], pool[j]] = [pool[j], pool[i]];
     }
     for (const s of pool.slice(0, PER_CLASS)) {
-      sites.push(byKey.get(s.key) ?? { key: s.key, path: s.path, line: s.line, api: s.api, function: s.function, sampledAs: cls, judged: [{ class: s.class, reason: s.reason, classRight: null, reasonRight: null, why: '' }] });
+      const had = byKey.get(s.key);
+      if (had) {
+        had.draws = [...new Set([...(had.draws ?? []), draw])];
+        continue;
+      }
+      added++;
+      const site = { key: s.key, path: s.path, line: s.line, api: s.api, function: s.function, sampledAs: cls, draws: [draw], judged: [{ class: s.class, reason: s.reason, classRight: null, reasonRight: null, why: '', state: draw }] };
+      byKey.set(s.key, site);
+      data.sites.push(site);
     }
   }
-  writeFileSync(DATA, JSON.stringify({ tree: 'linux-6.12', seed: SEED, perClass: PER_CLASS, sites }, null, 1) + '\n');
-  console.log(`sampled ${sites.length} sites into ${DATA.pathname}`);
+  data.draws = [...new Set([...(data.draws ?? []), draw])];
+  writeFileSync(DATA, JSON.stringify(data, null, 1) + '\n');
+  console.log(`draw ${draw}: ${added} sites added, ${data.sites.length} in ${DATA.pathname}`);
   process.exit(0);
 }
 
 const data = load();
-// --before: the verdicts on the state the sample was drawn from (no scan), for the record.
+// --draw NAME: only the sites that draw picked. --before: the verdicts on the state the first draw was
+// taken from (no scan), for the record.
 const before = process.argv.includes('--before');
+const onlyDraw = before ? 'before' : arg('--draw');
+data.sites = data.sites.filter((s) => !onlyDraw || (s.draws ?? ['before']).includes(onlyDraw));
 const now = before ? new Map() : scanPaths(data.sites.map((s) => s.path));
 const stats = new Map(CLASSES.concat('not a site').map((c) => [c, { n: 0, classRight: 0, reasonRight: 0 }]));
 const unjudged = [];
@@ -93,7 +111,7 @@ for (const s of data.sites) {
   if (!v.classRight || !v.reasonRight) wrong.push(`${s.path}:${cur?.line ?? s.line} ${s.api} [${current.class}] class ${v.classRight ? 'ok' : 'WRONG'}, reason ${v.reasonRight ? 'ok' : 'WRONG'}: ${v.why}`);
 }
 const pct = (a, b) => (b ? `${((100 * a) / b).toFixed(0)}%` : '-');
-console.log(`reasons audit: ${data.sites.length} sampled sites of ${data.tree} (seed ${data.seed}, ${data.perClass} per class)`);
+console.log(`reasons audit: ${data.sites.length} sampled sites of ${data.tree} (draws: ${onlyDraw ?? data.draws.join(', ')}; seed ${data.seed}, ${data.perClass} per class and draw)`);
 console.log('| class now | sites | class right (precision) | reason right |');
 console.log('|---|---:|---:|---:|');
 for (const [c, st] of stats) if (st.n) console.log(`| ${c} | ${st.n} | ${st.classRight} (${pct(st.classRight, st.n)}) | ${st.reasonRight} (${pct(st.reasonRight, st.n)}) |`);
