@@ -9,9 +9,9 @@
  */
 import type { KmapApi } from '../kmap-api.js';
 import type { Finding } from '../model.js';
-import { addressAliases, declaredTypes, findMapSites, findUnmapSites, type MapSite, type UnmapSite } from '../mappings.js';
+import { addressAliases, declaredTypes, findMapSites, findUnmapSites, pageCopies, type MapSite, type UnmapSite } from '../mappings.js';
 import type { CFunction } from '../source/functions.js';
-import { addressBase, calleeName, callArguments, declaredIdentifier, findWrite, normalizedText, unwrap, type SyntaxNode } from '../syntax/ast.js';
+import { addressBase, calleeName, callArguments, findWrite, normalizedText, unwrap, type SyntaxNode } from '../syntax/ast.js';
 import { findHelperMatches } from './helpers.js';
 import { applyEditsByLine, BREAK, indentOf, insertBefore, replaceNode, replaceStatement, type TextEdit } from './text-edits.js';
 
@@ -105,32 +105,6 @@ function freshName(fn: CFunction, taken: Set<string>): string {
 
 function refuse(cls: Refusal['class'], reason: string, line: number): Refusal {
   return { class: cls, reason, line };
-}
-
-/**
- * Plain copies of a page expression into a variable (`pg = pages[i];`, `struct page *pg = sg_page(sg);`):
- * the assignment, by variable and by the normalised text of what it copies. `kunmap(pg)` may release
- * `kmap(pages[i])` through one (flow-insensitive: "may this unmap release that map?").
- */
-export function pageCopies(body: SyntaxNode): Map<string, Map<string, SyntaxNode>> {
-  const out = new Map<string, Map<string, SyntaxNode>>();
-  const add = (name: string, value: SyntaxNode, at: SyntaxNode) => {
-    const byText = out.get(name) ?? new Map<string, SyntaxNode>();
-    const t = normalizedText(unwrap(value));
-    if (!byText.has(t)) byText.set(t, at);
-    out.set(name, byText);
-  };
-  for (const a of body.descendants('assignment_expression')) {
-    const l = unwrap(a.child('left')!);
-    const r = a.child('right');
-    if (a.child('operator')?.text === '=' && l.type === 'identifier' && r) add(l.text, r, a);
-  }
-  for (const d of body.descendants('init_declarator')) {
-    const v = d.child('value');
-    const n = declaredIdentifier(d.child('declarator'));
-    if (n && v) add(n.text, v, d);
-  }
-  return out;
 }
 
 /** The copy `name = <page>` through which `kunmap(name)` may release `kmap(<page>)`, if there is one. */
