@@ -93,6 +93,20 @@ const NON_RELEASING = new Set([
 ]);
 
 /**
+ * Functions that compute a `struct page *` from their arguments and nothing else (no state changed, the
+ * same page for the same arguments): a page expression made of them names the same page at kmap() and
+ * at kunmap() as long as its variables do not change in between (v6.12 sources):
+ * - sg_page: include/linux/scatterlist.h, `(struct page *)((sg)->page_link & ~(SG_CHAIN | SG_END))`;
+ * - pfn_to_page, page_to_pfn: include/asm-generic/memory_model.h, arithmetic on mem_map/vmemmap;
+ * - virt_to_page: arch/{x86,arm,arm64,...}/include/asm/page.h, pfn_to_page(virt_to_pfn(kaddr));
+ * - nth_page: include/linux/mm.h, pfn_to_page(page_to_pfn(page) + n);
+ * - folio_page: include/linux/page-flags.h, nth_page(&folio->page, n);
+ * - bio_page: include/linux/bio.h, bio_iovec(bio).bv_page (computed from bi_io_vec and bi_iter);
+ * - skb_frag_page: include/linux/skbuff.h, netmem_to_page(frag->netmem), a cast.
+ */
+const PURE_PAGE_ACCESSORS = new Set(['sg_page', 'pfn_to_page', 'page_to_pfn', 'virt_to_page', 'nth_page', 'folio_page', 'bio_page', 'skb_frag_page']);
+
+/**
  * Helpers that take a mapped address and return the address to use (and unmap) from then on
  * (include/linux/highmem.h, v6.5+): `folio_zero_tail(folio, offset, kaddr)` may unmap kaddr and map a later
  * page of a highmem folio. Name -> index of the address argument.
@@ -203,6 +217,11 @@ export class KmapApi {
   /** True when the kernel function `name` never unmaps an address it is given (see NON_RELEASING). */
   releasesNothing(name: string | null): boolean {
     return !!name && (NON_RELEASING.has(name) || this.maps.has(name));
+  }
+
+  /** True when `name` computes a page from its arguments without side effects (see PURE_PAGE_ACCESSORS). */
+  isPurePageAccessor(name: string | null): boolean {
+    return !!name && PURE_PAGE_ACCESSORS.has(name);
   }
 
   /** For a helper returning the address to use instead of the one it is given: that argument's index. */

@@ -223,3 +223,29 @@ export function addressAliases(site: MapSite, body: SyntaxNode): Set<string> {
   }
   return names;
 }
+
+/**
+ * Plain copies of a page expression into a variable (`pg = pages[i];`, `struct page *pg = sg_page(sg);`):
+ * the assignment, by variable and by the normalised text of what it copies. `kunmap(pg)` may release
+ * `kmap(pages[i])` through one (flow-insensitive: "may this unmap release that map?").
+ */
+export function pageCopies(body: SyntaxNode): Map<string, Map<string, SyntaxNode>> {
+  const out = new Map<string, Map<string, SyntaxNode>>();
+  const add = (name: string, value: SyntaxNode, at: SyntaxNode) => {
+    const byText = out.get(name) ?? new Map<string, SyntaxNode>();
+    const t = normalizedText(unwrap(value));
+    if (!byText.has(t)) byText.set(t, at);
+    out.set(name, byText);
+  };
+  for (const a of body.descendants('assignment_expression')) {
+    const l = unwrap(a.child('left')!);
+    const r = a.child('right');
+    if (a.child('operator')?.text === '=' && l.type === 'identifier' && r) add(l.text, r, a);
+  }
+  for (const d of body.descendants('init_declarator')) {
+    const v = d.child('value');
+    const n = declaredIdentifier(d.child('declarator'));
+    if (n && v) add(n.text, v, d);
+  }
+  return out;
+}

@@ -9,9 +9,9 @@
  */
 import type { KmapApi } from '../kmap-api.js';
 import type { Finding } from '../model.js';
-import { addressAliases, declaredTypes, findMapSites, findUnmapSites, type MapSite, type UnmapSite } from '../mappings.js';
+import { addressAliases, declaredTypes, findMapSites, findUnmapSites, pageCopies, type MapSite, type UnmapSite } from '../mappings.js';
 import type { CFunction } from '../source/functions.js';
-import { addressBase, calleeName, callArguments, findWrite, hasSideEffects, normalizedText, type SyntaxNode } from '../syntax/ast.js';
+import { addressBase, calleeName, callArguments, findWrite, normalizedText, unwrap, type SyntaxNode } from '../syntax/ast.js';
 import { findHelperMatches } from './helpers.js';
 import { applyEditsByLine, BREAK, indentOf, insertBefore, replaceNode, replaceStatement, type TextEdit } from './text-edits.js';
 
@@ -24,6 +24,8 @@ export interface Refusal {
   rule?: string;
   /** The line that shows why (a finding's line, the escaping store...). */
   line: number;
+  /** The refusing finding's steps, `path:line note` (a callee chain among them): the scan's site evidence. */
+  evidence?: string[];
 }
 
 /** kmap_atomic*() -> kmap_local_*(), kunmap_atomic() -> kunmap_local(): renames that keep the arguments. */
@@ -105,23 +107,31 @@ function refuse(cls: Refusal['class'], reason: string, line: number): Refusal {
   return { class: cls, reason, line };
 }
 
+/** The copy `name = <page>` through which `kunmap(name)` may release `kmap(<page>)`, if there is one. */
+function copyOfPage(copies: ReadonlyMap<string, ReadonlyMap<string, SyntaxNode>>, unmap: UnmapSite, page: SyntaxNode): SyntaxNode | null {
+  const arg = unmap.arg && unwrap(unmap.arg);
+  if (!arg || arg.type !== 'identifier') return null;
+  return copies.get(arg.text)?.get(normalizedText(unwrap(page))) ?? null;
+}
+
 /** Which unmaps release which maps: the address variable for kunmap_atomic(), the page for kunmap(). */
-function pairs(map: MapSite, unmap: UnmapSite, aliases: ReadonlySet<string>): boolean {
+function pairs(map: MapSite, unmap: UnmapSite, aliases: ReadonlySet<string>, copies: ReadonlyMap<string, ReadonlyMap<string, SyntaxNode>>): boolean {
   if (map.api.family === 'atomic' && unmap.api.family === 'atomic') {
     const dest = map.destination;
     if (dest.kind === 'field') return unmap.argBase === dest.name;
     return dest.kind === 'variable' && unmap.argBase !== null && aliases.has(unmap.argBase);
   }
-  if (map.api.family === 'kmap' && unmap.api.family === 'kmap') return !!map.page && !!unmap.arg && normalizedText(map.page) === normalizedText(unmap.arg);
+  if (map.api.family === 'kmap' && unmap.api.family === 'kmap') return !!map.page && !!unmap.arg && (normalizedText(map.page) === normalizedText(unmap.arg) || !!copyOfPage(copies, unmap, map.page));
   return false;
 }
 
 function groupSites(maps: MapSite[], unmaps: UnmapSite[], body: SyntaxNode): Array<{ maps: MapSite[]; unmaps: UnmapSite[] }> {
   const aliases = maps.map((m) => addressAliases(m, body));
+  const copies = maps.some((m) => m.api.family === 'kmap') ? pageCopies(body) : new Map<string, Map<string, SyntaxNode>>();
   // Union-find over maps: two maps sharing an unmap are one group.
   const parent = maps.map((_, i) => i);
   const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i])));
-  const unmapOwners = unmaps.map((u) => maps.flatMap((m, i) => (pairs(m, u, aliases[i]) ? [i] : [])));
+  const unmapOwners = unmaps.map((u) => maps.flatMap((m, i) => (pairs(m, u, aliases[i], copies) ? [i] : [])));
   for (const owners of unmapOwners) for (const o of owners.slice(1)) parent[find(o)] = find(owners[0]);
   const groups = new Map<number, { maps: MapSite[]; unmaps: UnmapSite[] }>();
   maps.forEach((m, i) => {
@@ -230,19 +240,88 @@ function planAtomicGroup(g: { maps: MapSite[]; unmaps: UnmapSite[] }): Pick<Conv
   return { edits, refusal: null, introduces: null };
 }
 
-function planKmapGroup(fn: CFunction, g: { maps: MapSite[]; unmaps: UnmapSite[] }, taken: Set<string>): Pick<ConversionGroup, 'edits' | 'refusal' | 'introduces'> {
+/** What the planner says of a kmap() whose kunmap() is not in its function (classify.ts adds where it is). */
+export const KMAP_OUTLIVES = 'the mapping outlives the function, and a kmap_local_page() address is valid only in the thread that mapped it, released in LIFO order: a redesign, not a conversion';
+
+function outlivesReason(map: MapSite): string {
+  const d = map.destination;
+  if (d.kind === 'field') return `the kmap() address is stored in \`${d.name}\` and no kunmap() of this page is in this function: ${KMAP_OUTLIVES}`;
+  if (d.kind === 'return') return `the kmap() address is returned and no kunmap() of this page is in this function: ${KMAP_OUTLIVES}`;
+  return `no kunmap() of this page is in this function: ${KMAP_OUTLIVES}`;
+}
+
+/**
+ * Why a page expression may not name the same page at kmap() and at kunmap(): an assignment or `++`
+ * in it, or a call that is not a pure page accessor of the API vocabulary (KmapApi.isPurePageAccessor);
+ * null when it is made of variables, fields and pure accessors only.
+ */
+function unstablePage(page: SyntaxNode, api: KmapApi): string | null {
+  const text = normalizedText(page);
+  for (const d of [page, ...page.descendants((n) => n.type === 'assignment_expression' || n.type === 'update_expression' || n.type === 'call_expression')]) {
+    if (d.type === 'assignment_expression' || d.type === 'update_expression') return `the page expression \`${text}\` has a side effect (\`${normalizedText(d)}\`): evaluate it once into a variable first`;
+    if (d.type !== 'call_expression') continue;
+    const name = calleeName(d);
+    if (api.isPurePageAccessor(name)) continue;
+    return name
+      ? `the page expression \`${text}\` calls ${name}(), which is not known to return the same page at kmap() and at kunmap(): evaluate it once into a variable first`
+      : `the page expression \`${text}\` calls through a function pointer: evaluate it once into a variable first`;
+  }
+  return null;
+}
+
+/** The variables a page expression reads (not called functions' names, not field names). */
+function variablesOf(page: SyntaxNode): string[] {
+  const called = new Set(page.descendants('call_expression').map((c) => c.child('function')));
+  return [...new Set([page, ...page.descendants('identifier')].filter((n) => n.type === 'identifier' && !called.has(n)).map((n) => n.text))];
+}
+
+/** The innermost loop holding `node` inside `body`. */
+function enclosingLoop(node: SyntaxNode, body: SyntaxNode): SyntaxNode | null {
+  for (let cur = node.parent; cur && cur !== body; cur = cur.parent) {
+    if (cur.type === 'for_statement' || cur.type === 'while_statement' || cur.type === 'do_statement') return cur;
+  }
+  return null;
+}
+
+function planKmapGroup(fn: CFunction, g: { maps: MapSite[]; unmaps: UnmapSite[] }, taken: Set<string>, api: KmapApi): Pick<ConversionGroup, 'edits' | 'refusal' | 'introduces'> {
   const no = (cls: Refusal['class'], reason: string, line: number) => ({ edits: [], refusal: refuse(cls, reason, line), introduces: null });
   const first = g.maps[0];
   if (calleeName(first.call) !== 'kmap' || g.unmaps.some((u) => calleeName(u.call) !== 'kunmap')) return no('needs-care', 'a kmap() wrapper: convert it by hand', first.call.line);
-  if (!g.unmaps.length) return no('blocked', 'kunmap() of this page is not in this function: the mapping outlives the function, which a kmap_local_page() mapping cannot', first.call.line);
-  if (g.maps.length > 1) return no('needs-care', `the page is kmap()ed ${g.maps.length} times in this function: pair the maps and unmaps by hand`, g.maps[1].call.line);
+  if (!g.unmaps.length) return no('blocked', outlivesReason(first), first.call.line);
+  if (g.maps.length > 1) {
+    const pages = [...new Set(g.maps.map((m) => (m.page ? normalizedText(m.page) : '')))];
+    if (pages.length === 1) {
+      // `kmap(*pp); ... pp++; kmap(*pp)`: one expression, another page each time.
+      const [m0, mN] = [g.maps[0], g.maps[g.maps.length - 1]];
+      const moved = m0.page ? variablesOf(m0.page).map((v) => findWrite(fn.body, v, m0.call.end, mN.call.start)).find((w) => w) : null;
+      if (moved) return no('needs-care', `\`${normalizedText(moved)}\` (line ${moved.line}) between the ${g.maps.length} kmap(${pages[0]}) calls maps another page each time: pair the maps and unmaps by hand`, g.maps[1].call.line);
+      return no('needs-care', `the page is kmap()ed ${g.maps.length} times in this function: pair the maps and unmaps by hand`, g.maps[1].call.line);
+    }
+    // Different page expressions joined by a kunmap() of a copy (`pg = pages[i]; kunmap(pg)`).
+    return no('needs-care', `kunmap() calls here may release any of ${g.maps.map((m) => `kmap(${m.page ? normalizedText(m.page) : ''}) (line ${m.call.line})`).join(', ')} (through copies of the page): pair the maps and unmaps by hand`, g.maps[1].call.line);
+  }
   const page = first.page;
   if (!page) return no('needs-care', 'kmap() without a page argument', first.call.line);
-  if (hasSideEffects(page)) return no('needs-care', `the page expression \`${normalizedText(page)}\` has side effects: evaluate it once into a variable first`, first.call.line);
+  const unstable = unstablePage(page, api);
+  if (unstable) return no('needs-care', unstable, first.call.line);
   const lastUnmap = g.unmaps.reduce((a, b) => (b.call.end > a.call.end ? b : a));
+  // A kmap() in a loop with no kunmap() in it: every pass maps a page, all released after the loop. (With
+  // a kunmap() in the loop, one after it is reached by leaving the pass early: `goto out` is fine.)
+  const loop = enclosingLoop(first.call, fn.body);
+  const outside = loop && !g.unmaps.some((u) => loop.contains(u.call)) ? g.unmaps[0] : null;
+  if (loop && outside) return no('needs-care', `kmap() in a loop (line ${loop.line}) with no kunmap() in that loop (its kunmap() is at line ${outside.call.line}): each pass maps a page, and kmap_local_page() mappings must be released in the reverse order: convert by hand`, first.call.line);
   const pageBase = addressBase(page);
-  const pageWrite = pageBase ? findWrite(fn.body, pageBase, first.call.end, lastUnmap.call.start) : null;
-  if (pageWrite) return no('needs-care', `\`${pageBase}\` changes between kmap() and kunmap(): the unmap cannot be paired by the page`, pageWrite.line);
+  for (const v of pageBase ? [pageBase, ...variablesOf(page).filter((x) => x !== pageBase)] : variablesOf(page)) {
+    const pageWrite = findWrite(fn.body, v, first.call.end, lastUnmap.call.start);
+    if (pageWrite) return no('needs-care', `\`${v}\` changes between kmap() and kunmap(): the unmap cannot be paired by the page`, pageWrite.line);
+  }
+  // `pg = pages[i]; kunmap(pg)`: paired through a copy of the page, which the conversion cannot follow.
+  const pageText = normalizedText(page);
+  const copies = pageCopies(fn.body);
+  for (const u of g.unmaps) {
+    const copy = u.arg && normalizedText(u.arg) !== pageText ? copyOfPage(copies, u, page) : null;
+    if (copy) return no('needs-care', `kunmap(${normalizedText(u.arg!)}) releases this page through the copy \`${normalizedText(copy)}\` (line ${copy.line}): pass the kmap_local_page() address to kunmap_local() by hand`, u.call.line);
+  }
   if (g.unmaps.some((u) => u.call.start < first.call.start)) return no('needs-care', 'a kunmap() of this page comes before its kmap() in the function (a loop or a mapping from elsewhere)', first.call.line);
 
   const dest = first.destination;
@@ -292,7 +371,6 @@ function planKmapGroup(fn: CFunction, g: { maps: MapSite[]; unmaps: UnmapSite[] 
     edits.push(e);
   }
   // page_address(page) inside the mapping now means the direct map, not the kmap_local address (ext2, 2021).
-  const pageText = normalizedText(page);
   for (const call of fn.body.descendants('call_expression')) {
     if (calleeName(call) !== 'page_address' || call.start < first.call.end || call.end > lastUnmap.call.start) continue;
     const arg = callArguments(call)[0];
@@ -311,7 +389,7 @@ export function planFunction(fn: CFunction, api: KmapApi, options: PlanOptions =
   const taken = new Set<string>();
   let groups: ConversionGroup[] = [];
   for (const g of groupSites(maps, unmaps, fn.body)) {
-    const planned = g.maps[0].api.family === 'atomic' ? planAtomicGroup(g) : planKmapGroup(fn, g, taken);
+    const planned = g.maps[0].api.family === 'atomic' ? planAtomicGroup(g) : planKmapGroup(fn, g, taken, api);
     const lines = [...g.maps, ...g.unmaps].map((s) => s.call.line);
     const edits = planned.edits.some((e) => !e) ? [] : planned.edits;
     const refusal = planned.refusal ?? (planned.edits.some((e) => !e) ? refuse('needs-care', 'a call spans several lines', g.maps[0].call.line) : null);

@@ -93,7 +93,7 @@ export function convertFile(path: string, source: string, api: KmapApi, config: 
             refusedAny = true;
             continue;
           }
-          const refusal: Refusal = { class: findRule(f.rule)?.meta.traits?.blocksConversion ? 'blocked' : 'needs-care', reason: f.message, rule: f.rule, line: f.line };
+          const refusal: Refusal = { class: findRule(f.rule)?.meta.traits?.blocksConversion ? 'blocked' : 'needs-care', reason: f.message, rule: f.rule, line: f.line, ...(f.trace.length ? { evidence: f.trace.map((t) => `${t.path}:${t.line} ${t.note}`) } : {}) };
           g.refusal = refusal;
           g.edits = [];
           g.introduces = null;

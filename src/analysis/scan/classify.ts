@@ -6,14 +6,15 @@
  */
 import { createHash } from 'node:crypto';
 import { convertFile, DEPRECATED_CALL } from '../convert/verify.js';
-import type { ConversionGroup, FunctionPlan, Refusal, SiteClass } from '../convert/plan.js';
+import { KMAP_OUTLIVES, type ConversionGroup, type FunctionPlan, type Refusal, type SiteClass } from '../convert/plan.js';
+import type { MapSite, UnmapSite } from '../mappings.js';
 import { activeRules, checkFunction } from '../rules/runner.js';
 import { API_DEFINITION, MAPPING_CALL, type KmapApi } from '../kmap-api.js';
 import { blankCommentsAndStrings } from '../syntax/blank.js';
 import type { EngineConfig, Finding } from '../model.js';
 import { locateFunctions, type CFunction } from '../source/functions.js';
 import { functionsMatching, linesMatching, matchSpans } from '../source/matches.js';
-import { calleeName } from '../syntax/ast.js';
+import { calleeName, normalizedText, type SyntaxNode } from '../syntax/ast.js';
 
 /** One use of a deprecated API, and what converting it takes. */
 export interface ScanSite {
@@ -29,6 +30,11 @@ export interface ScanSite {
   function: string | null;
   /** Identity that survives line shifts: path, function, api and occurrence (for baselines and SARIF). */
   key: string;
+  /**
+   * The statements behind the reason, `path:line what`: the other end of a pair split across functions,
+   * the steps (callee chain included) of the finding that refused the conversion.
+   */
+  evidence?: string[];
 }
 
 export interface FileScan {
@@ -91,6 +97,51 @@ function refusalText(r: Refusal): string {
   return r.rule ? `${r.reason} (line ${r.line})` : r.reason;
 }
 
+/** The other end of a mapping split across functions of one file. */
+interface Partner {
+  fn: string;
+  line: number;
+  api: string;
+}
+
+/**
+ * Maps whose unmap is not in their function and unmaps whose map is not in theirs, matched across the
+ * functions of the file: kunmap(P) with kmap(P) by the page expression's text, kunmap_atomic(F) with
+ * `F = kmap_atomic(...)` by the field it is stored in. Text, not values: a match names where the other
+ * end is written, it does not prove every path reaches it; no match says nothing.
+ */
+function partnersAcrossFunctions(plans: readonly FunctionPlan[]): Map<SyntaxNode, Partner[]> {
+  const open: Array<{ fn: string; map: MapSite; key: string }> = [];
+  const loose: Array<{ fn: string; unmap: UnmapSite; key: string }> = [];
+  const keyOfMap = (m: MapSite) => (m.api.family === 'kmap' ? (m.page ? `kmap\u0000${normalizedText(m.page)}` : null) : m.destination.kind === 'field' ? `atomic\u0000${m.destination.name}` : null);
+  const keyOfUnmap = (u: UnmapSite) => (u.arg ? `${u.api.family === 'kmap' ? 'kmap' : 'atomic'}\u0000${normalizedText(u.arg)}` : null);
+  for (const p of plans) {
+    for (const g of p.groups) {
+      if (g.unmaps.length) continue;
+      for (const m of g.maps) {
+        const key = keyOfMap(m);
+        if (key) open.push({ fn: p.fn.name, map: m, key });
+      }
+    }
+    for (const s of p.strays) {
+      const key = keyOfUnmap(s.unmap);
+      if (key) loose.push({ fn: p.fn.name, unmap: s.unmap, key });
+    }
+  }
+  const out = new Map<SyntaxNode, Partner[]>();
+  const add = (n: SyntaxNode, partner: Partner) => out.set(n, [...(out.get(n) ?? []), partner]);
+  for (const o of open) {
+    for (const l of loose) {
+      if (o.key !== l.key || o.fn === l.fn) continue;
+      add(o.map.call, { fn: l.fn, line: l.unmap.call.line, api: calleeName(l.unmap.call) ?? 'kunmap' });
+      add(l.unmap.call, { fn: o.fn, line: o.map.call.line, api: calleeName(o.map.call) ?? 'kmap' });
+    }
+  }
+  return out;
+}
+
+const placesOf = (ps: readonly Partner[]) => ps.map((p) => `${p.fn}() (line ${p.line})`).join(', ');
+
 export interface ScanOptions {
   api: KmapApi;
   config: EngineConfig;
@@ -102,37 +153,54 @@ export function scanFile(path: string, source: string, options: ScanOptions): Fi
   // Files that only mention the API in passing (a comment, `bpf_kmap_...`) are not located or parsed.
   // (The searches are remembered: the functions and lines that call it are asked again below.)
   if (!matchSpans(source, MAPPING_CALL).length && !mentionsWrapper(api, source)) return out;
-  const fns = locateFunctions(source).filter((f) => !API_DEFINITION.test(f.name));
+  const all = locateFunctions(source);
+  const fns = all.filter((f) => !API_DEFINITION.test(f.name));
   const conversion = matchSpans(source, DEPRECATED_CALL).length ? convertFile(path, source, api, config, fns) : null;
   const counters = new Map<string, number>();
-  const push = (line: number, apiName: string, cls: SiteClass, reason: string, rule: string | null, fn: string | null) => {
+  const push = (line: number, apiName: string, cls: SiteClass, reason: string, rule: string | null, fn: string | null, evidence: string[] = []) => {
     const k = `${fn ?? ''}\u0000${apiName}`;
     const n = counters.get(k) ?? 0;
     counters.set(k, n + 1);
-    out.sites.push({ path, line, api: apiName, class: cls, reason, rule, function: fn, key: siteKey(path, fn, apiName, n) });
+    out.sites.push({ path, line, api: apiName, class: cls, reason, rule, function: fn, key: siteKey(path, fn, apiName, n), ...(evidence.length ? { evidence } : {}) });
   };
 
   const covered = new Set<number>();
+  const partners = partnersAcrossFunctions(conversion?.plans ?? []);
+  const evidenceOf = (ps: readonly Partner[] | undefined) => (ps ?? []).map((p) => `${path}:${p.line} ${p.api}() in ${p.fn}()`);
   for (const plan of conversion?.plans ?? []) {
     for (const g of plan.groups) {
       const calls = [...g.maps.map((m) => m.call), ...g.unmaps.map((u) => u.call)].sort((a, b) => a.start - b.start);
       for (const call of calls) {
         const name = calleeName(call) ?? 'kmap';
         covered.add(call.line);
-        if (g.refusal) push(call.line, name, g.refusal.class, refusalText(g.refusal), g.refusal.rule ?? null, plan.fn.name);
-        else push(call.line, name, 'ready', readyReason(g, name), null, plan.fn.name);
+        if (g.refusal) {
+          // A map whose unmap is in another function of the file: the reason names where.
+          const ps = partners.get(call);
+          const where = ps ? `; its ${ps[0].api}() is in ${placesOf(ps)}` : '';
+          push(call.line, name, g.refusal.class, refusalText(g.refusal) + where, g.refusal.rule ?? null, plan.fn.name, [...evidenceOf(ps), ...(g.refusal.evidence ?? [])]);
+        } else push(call.line, name, 'ready', readyReason(g, name), null, plan.fn.name);
       }
     }
     for (const s of plan.strays) {
       covered.add(s.unmap.call.line);
-      push(s.unmap.call.line, calleeName(s.unmap.call) ?? 'kunmap', s.refusal.class, s.refusal.reason, null, plan.fn.name);
+      const ps = partners.get(s.unmap.call);
+      const apiName = calleeName(s.unmap.call) ?? 'kunmap';
+      if (s.unmap.api.family === 'kmap') {
+        // One pair, one class: a kmap() whose kunmap() is in another function is blocked, so is the kunmap().
+        const mapped = ps ? `the page kmap()ed in ${placesOf(ps)}` : 'a page kmap()ed in another function';
+        push(s.unmap.call.line, apiName, 'blocked', `kunmap() of ${mapped}: ${KMAP_OUTLIVES.replace('the function', 'that function')}`, null, plan.fn.name, evidenceOf(ps));
+      } else {
+        const reason = ps ? `kunmap_atomic() of \`${normalizedText(s.unmap.arg!)}\`, where ${placesOf(ps)} stores a kmap_atomic() address: the map and unmap are in different functions; convert both ends together, keeping LIFO order` : s.refusal.reason;
+        push(s.unmap.call.line, apiName, s.refusal.class, reason, null, plan.fn.name, evidenceOf(ps));
+      }
     }
   }
 
   // Uses the function scan cannot see: macro bodies, initialisers, code outside kernel-style functions.
   if (conversion) {
     let blank: string[] | null = null;
-    const inFunction = (line: number) => fns.find((f) => f.line <= line && line <= f.endLine);
+    // Among all functions: a use inside the API's own definitions (highmem-internal.h) is not a site.
+    const inFunction = (line: number) => all.find((f) => f.line <= line && line <= f.endLine);
     for (const line of linesMatching(source, DEPRECATED_CALL)) {
       if (covered.has(line)) continue;
       const i = line - 1;
@@ -142,6 +210,8 @@ export function scanFile(path: string, source: string, options: ScanOptions): Fi
         const before = text.slice(0, m.index);
         // Definitions and prototypes of the API itself, and `#define kmap(...)`.
         if (/#\s*define\s*$/.test(before) || /(?:\bvoid|\bstruct\s+\w+|\bint|\bunsigned\s+long)\s*\*?\s*$/.test(before)) continue;
+        // A member call (`obj->kmap(...)`, `ops.kunmap(...)`) is a function pointer of that name, not the API.
+        if (/(?:->|\.)\s*$/.test(before)) continue;
         const fn = inFunction(line);
         if (fn) {
           // A use inside a function the planner did not pair (an API wrapper's own body): still a use.

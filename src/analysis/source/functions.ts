@@ -275,8 +275,24 @@ export function relocateFunctions(fns: readonly CFunction[], text: string | read
 /** The first line of the signature above a column-0 `{`: back to a blank line or the end of the previous item. */
 function signatureStart(lines: readonly string[], open: number): number {
   let sig = open - 1;
-  while (sig > 1 && lines[sig - 2].trim() !== '' && !/(?:[;}]|\*\/)\s*$/.test(lines[sig - 2]) && !lines[sig - 2].startsWith('#')) sig--;
-  return sig;
+  for (;;) {
+    while (sig > 1 && lines[sig - 2].trim() !== '' && !/(?:[;}]|\*\/)\s*$/.test(lines[sig - 2]) && !lines[sig - 2].startsWith('#')) sig--;
+    // A comment ending above: the doc comment before the signature, unless it began after a parameter
+    // on its line (`const struct key *k,\t/* Key to look for ... */`), which is still the signature.
+    const from = sig > 1 && /\*\/\s*$/.test(lines[sig - 2]) ? commentOpening(lines, sig - 1) : 0;
+    if (!from || !/[A-Za-z0-9_,)*]\s*\/\*/.test(lines[from - 1])) return sig;
+    sig = from;
+  }
+}
+
+/** The line (1-based) where the comment closed on `line` opens, looking back a few lines; 0 if not found. */
+function commentOpening(lines: readonly string[], line: number): number {
+  for (let l = line; l >= Math.max(1, line - 10); l--) {
+    const t = lines[l - 1];
+    const close = l === line ? t.lastIndexOf('*/') : t.length;
+    if (t.lastIndexOf('/*', close) >= 0) return l;
+  }
+  return 0;
 }
 
 /** Functions of any C layout, by parsing the whole file (slower; for code not in kernel style). */
