@@ -3,7 +3,7 @@
  * `node dist/app/main.js` runs it behind the hardened webhook server (server.ts).
  * Handlers (src/handlers) validate and enqueue, without a single GitHub call; workers run the jobs by kind:
  * reviews (review-job.ts) analyse and post, commands and re-runs (command-job.ts) react, check
- * permissions, reply and schedule reviews, tree scans (tree-check.ts) scan the default branch; the
+ * permissions, reply and schedule reviews, tree scans (tree-job.ts) scan the default branch; the
  * engine runs in worker threads.
  */
 import type { ApplicationFunction, Probot } from 'probot';
@@ -23,7 +23,10 @@ import { retryPolicyFromEnv, type RetryPolicy } from './retry.js';
 import { ReviewWorker } from './review-job.js';
 import { defaultRunner, type AnalysisRunner } from './runner.js';
 import { ReviewScheduler, type RuleCatalog } from './scheduler.js';
-import { TreeWorker, isTreeJob, treeOptionsFromEnv, type TreeCache, type TreeOptions } from './tree-check.js';
+import { TreeWorker } from './tree-job.js';
+import type { TreeCache } from './tree/blob-cache.js';
+import { isTreeJob } from './tree/jobs.js';
+import { treeOptionsFromEnv, type TreeOptions } from './tree/options.js';
 
 export interface AppOptions {
   runner?: AnalysisRunner;
@@ -42,11 +45,11 @@ export interface AppOptions {
   /** Each job's final outcome ('done', 'failed', ...; not called for an attempt that will be retried). */
   onOutcome?: (job: ReviewJob, outcome: string) => void;
   now?: () => number;
-  /** Waits of the review's failure report (tests record them instead of sleeping). */
+  /** Waits of a job's failure report (tests record them instead of sleeping). */
   sleep?: (ms: number) => Promise<void>;
   /** Engine + tool version for the result cache (tests with a fake engine pass their own). */
   engineVersion?: () => Promise<string>;
-  /** The repo-wide scan (`kmap-review / tree`): per-blob results, and its tuning (tree-check.ts). */
+  /** The repo-wide scan (`kmap-review / tree`): per-blob results, and its tuning (tree/options.ts). */
   treeCache?: TreeCache;
   tree?: Partial<TreeOptions>;
 }
@@ -116,6 +119,7 @@ export function createApp(options: AppOptions = {}): ApplicationFunction {
       octokitFor, rules, cache: treeCache, log: app.log, engineVersion: options.engineVersion ?? engineVersion,
       limits: options.limits ?? limitsFromEnv(), retry: options.retry ?? retryPolicyFromEnv(),
       options: { ...treeOptionsFromEnv(), ...options.tree },
+      ...(options.sleep ? { sleep: options.sleep } : {}),
     });
     const scheduler = new ReviewScheduler(queue);
     const commandWorker = new CommandWorker({

@@ -7,7 +7,7 @@ import nock from 'nock';
 import { GitHubMock } from './helpers/github-mock.js';
 import { fakeAnalyzer, makeProbot } from './helpers/harness.js';
 import { KernelRepo, checkSuiteEvent, pushEvent } from './helpers/tree-repo.js';
-import type { TreeOptions } from '../../src/app/tree-check.js';
+import type { TreeOptions } from '../../src/app/tree/options.js';
 
 const OWNER = 'kmap-test';
 const REPO = 'linux';
@@ -386,4 +386,24 @@ describe('kmap-review / tree', () => {
     expect(gh.calls).toEqual([]);
     expect(await queue.stats()).toEqual({ pending: 0, running: 0, delayed: 0 });
   });
+});
+
+it('the last attempt ends on a rate limit: the tree run\'s failure update waits for its Retry-After first (the review\'s life cycle)', async () => {
+  const waits: { ms: number; updatesBefore: number }[] = [];
+  const { probot, queue } = makeProbot(fakeAnalyzer([]), undefined, {
+    tree: TREE, sleep: async (ms) => { waits.push({ ms, updatesBefore: gh.find('checks/update').length }); },
+  });
+  const limited = [403, { message: 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.' }, { 'retry-after': '3' }];
+  gh.on('GET', `${R}/commits/${head1}/check-runs`, () => ({ total_count: 0, check_runs: [] }))
+    .on('POST', `${R}/check-runs`, () => [201, { id: 98 }])
+    .on('GET', `${R}/commits/${head1}/check-runs`, () => ({ total_count: 1, check_runs: [{ id: 98, name: 'kmap-review / tree', status: 'in_progress', conclusion: null }] }), 2);
+  for (let i = 0; i < 3; i++) gh.config(OWNER, REPO).on('GET', `${R}/git/trees/${head1}`, () => limited);
+  gh.on('PATCH', `${R}/check-runs/98`, () => ({ id: 98 }));
+  await push(probot, queue, 'p8', EARLIER, head1);
+  expect(waits).toEqual([{ ms: 3000, updatesBefore: 0 }]);
+  const done = completed(98);
+  expect(done.conclusion).toBe('neutral');
+  expect(done.output.title).toBe('kmap-review could not scan the tree');
+  expect(done.output.summary).toContain('Retry-After 3 s');
+  expect(gh.find('checks/create')).toHaveLength(1);
 });

@@ -1,0 +1,71 @@
+/**
+ * The tree scan's result, published: compared with the previous default-branch result (the trend; new
+ * uses fail the run), kept as the next push's baseline and in the run history, rendered
+ * (comments/tree-check.ts) and completed on the check run with its annotations.
+ */
+import type { EngineConfig } from '../../analysis/model.js';
+import type { TreeScan } from '../../analysis/scan/tree.js';
+import { renderTreeCheckRun, type TreeCheckOutput, type TreeTrendInfo } from '../../comments/tree-check.js';
+import { stopIfSuperseded } from '../check-job.js';
+import { completeCheckRun } from '../check-runs.js';
+import type { GitHub } from '../collect.js';
+import { loadScanner } from '../engine.js';
+import type { JobContext } from '../queue/types.js';
+import { baselineOf, compareCounts, encodeBaselineMarker, toBaselineInput } from './baseline.js';
+import type { TreeCache } from './blob-cache.js';
+import { htmlBaseOf } from './check-run.js';
+import { appendRun, historyKey, runPointOf } from './history.js';
+import type { TreeOptions } from './options.js';
+import { findBaseline, storeBaseline } from './previous-result.js';
+import { offerReadyPatch } from './ready-patch.js';
+import type { RepositoryScan } from './scan-repository.js';
+
+const BASELINE_TEXT = 'The baseline below lets the next push of the default branch report its trend (was N, now M).';
+
+export interface TreePublication {
+  octokit: GitHub;
+  cache: TreeCache;
+  options: TreeOptions;
+  ctx: Pick<JobContext, 'isSuperseded'>;
+  owner: string;
+  repo: string;
+  headSha: string;
+  /** The push's previous head; null when none. */
+  before: string | null;
+  checkRunId: number;
+  engineConfig: EngineConfig;
+  configProblems: string[];
+  /** When the job started (ms), for the scan's elapsed time. */
+  started: number;
+}
+
+export async function publishTreeResult(p: TreePublication, result: RepositoryScan): Promise<{ scan: TreeScan; out: TreeCheckOutput }> {
+  const { octokit, cache, owner, repo, headSha, before } = p;
+  const { scan: partial, stats, readyTexts } = result;
+  const found = await findBaseline(octokit, cache, owner, repo, headSha, before);
+  const { compareWithBaseline } = await loadScanner();
+  const comparison = !found
+    ? null
+    : found.baseline.complete
+      ? compareWithBaseline(partial.sites, partial.findings, toBaselineInput(found.baseline, partial.sites, partial.findings))
+      : compareCounts(found.baseline, partial.sites);
+  const scan: TreeScan = { ...partial, baseline: comparison, elapsedMs: Date.now() - p.started };
+  const mine = baselineOf(headSha, scan.sites, scan.findings);
+  await storeBaseline(cache, owner, repo, mine);
+  const history = appendRun(await cache.get(historyKey(owner, repo)), runPointOf(headSha, scan));
+  await cache.set(historyKey(owner, repo), history);
+  await stopIfSuperseded(p.ctx);
+
+  const trend: TreeTrendInfo = {
+    commit: found?.baseline.commit ?? null, source: found?.source ?? null, countsOnly: found ? !found.baseline.complete : false, before,
+  };
+  const readyPatch = await offerReadyPatch(partial, readyTexts, p.engineConfig);
+  const out = renderTreeCheckRun({
+    readyPatch, history,
+    scan, owner, repo, headSha, htmlBase: htmlBaseOf(octokit), trend, stats, configProblems: p.configProblems,
+    maxAnnotations: p.options.maxAnnotations, ...(p.options.maxItems !== undefined ? { maxItems: p.options.maxItems } : {}),
+    text: `${BASELINE_TEXT}\n\n${encodeBaselineMarker(mine, 65_535 - BASELINE_TEXT.length - 200)}`,
+  });
+  await completeCheckRun(octokit, owner, repo, p.checkRunId, out);
+  return { scan, out };
+}
