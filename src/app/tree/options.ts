@@ -17,21 +17,3 @@ export interface TreeOptions {
   /** The whole tarball download (GitHub's 30 s per-request timeout is far too short for a kernel). */
   tarballTimeoutMs: number;
 }
-
-export function treeOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): TreeOptions {
-  const n = (name: string, dflt: number) => {
-    const v = Number(env[name]);
-    return Number.isFinite(v) && v > 0 ? Math.floor(v) : dflt;
-  };
-  const inProcess = env.KMAP_REVIEW_IN_PROCESS === '1';
-  const workers = inProcess ? 1 : n('KMAP_REVIEW_WORKERS', 2);
-  return {
-    inProcess,
-    tarballThreshold: n('KMAP_REVIEW_TREE_TARBALL_THRESHOLD', 200),
-    blobConcurrency: n('KMAP_REVIEW_TREE_BLOB_CONCURRENCY', 8),
-    maxAnnotations: n('KMAP_REVIEW_TREE_MAX_ANNOTATIONS', 500),
-    jobs: workers,
-    scanBatchBytes: n('KMAP_REVIEW_TREE_BATCH_BYTES', 32 << 20),
-    tarballTimeoutMs: n('KMAP_REVIEW_TREE_TARBALL_TIMEOUT_SECONDS', 1200) * 1000,
-  };
-}
