@@ -407,3 +407,91 @@ it('the last attempt ends on a rate limit: the tree run\'s failure update waits 
   expect(done.output.summary).toContain('Retry-After 3 s');
   expect(gh.find('checks/create')).toHaveLength(1);
 });
+
+describe('files not analysed (over max_file_bytes) keep counting, as `scan --baseline` counts them', () => {
+  const CAP = 500;
+  const YAML = `max_file_bytes: ${CAP}\n`;
+
+  function mockStartWithCap(head: string, runId: number): void {
+    gh.on('GET', `${R}/commits/${head}/check-runs`, () => ({ total_count: 0, check_runs: [] }))
+      .on('POST', `${R}/check-runs`, () => [201, { id: runId, name: 'kmap-review / tree', head_sha: head, status: 'in_progress' }])
+      .config(OWNER, REPO, YAML)
+      .on('GET', `${R}/git/trees/${head}`, () => repo.tree(head, true));
+  }
+
+  it('the summary says how many and why, with their lexical count; the next push fails on new uses there', async () => {
+    // ring.c is over the cap, the other files under it.
+    expect(Buffer.byteLength(RING)).toBeGreaterThan(CAP);
+    for (const t of [LOCAL, PLAIN, BOUNCE]) expect(Buffer.byteLength(t)).toBeLessThan(CAP);
+    const { probot, queue } = app();
+    mockStartWithCap(head1, 101);
+    mockTarball(head1);
+    mockNoEarlierRun(EARLIER);
+    gh.on('PATCH', `${R}/check-runs/101`, () => ({ id: 101 }));
+    await push(probot, queue, 'c1', EARLIER, head1);
+    const first = completed(101);
+    expect(first.conclusion).toBe('neutral');
+    expect(first.output.title).toBe('2 deprecated kmap uses: 2 ready, 0 need care, 0 blocked');
+    expect(first.output.summary).toContain(`**Not analysed:** 1 file (1 larger than ${CAP} bytes); 5 deprecated calls in them, counted lexically, keep counting in the trend.`);
+    expect(first.output.summary).toContain(`1 files were not analysed: \`drivers/demo/ring.c\` (larger than ${CAP} bytes)`);
+    // The next push's baseline in the check run carries the file and its count.
+    expect(first.output.text).toMatch(/<!-- kmap-review:tree-skipped 1 [A-Za-z0-9+/=]+ -->/);
+    gh.calls.length = 0;
+
+    // ring.c gains a kmap_atomic()/kunmap_atomic() pair: fetched (over the cap, but counted), and it fails.
+    const changed = repo.blobSha(head2, 'drivers/demo/ring.c');
+    mockStartWithCap(head2, 102);
+    gh.on('GET', `${R}/git/blobs/${changed}`, () => repo.blob(changed)).on('PATCH', `${R}/check-runs/102`, () => ({ id: 102 }));
+    await push(probot, queue, 'c2', head1, head2);
+    const done = completed(102);
+    expect(done.conclusion).toBe('failure');
+    expect(done.output.title).toBe('new uses in 1 file not analysed: 2 deprecated kmap uses (was 2): 2 ready, 0 need care, 0 blocked');
+    expect(done.output.summary).toContain(`**New uses in a file not analysed:** \`drivers/demo/ring.c\`: 7 deprecated calls (lexically), was 5 (larger than ${CAP} bytes).`);
+    expect(done.output.summary).toContain('Trend: was **2**, now **2**: 0 converted or removed, **0 new**.');
+    expect(done.annotations[0]).toMatchObject({ path: 'drivers/demo/ring.c', start_line: 1, annotation_level: 'failure', title: 'kmap-review: new uses in a file not analysed' });
+  });
+
+  it('a file analysed before and over the cap now is compared with its sites then, from the cache: not "converted", no new uses', async () => {
+    const { probot, queue } = app();
+    await firstPush(probot, queue);
+    gh.calls.length = 0;
+    // The same files under a cap (on a new commit: a re-run of the same one would be skipped as done).
+    const head3 = repo.commit({ 'drivers/demo/ring.c': RING, 'lib/demo/plain.c': `${PLAIN}\n` }, 'head1\'s ring.c, plain: newline');
+    try {
+      // Another cap is another cache: the files are read again (from the tarball).
+      mockStartWithCap(head3, 103);
+      mockTarball(head3);
+      mockNoEarlierRun(head2);
+      gh.on('PATCH', `${R}/check-runs/103`, () => ({ id: 103 }));
+      await push(probot, queue, 'c3', head2, head3);
+      const done = completed(103);
+      // ring.c's 5 sites then are not converted: it still has 5 deprecated calls, just not analysed.
+      expect(done.output.summary).toContain('Trend: was **7**, now **2**: 0 converted or removed, **0 new**.');
+      expect(done.output.summary).not.toContain('New uses in a file not analysed');
+      expect(done.output.summary).not.toContain('Not compared');
+      expect(done.conclusion).toBe('success');
+    } finally {
+      repo.git('reset', '-q', '--hard', head2);
+    }
+  });
+
+  it('the same, with the previous result read back from its check run (no per-file counts there): not compared, said, neutral', async () => {
+    const first = app();
+    const text = (await firstPush(first.probot, first.queue)).output.text;
+    gh.calls.length = 0;
+    const { probot, queue } = app({ jobs: 1, inProcess: true, tarballThreshold: 100 });
+    mockStartWithCap(head2, 104);
+    for (const path of ['drivers/demo/ring.c', 'fs/demo/local.c', 'lib/demo/plain.c', LONG_PATH, 'MAINTAINERS']) {
+      const sha = repo.blobSha(head2, path);
+      gh.on('GET', `${R}/git/blobs/${sha}`, () => repo.blob(sha));
+    }
+    gh.on('GET', `${R}/commits/${head1}/check-runs`, () => ({
+      total_count: 1, check_runs: [{ id: 91, name: 'kmap-review / tree', head_sha: head1, status: 'completed', conclusion: 'neutral', output: { title: 't', summary: 's', text, annotations_count: 0, annotations_url: '' } }],
+    })).on('PATCH', `${R}/check-runs/104`, () => ({ id: 104 }));
+    await push(probot, queue, 'c4', head1, head2);
+    const done = completed(104);
+    expect(done.conclusion).toBe('neutral');
+    expect(done.output.summary).toContain('**Not compared:** 1 file not analysed now, with deprecated calls counted lexically: `drivers/demo/ring.c` (7 now).');
+    expect(done.output.summary).not.toContain('New uses in a file not analysed');
+  });
+});

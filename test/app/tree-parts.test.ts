@@ -3,7 +3,7 @@ import { gzipSync } from 'node:zlib';
 import type { Finding } from '../../src/analysis/model.js';
 import type { ScanSite } from '../../src/analysis/scan/classify.js';
 import { compareWithBaseline } from '../../src/analysis/scan/totals.js';
-import { baselineOf, decodeBaselineMarker, encodeBaselineMarker, toBaselineInput } from '../../src/app/tree/baseline.js';
+import { baselineOf, compareTreeResult, decodeBaselineMarker, encodeBaselineMarker, toBaselineInput } from '../../src/app/tree/baseline.js';
 import { gitBlobSha } from '../../src/analysis/scan/blob-sha.js';
 import { tarEntries, tarGzEntries } from '../../src/app/tree/tar.js';
 import { KernelRepo } from './helpers/tree-repo.js';
@@ -110,5 +110,38 @@ describe('baseline in the check run', () => {
     const s = { ...site(1), key: 'not-hex-key' };
     const back = decodeBaselineMarker(encodeBaselineMarker(baselineOf('e'.repeat(40), [s], []), 60_000))!;
     expect(back.sites).toEqual(['not-hex-key']);
+  });
+
+  it('keeps the files not analysed in the check run: compared by their own counts then, never by a guess', () => {
+    const sites = Array.from({ length: 10 }, (_, i) => site(i));
+    const skippedThen = [{ path: 'drivers/huge.c', reason: 'larger than 100 bytes', uses: 4 }];
+    const b = baselineOf('f'.repeat(40), sites, [], skippedThen);
+    const back = decodeBaselineMarker(encodeBaselineMarker(b, 60_000))!;
+    expect(back.skipped).toEqual([{ path: 'drivers/huge.c', uses: 4 }]);
+    expect(back.paths).toBeUndefined();
+
+    // huge.c: skipped then and now, 4 -> 6 calls: new uses. x3.c (analysed then): skipped now.
+    const now = sites.filter((s) => s.path !== 'drivers/x3.c');
+    const skippedNow = [{ path: 'drivers/huge.c', reason: 'larger than 100 bytes', uses: 6 }, { path: 'drivers/x3.c', reason: 'not analysed: boom', uses: 1 }];
+    const viaMarker = compareTreeResult(compareWithBaseline, back, now, [], skippedNow);
+    expect(viaMarker.comparison.addedInSkipped).toEqual([{ path: 'drivers/huge.c', was: 4, now: 6, reason: 'larger than 100 bytes' }]);
+    // x3.c's sites then have no path in the check run: not compared, and said so.
+    expect(viaMarker.notCompared.map((f) => f.path)).toEqual(['drivers/x3.c']);
+
+    // From the cache (paths kept): x3.c is compared with its sites then, and they are not "converted".
+    const viaCache = compareTreeResult(compareWithBaseline, b, now, [], skippedNow);
+    expect(viaCache.notCompared).toEqual([]);
+    expect(viaCache.comparison.converted).toBe(0);
+    expect(viaCache.comparison.addedInSkipped.map((f) => f.path)).toEqual(['drivers/huge.c']);
+
+    // The same counts as then: nothing new.
+    const same = compareTreeResult(compareWithBaseline, back, sites, [], [{ path: 'drivers/huge.c', reason: 'larger than 100 bytes', uses: 4 }]);
+    expect(same.comparison.addedInSkipped).toEqual([]);
+    expect(same.notCompared).toEqual([]);
+
+    // A corrupted second comment: the baseline still reads, without the files not analysed.
+    const bad = encodeBaselineMarker(b, 60_000).replace(/tree-skipped 1 [A-Za-z0-9+/=]+/, 'tree-skipped 1 AAAA');
+    expect(decodeBaselineMarker(bad)).toMatchObject({ siteCount: 10, complete: true });
+    expect(decodeBaselineMarker(bad)!.skipped).toBeUndefined();
   });
 });

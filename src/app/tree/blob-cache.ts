@@ -1,5 +1,5 @@
 /**
- * The tree scan's per-blob results, by (engine version, configuration, blob SHA, path): an unchanged file
+ * The tree scan's per-blob results, by (engine version, configuration, size cap, blob SHA, path): an unchanged file
  * is neither fetched nor scanned again, and a file that does not mention the mapping API is kept as such.
  * MAINTAINERS is kept by its blob SHA. Stored in the App's LruCache or RedisCache (JSON values).
  */
@@ -18,7 +18,10 @@ export interface ScannedFile {
   m: 1;
   sites: ScanSite[];
   findings: Finding[];
+  /** Why it was not analysed (too large, the analysis failed)... */
   skipped?: string;
+  /** ...and then the lexical count of its deprecated calls, when it has any. */
+  uses?: number;
 }
 
 /** A file's cached result: it does not mention the API (m: 0), or what the scan found in it. */
@@ -33,9 +36,12 @@ export function isBlobResult(v: unknown): v is BlobResult {
 export class BlobResults {
   readonly #prefix: string;
 
-  /** `config` is the engine configuration's hash: another configuration never reads these results. */
-  constructor(readonly cache: TreeCache, engineVersion: string, config: string) {
-    this.#prefix = `tree:${engineVersion}:${config}`;
+  /**
+   * `config` is the engine configuration's hash and `maxFileBytes` the size cap (a file over it is kept as
+   * not analysed): another configuration or cap never reads these results.
+   */
+  constructor(readonly cache: TreeCache, engineVersion: string, config: string, maxFileBytes: number) {
+    this.#prefix = `tree:${engineVersion}:${config}:${maxFileBytes}`;
   }
 
   #key(b: TreeBlob): string {

@@ -11,7 +11,7 @@ import { completeCheckRun } from '../check-runs.js';
 import type { GitHub } from '../collect.js';
 import { loadScanner } from '../engine.js';
 import type { JobContext } from '../queue/types.js';
-import { baselineOf, compareCounts, encodeBaselineMarker, toBaselineInput } from './baseline.js';
+import { baselineOf, compareTreeResult, encodeBaselineMarker } from './baseline.js';
 import type { TreeCache } from './blob-cache.js';
 import { htmlBaseOf } from './check-run.js';
 import { appendRun, historyKey, runPointOf } from './history.js';
@@ -44,13 +44,9 @@ export async function publishTreeResult(p: TreePublication, result: RepositorySc
   const { scan: partial, stats, readyTexts } = result;
   const found = await findBaseline(octokit, cache, owner, repo, headSha, before);
   const { compareWithBaseline } = await loadScanner();
-  const comparison = !found
-    ? null
-    : found.baseline.complete
-      ? compareWithBaseline(partial.sites, partial.findings, toBaselineInput(found.baseline, partial.sites, partial.findings))
-      : compareCounts(found.baseline, partial.sites);
-  const scan: TreeScan = { ...partial, baseline: comparison, elapsedMs: Date.now() - p.started };
-  const mine = baselineOf(headSha, scan.sites, scan.findings);
+  const compared = found ? compareTreeResult(compareWithBaseline, found.baseline, partial.sites, partial.findings, partial.files.skipped) : null;
+  const scan: TreeScan = { ...partial, baseline: compared?.comparison ?? null, elapsedMs: Date.now() - p.started };
+  const mine = baselineOf(headSha, scan.sites, scan.findings, scan.files.skipped);
   await storeBaseline(cache, owner, repo, mine);
   const history = appendRun(await cache.get(historyKey(owner, repo)), runPointOf(headSha, scan));
   await cache.set(historyKey(owner, repo), history);
@@ -58,6 +54,7 @@ export async function publishTreeResult(p: TreePublication, result: RepositorySc
 
   const trend: TreeTrendInfo = {
     commit: found?.baseline.commit ?? null, source: found?.source ?? null, countsOnly: found ? !found.baseline.complete : false, before,
+    notCompared: compared?.notCompared ?? [],
   };
   const readyPatch = await offerReadyPatch(partial, readyTexts, p.engineConfig);
   const out = renderTreeCheckRun({

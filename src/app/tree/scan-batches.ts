@@ -1,7 +1,9 @@
 /**
  * Files that mention the mapping API wait here and are scanned a batch at a time (about
  * `scanBatchBytes` each: bounds memory on a first run), on worker threads at background priority
- * unless KMAP_REVIEW_IN_PROCESS=1, so webhooks come first. The others are settled at once (m: 0).
+ * unless KMAP_REVIEW_IN_PROCESS=1, so webhooks come first. The others are settled at once (m: 0). A file
+ * over `maxFileBytes` is not analysed, but the scan counts its deprecated calls lexically (`uses`), as
+ * `scan --baseline` does, so that it keeps counting in the trend.
  */
 import type { EngineConfig } from '../../analysis/model.js';
 import { stopIfSuperseded } from '../check-job.js';
@@ -61,7 +63,9 @@ export class ScanBatches {
     for (const f of r.findings) out.get(f.path)?.findings.push(f);
     for (const k of r.files.skipped) {
       const e = out.get(k.path);
-      if (e) e.skipped = k.reason;
+      if (!e) continue;
+      e.skipped = k.reason;
+      if (k.uses !== undefined) e.uses = k.uses;
     }
     for (const i of items) await this.init.settle(i.blob, out.get(i.blob.path)!, i.bytes, i.cacheable);
   }

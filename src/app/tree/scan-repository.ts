@@ -51,16 +51,11 @@ export async function scanRepository(
   const { owner, repo, headSha } = at;
   const listing = await listTreeBlobs(at.octokit, owner, repo, headSha);
   const candidates = listing.blobs.filter((b) => isCPath(b.path) && isSelected(b.path, config));
-  const skipped: SkippedFile[] = [];
-  const wanted: TreeBlob[] = [];
-  for (const b of candidates) {
-    if (b.size > maxFileBytes) skipped.push({ path: b.path, reason: `larger than ${maxFileBytes} bytes` });
-    else wanted.push(b);
-  }
-  const cache = new BlobResults(s.cache, s.engineVersion, configHash(engineConfig));
+  // Files over the cap are read too: the scan counts their deprecated calls lexically (scan-batches.ts).
+  const cache = new BlobResults(s.cache, s.engineVersion, configHash(engineConfig), maxFileBytes);
   const results = new Map<string, BlobResult>();
   const uncached: TreeBlob[] = [];
-  await mapLimit(wanted, CACHE_CONCURRENCY, async (b) => {
+  await mapLimit(candidates, CACHE_CONCURRENCY, async (b) => {
     const v = await cache.get(b);
     if (v) results.set(b.path, v);
     else uncached.push(b);
@@ -93,6 +88,7 @@ export async function scanRepository(
   await batches.flush();
 
   const paths = [...results.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const skipped: SkippedFile[] = [];
   const sites: ScanSite[] = [];
   const findings: Finding[] = [];
   let matched = 0;
@@ -101,7 +97,7 @@ export async function scanRepository(
     const r = results.get(p)!;
     if (r.m === 0) continue;
     matched++;
-    if (r.skipped) skipped.push({ path: p, reason: r.skipped });
+    if (r.skipped) skipped.push({ path: p, reason: r.skipped, ...(r.uses !== undefined ? { uses: r.uses } : {}) });
     else analysed++;
     sites.push(...r.sites);
     findings.push(...r.findings);
