@@ -25,8 +25,11 @@ export interface CompactBaseline {
   errorCount: number;
   /** False when only the counts survived (the keys did not fit in the check run). */
   complete: boolean;
-  /** The path of each site, parallel to `sites`: kept in the cache only (the check run has no room). */
-  paths?: string[];
+  /**
+   * The path of each site, as runs of consecutive sites in one file (`[path, sites]`, in the order of
+   * `sites`): kept in the cache only (the check run has no room).
+   */
+  paths?: Array<[string, number]>;
   /** The files not analysed, with the lexical count of their deprecated calls when they had any. */
   skipped?: Array<{ path: string; uses?: number }>;
 }
@@ -39,8 +42,29 @@ export function baselineOf(commit: string, sites: readonly ScanSite[], findings:
   const errors = findings.filter((f) => f.severity === 'error').map((f) => f.fingerprint);
   return {
     commit, sites: sites.map((s) => s.key), errors, siteCount: sites.length, errorCount: errors.length, complete: true,
-    paths: sites.map((s) => s.path), skipped: skipped.map((f) => ({ path: f.path, ...(f.uses !== undefined ? { uses: f.uses } : {}) })),
+    paths: pathRuns(sites), skipped: skipped.map((f) => ({ path: f.path, ...(f.uses !== undefined ? { uses: f.uses } : {}) })),
   };
+}
+
+function pathRuns(sites: readonly ScanSite[]): Array<[string, number]> {
+  const runs: Array<[string, number]> = [];
+  for (const s of sites) {
+    const last = runs.at(-1);
+    if (last && last[0] === s.path) last[1]++;
+    else runs.push([s.path, 1]);
+  }
+  return runs;
+}
+
+/** The path of each site from its runs; undefined when they do not add up (an older or damaged entry). */
+function sitePaths(b: CompactBaseline): string[] | undefined {
+  if (!Array.isArray(b.paths)) return undefined;
+  const out: string[] = [];
+  for (const run of b.paths) {
+    if (!Array.isArray(run) || typeof run[0] !== 'string' || !Number.isSafeInteger(run[1]) || run[1] < 1) return undefined;
+    for (let i = 0; i < run[1]; i++) out.push(run[0]);
+  }
+  return out.length === b.sites.length ? out : undefined;
 }
 
 const SKIPPED_MARKER = 'kmap-review:tree-skipped';
@@ -129,7 +153,7 @@ export function toBaselineInput(b: CompactBaseline, sites: readonly ScanSite[], 
     for (const k of current) if (isHex(k)) byPrefix.set(k.slice(0, PREFIX_HEX), k);
     return keys.map((k) => (k.length === PREFIX_HEX ? byPrefix.get(k) ?? k : k));
   };
-  const paths = b.paths?.length === b.sites.length ? b.paths : undefined;
+  const paths = sitePaths(b);
   return {
     sites: expand(b.sites, sites.map((s) => s.key)).map((key, i) => (paths ? { key, path: paths[i]! } : { key })),
     findings: expand(b.errors, findings.map((f) => f.fingerprint)).map((fingerprint) => ({ fingerprint })),
