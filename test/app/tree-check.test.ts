@@ -268,6 +268,10 @@ describe('kmap-review / tree', () => {
     const done = completed(93);
     expect(done.conclusion).toBe('failure');
     expect(done.output.summary).toContain('Trend: was **7**, now **9**: 0 converted or removed, **2 new**.');
+    // The run history came back with it: the trend of the last runs, and the subsystems of the previous one.
+    expect(text).toMatch(/<!-- kmap-review:tree-history 1 [A-Za-z0-9+/=]+ -->/);
+    expect(done.output.summary).toContain(`\`▁█\` 7 → 9 (+2 over 2 runs; +2 since \`${head1.slice(0, 12)}\`)`);
+    expect(done.output.summary).toContain('| DEMO RING DRIVER | 7 | 9 | +2 |');
   });
 
   it('a push that converts uses succeeds with the trend', async () => {

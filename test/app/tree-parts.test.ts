@@ -6,6 +6,8 @@ import { compareWithBaseline } from '../../src/analysis/scan/totals.js';
 import { baselineOf, compareTreeResult, decodeBaselineMarker, encodeBaselineMarker, toBaselineInput } from '../../src/app/tree/baseline.js';
 import { gitBlobSha } from '../../src/analysis/scan/blob-sha.js';
 import { tarEntries, tarGzEntries } from '../../src/app/tree/tar.js';
+import { decodeHistoryMarker, encodeHistoryMarker } from '../../src/app/tree/history.js';
+import type { TreeRunPoint } from '../../src/comments/tree-trend.js';
 import { KernelRepo } from './helpers/tree-repo.js';
 
 const LONG = `drivers/${'long-directory-name/'.repeat(8)}deep.c`;
@@ -143,5 +145,36 @@ describe('baseline in the check run', () => {
     const bad = encodeBaselineMarker(b, 60_000).replace(/tree-skipped 1 [A-Za-z0-9+/=]+/, 'tree-skipped 1 AAAA');
     expect(decodeBaselineMarker(bad)).toMatchObject({ siteCount: 10, complete: true });
     expect(decodeBaselineMarker(bad)!.skipped).toBeUndefined();
+  });
+});
+
+describe('run history in the check run', () => {
+  const point = (i: number): TreeRunPoint => ({
+    commit: i.toString(16).padStart(40, '0'), date: new Date(Date.UTC(2026, 0, 1 + i)).toISOString(), total: 1000 - i,
+    byClass: { ready: 500 - i, 'needs-care': 300, blocked: 200 },
+    bySubsystem: Object.fromEntries(Array.from({ length: 300 }, (_, k) => [`SUBSYSTEM NUMBER ${k} (${i})`, k])),
+  });
+
+  it('round-trips the runs, the subsystems of the last one only', () => {
+    const runs = Array.from({ length: 20 }, (_, i) => point(i));
+    const marker = encodeHistoryMarker(runs, 60_000);
+    const back = decodeHistoryMarker(`baseline\n${marker}\n`)!;
+    expect(back.map((p) => p.total)).toEqual(runs.map((p) => p.total));
+    expect(back.at(-1)).toEqual(runs.at(-1));
+    expect(back[0]!.bySubsystem).toEqual({});
+    // A kernel-sized history stays small beside the baseline's 65,535 characters.
+    expect(marker.length).toBeLessThan(8000);
+  });
+
+  it('drops the oldest runs to fit, keeps at least two, and ignores what is not a history', () => {
+    const runs = Array.from({ length: 20 }, (_, i) => point(i));
+    const two = encodeHistoryMarker(runs.slice(-2), 60_000).length;
+    const fitted = decodeHistoryMarker(encodeHistoryMarker(runs, two + 100))!;
+    expect(fitted.length).toBeGreaterThanOrEqual(2);
+    expect(fitted.length).toBeLessThan(20);
+    expect(fitted.at(-1)).toEqual(runs.at(-1));
+    expect(encodeHistoryMarker(runs, 50)).toBe('');
+    expect(decodeHistoryMarker('<!-- kmap-review:tree-history 1 AAAA -->')).toBeUndefined();
+    expect(decodeHistoryMarker('no history')).toBeUndefined();
   });
 });

@@ -1,12 +1,14 @@
 /**
  * The previous default-branch result, for the trend: kept in the App's cache per commit and as "the
  * latest", and read back from the previous commit's check run when the cache does not have it (another
- * instance, a restart; see baseline.ts for what the check run holds).
+ * instance, a restart; see baseline.ts and history.ts for what the check run holds).
  */
+import type { TreeRunPoint } from '../../comments/tree-trend.js';
 import type { GitHub } from '../collect.js';
 import { decodeBaselineMarker, type CompactBaseline } from './baseline.js';
 import type { TreeCache } from './blob-cache.js';
 import { TREE_CHECK_NAME } from './check-run.js';
+import { decodeHistoryMarker } from './history.js';
 import { ZERO_SHA } from './jobs.js';
 
 const baselineKey = (owner: string, repo: string, sha: string) => `tree-baseline:${owner}/${repo}@${sha}`;
@@ -20,6 +22,8 @@ function isCompact(v: unknown): v is CompactBaseline {
 export interface FoundBaseline {
   baseline: CompactBaseline;
   source: 'before' | 'latest';
+  /** The run history kept in that check run, when the baseline was read from it. */
+  history?: TreeRunPoint[];
 }
 
 /**
@@ -35,7 +39,8 @@ export async function findBaseline(octokit: GitHub, cache: TreeCache, owner: str
       for (const run of data.check_runs) {
         if (run.name !== TREE_CHECK_NAME || run.status !== 'completed') continue;
         const b = decodeBaselineMarker(run.output?.text);
-        if (b) return { baseline: b, source: 'before' };
+        const history = decodeHistoryMarker(run.output?.text);
+        if (b) return { baseline: b, source: 'before', ...(history ? { history } : {}) };
       }
     } catch (err) {
       // The commit may be gone (a force-push): no trend rather than a failed job.

@@ -11,16 +11,26 @@ import { completeCheckRun } from '../check-runs.js';
 import type { GitHub } from '../collect.js';
 import { loadScanner } from '../engine.js';
 import type { JobContext } from '../queue/types.js';
-import { baselineOf, compareTreeResult, encodeBaselineMarker } from './baseline.js';
+import { GITHUB_TEXT_LIMIT } from '../../comments/markdown.js';
+import type { TreeRunPoint } from '../../comments/tree-trend.js';
+import { baselineOf, compareTreeResult, encodeBaselineMarker, type CompactBaseline } from './baseline.js';
 import type { TreeCache } from './blob-cache.js';
 import { htmlBaseOf } from './check-run.js';
-import { appendRun, historyKey, runPointOf } from './history.js';
+import { appendRun, encodeHistoryMarker, historyKey, runPointOf } from './history.js';
 import type { TreeOptions } from './options.js';
 import { findBaseline, storeBaseline } from './previous-result.js';
 import { offerReadyPatch } from './ready-patch.js';
 import type { RepositoryScan } from './scan-repository.js';
 
 const BASELINE_TEXT = 'The baseline below lets the next push of the default branch report its trend (was N, now M).';
+
+/** The check run's machine-readable text: the baseline first (the trend needs it), the history in the room left. */
+function checkRunText(mine: CompactBaseline, history: readonly TreeRunPoint[]): string {
+  const room = GITHUB_TEXT_LIMIT - BASELINE_TEXT.length - 200;
+  const baseline = encodeBaselineMarker(mine, room);
+  const runs = encodeHistoryMarker(history, room - baseline.length - 1);
+  return `${BASELINE_TEXT}\n\n${baseline}${runs ? `\n${runs}` : ''}`;
+}
 
 export interface TreePublication {
   octokit: GitHub;
@@ -48,7 +58,9 @@ export async function publishTreeResult(p: TreePublication, result: RepositorySc
   const scan: TreeScan = { ...partial, baseline: compared?.comparison ?? null, elapsedMs: Date.now() - p.started };
   const mine = baselineOf(headSha, scan.sites, scan.findings, scan.files.skipped);
   await storeBaseline(cache, owner, repo, mine);
-  const history = appendRun(await cache.get(historyKey(owner, repo)), runPointOf(headSha, scan));
+  // Without the cache's (a restart without Redis, another instance), the one kept in the previous run.
+  const kept = await cache.get(historyKey(owner, repo));
+  const history = appendRun(Array.isArray(kept) ? kept : found?.history, runPointOf(headSha, scan));
   await cache.set(historyKey(owner, repo), history);
   await stopIfSuperseded(p.ctx);
 
@@ -61,7 +73,7 @@ export async function publishTreeResult(p: TreePublication, result: RepositorySc
     readyPatch, history,
     scan, owner, repo, headSha, htmlBase: htmlBaseOf(octokit), trend, stats, configProblems: p.configProblems,
     maxAnnotations: p.options.maxAnnotations, ...(p.options.maxItems !== undefined ? { maxItems: p.options.maxItems } : {}),
-    text: `${BASELINE_TEXT}\n\n${encodeBaselineMarker(mine, 65_535 - BASELINE_TEXT.length - 200)}`,
+    text: checkRunText(mine, history),
   });
   await completeCheckRun(octokit, owner, repo, p.checkRunId, out);
   return { scan, out };
