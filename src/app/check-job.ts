@@ -43,21 +43,24 @@ export interface CheckJobWork<S> {
   state: S;
 }
 
-export interface CheckJobSpec<S> {
+export interface CheckJobSpec<S, O extends string> {
   /** The job in the logs ("kmap-review", "kmap-review tree scan"). */
   what: string;
   run: CheckRunKind;
   /** The outcome for a head whose run is already completed (and not cancelled). */
-  alreadyDone: string;
+  alreadyDone: O;
   /** Before the run is looked at; `{ stop }` ends the job there (a draft). */
-  prepare?: (octokit: GitHub, log: Logger) => Promise<{ stop: string } | { state: S }>;
+  prepare?: (octokit: GitHub, log: Logger) => Promise<{ stop: O } | { state: S }>;
   /** The job's work with its run in progress; the outcome it returns is the job's. May throw Superseded. */
-  work: (w: CheckJobWork<S>) => Promise<string>;
+  work: (w: CheckJobWork<S>) => Promise<O>;
 }
 
 const SHORT_RETRIES = (retry: RetryPolicy): RetryPolicy => ({ attempts: 3, baseDelayMs: Math.min(1000, retry.baseDelayMs), maxDelayMs: 10_000 });
 
-export async function runCheckJob<S>(spec: CheckJobSpec<S>, job: ReviewJob, ctx: JobContext, s: CheckJobServices, log: Logger): Promise<string> {
+/** What every check-run job can end with besides its own outcomes. */
+export type CommonOutcome = 'superseded' | 'failed';
+
+export async function runCheckJob<S, O extends string>(spec: CheckJobSpec<S, O>, job: ReviewJob, ctx: JobContext, s: CheckJobServices, log: Logger): Promise<O | CommonOutcome> {
   if (await ctx.isSuperseded()) {
     log.info(`${spec.what}: superseded by a newer head before it started: skipped`);
     if (ctx.resumed) await closeLeftover(spec, job, s, log);
@@ -92,7 +95,7 @@ export async function runCheckJob<S>(spec: CheckJobSpec<S>, job: ReviewJob, ctx:
 }
 
 /** A superseded job that ran before may have left its check run in progress: complete it. */
-async function closeLeftover<S>(spec: CheckJobSpec<S>, job: ReviewJob, s: CheckJobServices, log: Logger): Promise<void> {
+async function closeLeftover<S, O extends string>(spec: CheckJobSpec<S, O>, job: ReviewJob, s: CheckJobServices, log: Logger): Promise<void> {
   try {
     const octokit = await s.octokitFor(job.installationId);
     await withRetry(async () => {
@@ -109,8 +112,8 @@ async function closeLeftover<S>(spec: CheckJobSpec<S>, job: ReviewJob, s: CheckJ
  * rate limit ended the last attempt, its Retry-After is honoured before the first request of this report
  * too (capped like every retry delay, at least 10 s allowed), as withRetry honours it between requests.
  */
-async function reportFailure<S>(
-  spec: CheckJobSpec<S>, job: ReviewJob, s: CheckJobServices, octokit: GitHub | undefined, checkRunId: number | undefined,
+async function reportFailure<S, O extends string>(
+  spec: CheckJobSpec<S, O>, job: ReviewJob, s: CheckJobServices, octokit: GitHub | undefined, checkRunId: number | undefined,
   reason: string, log: Logger, retryAfterMs?: number,
 ): Promise<void> {
   if (!octokit) return;

@@ -54,7 +54,7 @@ export class ReviewWorker {
     const log = s.log.child({ pr: `${job.owner}/${job.repo}#${job.pullNumber}`, sha: job.headSha.slice(0, 12), attempt: ctx.attempt });
     const pr: PullRef = { owner: job.owner, repo: job.repo, pullNumber: job.pullNumber, headSha: job.headSha, baseSha: job.baseSha };
     const started = Date.now();
-    const outcome = await runCheckJob<{ catalog: RuleCatalog; loaded: LoadedConfig }>({
+    return runCheckJob<{ catalog: RuleCatalog; loaded: LoadedConfig }, JobOutcome>({
       what: 'kmap-review', run: REVIEW_RUN, alreadyDone: 'already-reviewed',
       prepare: async (octokit) => {
         const catalog = await s.rules();
@@ -95,6 +95,5 @@ export class ReviewWorker {
         return 'done';
       },
     }, job, ctx, s, log);
-    return outcome as JobOutcome;
   }
 }

@@ -37,7 +37,7 @@ export class TreeWorker {
     const { owner, repo, headSha } = job;
     const log = s.log.child({ tree: `${owner}/${repo}`, sha: headSha.slice(0, 12), attempt: ctx.attempt });
     const started = Date.now();
-    const outcome = await runCheckJob({
+    return runCheckJob<undefined, TreeOutcome>({
       what: 'kmap-review tree scan', run: TREE_RUN, alreadyDone: 'already-done',
       work: async ({ octokit, checkRunId }) => {
         const catalog = await s.rules();
@@ -56,6 +56,5 @@ export class TreeWorker {
         return 'done';
       },
     }, job, ctx, s, log);
-    return outcome as TreeOutcome;
   }
 }
