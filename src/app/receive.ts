@@ -6,7 +6,7 @@
  * environment or `.env`); no WEBHOOK_SECRET is needed (nothing is received over HTTP). GHE_HOST as for the
  * server. Exit status: 0 when every job it started finished (reviewed, or nothing to do), 1 when one could
  * not be published (the reason is printed: GitHub's answer, or a network failure named as such), 2 for bad
- * usage or an unreadable payload.
+ * usage, a bad setting (settings.ts) or an unreadable payload.
  */
 import { readFileSync } from 'node:fs';
 import { Probot, ProbotOctokit } from 'probot';

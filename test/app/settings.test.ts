@@ -1,9 +1,13 @@
 /** The settings module: defaults, what each kind of variable accepts, and a bad value stopping the start. */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Probot } from 'probot';
 import { createApp } from '../../src/app/index.js';
 import { EmbeddedQueue } from '../../src/app/queue/embedded.js';
 import { InProcessRunner } from '../../src/app/runner.js';
 import { readSettings, SettingsError } from '../../src/app/settings.js';
+import { receive } from '../../src/app/receive.js';
 import { startServer } from '../../src/app/server.js';
 import { RULES, TestOctokit, fakeAnalyzer } from './helpers/harness.js';
 
@@ -84,5 +88,16 @@ describe('a bad setting stops the start', () => {
   it('when the server starts, from its environment', async () => {
     await expect(startServer({ env: { APP_ID: '1', PRIVATE_KEY: 'x', WEBHOOK_SECRET: 's', KMAP_REVIEW_MAX_BODY_BYTES: '5M' } }))
       .rejects.toThrow('bad setting: KMAP_REVIEW_MAX_BODY_BYTES="5M" is not a whole number above 0');
+  });
+
+  it('when one event is replayed (receive): exit 2 with the message, nothing received', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kmap-settings-'));
+    try {
+      writeFileSync(join(dir, 'event.json'), '{}');
+      const r = await receive(['-e', 'pull_request', '-p', join(dir, 'event.json')], { GITHUB_TOKEN: 'ghs_test', KMAP_REVIEW_ATTEMPTS: 'many' });
+      expect(r).toEqual({ status: 2, lines: ['bad setting: KMAP_REVIEW_ATTEMPTS="many" is not a whole number above 0'] });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
