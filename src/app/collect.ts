@@ -10,6 +10,7 @@ import { changedFileFromImages } from '../analysis/patch/line-diff.js';
 import type { AppConfig } from '../config/repo-config.js';
 import { isSelected } from '../config/selection.js';
 import { parseHunks, type Hunk } from './diff-lines.js';
+import { mapLimit } from './map-limit.js';
 
 export type GitHub = Context['octokit'];
 
@@ -47,19 +48,6 @@ interface PrFile {
   changes: number;
 }
 
-
-async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  });
-  await Promise.all(workers);
-  return out;
-}
 
 class TooLarge extends Error {}
 

@@ -54,6 +54,8 @@ let scanner: Promise<{
   computeTotals: typeof import('../analysis/scan/totals.js').computeTotals;
   compareWithBaseline: typeof import('../analysis/scan/totals.js').compareWithBaseline;
   parseMaintainers: typeof import('../analysis/scan/maintainers.js').parseMaintainers;
+  directoryOf: typeof import('../analysis/scan/totals.js').directoryOf;
+  fixPatchForSites: typeof import('../analysis/convert/fix.js').fixPatchForSites;
   ENGINE_VERSION: string;
 }> | undefined;
 
@@ -62,9 +64,10 @@ export function loadScanner(): NonNullable<typeof scanner> {
     const { scanTree } = await import('../analysis/scan/tree.js');
     const { mayMentionApi } = await import('../analysis/scan/prefilter.js');
     const { KmapApi } = await import('../analysis/kmap-api.js');
-    const { computeTotals, compareWithBaseline } = await import('../analysis/scan/totals.js');
+    const { computeTotals, compareWithBaseline, directoryOf } = await import('../analysis/scan/totals.js');
     const { parseMaintainers } = await import('../analysis/scan/maintainers.js');
+    const { fixPatchForSites } = await import('../analysis/convert/fix.js');
     const { ENGINE_VERSION } = await import('../analysis/engine.js');
-    return { scanTree, mayMentionApi, KmapApi, computeTotals, compareWithBaseline, parseMaintainers, ENGINE_VERSION };
+    return { scanTree, mayMentionApi, KmapApi, computeTotals, compareWithBaseline, directoryOf, fixPatchForSites, parseMaintainers, ENGINE_VERSION };
   })());
 }

@@ -3,7 +3,7 @@
  * `node dist/app/main.js` runs it behind the hardened webhook server (server.ts).
  * Handlers (src/handlers) validate and enqueue, without a single GitHub call; workers run the jobs by kind:
  * reviews (review-job.ts) analyse and post, commands and re-runs (command-job.ts) react, check
- * permissions, reply and schedule reviews, tree scans (tree-check.ts) scan the default branch; the
+ * permissions, reply and schedule reviews, tree scans (tree-job.ts) scan the default branch; the
  * engine runs in worker threads.
  */
 import type { ApplicationFunction, Probot } from 'probot';
@@ -16,16 +16,22 @@ import { LruCache, RedisCache, type RedisLike, type ResultCache } from './cache.
 import { CommandWorker } from './command-job.js';
 import { engineVersion, loadEngineRules } from './engine.js';
 import type { GitHub } from './collect.js';
-import { limitsFromEnv, type Limits } from './limits.js';
+import type { Limits } from './limits.js';
 import { createQueue, isCommandJob, type ReviewJob, type WorkQueue } from './queue/index.js';
 import { recoverInterrupted } from './recovery.js';
-import { retryPolicyFromEnv, type RetryPolicy } from './retry.js';
+import type { RetryPolicy } from './retry.js';
 import { ReviewWorker } from './review-job.js';
 import { defaultRunner, type AnalysisRunner } from './runner.js';
 import { ReviewScheduler, type RuleCatalog } from './scheduler.js';
-import { TreeWorker, isTreeJob, treeOptionsFromEnv, type TreeCache, type TreeOptions } from './tree-check.js';
+import { TreeWorker } from './tree-job.js';
+import type { TreeCache } from './tree/blob-cache.js';
+import { isTreeJob } from './tree/jobs.js';
+import type { TreeOptions } from './tree/options.js';
+import { checkWebhookSecret, readSettings, type AppSettings } from './settings.js';
 
 export interface AppOptions {
+  /** The operator's settings (default: read from the environment when the App loads; settings.ts). */
+  settings?: AppSettings;
   runner?: AnalysisRunner;
   queue?: WorkQueue;
   /** The rule registry (defaults to the engine's src/analysis/rules). */
@@ -33,7 +39,7 @@ export interface AppOptions {
   cache?: ResultCache;
   limits?: Limits;
   retry?: RetryPolicy;
-  /** Timeout of one GitHub request (default KMAP_REVIEW_GITHUB_TIMEOUT_MS or 30 s). */
+  /** Timeout of one GitHub request (default: the settings' KMAP_REVIEW_GITHUB_TIMEOUT_MS). */
   requestTimeoutMs?: number;
   /** Production checks: WEBHOOK_SECRET required outside development, recovery at start. */
   production?: boolean;
@@ -42,11 +48,11 @@ export interface AppOptions {
   /** Each job's final outcome ('done', 'failed', ...; not called for an attempt that will be retried). */
   onOutcome?: (job: ReviewJob, outcome: string) => void;
   now?: () => number;
-  /** Waits of the review's failure report (tests record them instead of sleeping). */
+  /** Waits of a job's failure report (tests record them instead of sleeping). */
   sleep?: (ms: number) => Promise<void>;
   /** Engine + tool version for the result cache (tests with a fake engine pass their own). */
   engineVersion?: () => Promise<string>;
-  /** The repo-wide scan (`kmap-review / tree`): per-blob results, and its tuning (tree-check.ts). */
+  /** The repo-wide scan (`kmap-review / tree`): per-blob results, and its tuning (tree/options.ts). */
   treeCache?: TreeCache;
   tree?: Partial<TreeOptions>;
 }
@@ -83,43 +89,41 @@ export function withRequestPolicy(octokit: GitHub, timeoutMs: number): GitHub {
   return octokit;
 }
 
-/** WEBHOOK_SECRET is required unless NODE_ENV=development (Probot would fall back to "development"). */
-export function checkEnvironment(env: NodeJS.ProcessEnv = process.env): void {
-  if (env.NODE_ENV !== 'development' && !env.WEBHOOK_SECRET) {
-    throw new Error('WEBHOOK_SECRET is required (unset only with NODE_ENV=development): unsigned webhooks would be accepted');
-  }
-}
-
 export function createApp(options: AppOptions = {}): ApplicationFunction {
   return async (app: Probot) => {
-    if (options.production) checkEnvironment();
+    // Bad settings stop the start here, with every bad variable named (SettingsError).
+    const settings = options.settings ?? readSettings();
+    if (options.production) checkWebhookSecret(settings.server);
     const startedAt = Date.now();
-    const queue = options.queue ?? (await createQueue(app.log));
-    const runner = options.runner ?? defaultRunner();
+    const queue = options.queue ?? (await createQueue(app.log, settings.queue));
+    const runner = options.runner ?? defaultRunner(settings.runner);
+    const limits = options.limits ?? settings.limits;
+    const retry = options.retry ?? settings.retry;
     let catalog: Promise<RuleCatalog> | undefined = options.rules ? Promise.resolve(options.rules) : undefined;
     const rules = () => (catalog ??= loadEngineRules());
     const cache = options.cache ?? (queue.kind === 'redis' && 'client' in queue
       ? new RedisCache(() => (queue as unknown as { client(): Promise<RedisLike> }).client())
-      : new LruCache(Number(process.env.KMAP_REVIEW_CACHE_ENTRIES) || 500));
-    const timeoutMs = options.requestTimeoutMs ?? (Number(process.env.KMAP_REVIEW_GITHUB_TIMEOUT_MS) || 30_000);
+      : new LruCache(settings.cacheEntries));
+    const timeoutMs = options.requestTimeoutMs ?? settings.githubTimeoutMs;
     const octokitFor = async (id: number | null) => withRequestPolicy((await app.auth(id ?? undefined)) as GitHub, timeoutMs);
     const worker = new ReviewWorker({
       runner, rules, cache, octokitFor, log: app.log, engineVersion: options.engineVersion ?? engineVersion,
-      limits: options.limits ?? limitsFromEnv(), retry: options.retry ?? retryPolicyFromEnv(),
+      limits, retry,
       ...(options.now ? { now: options.now } : {}),
       ...(options.sleep ? { sleep: options.sleep } : {}),
     });
     const treeCache: TreeCache = options.treeCache ?? (queue.kind === 'redis' && 'client' in queue
       ? new RedisCache(() => (queue as unknown as { client(): Promise<RedisLike> }).client(), 'kmap-review:tree:', 30 * 24 * 3600)
-      : new LruCache(Number(process.env.KMAP_REVIEW_TREE_CACHE_ENTRIES) || 200_000));
+      : new LruCache(settings.treeCacheEntries));
     const treeWorker = new TreeWorker({
       octokitFor, rules, cache: treeCache, log: app.log, engineVersion: options.engineVersion ?? engineVersion,
-      limits: options.limits ?? limitsFromEnv(), retry: options.retry ?? retryPolicyFromEnv(),
-      options: { ...treeOptionsFromEnv(), ...options.tree },
+      limits, retry,
+      options: { ...settings.tree, ...options.tree },
+      ...(options.sleep ? { sleep: options.sleep } : {}),
     });
     const scheduler = new ReviewScheduler(queue);
     const commandWorker = new CommandWorker({
-      octokitFor, rules, scheduler, log: app.log, retry: options.retry ?? retryPolicyFromEnv(),
+      octokitFor, rules, scheduler, log: app.log, retry,
     });
 
     registerPullRequest(app, scheduler);
@@ -141,7 +145,7 @@ export function createApp(options: AppOptions = {}): ApplicationFunction {
         await runner.close();
       },
     };
-    if (options.production && process.env.KMAP_REVIEW_RECOVERY !== '0') {
+    if (options.production && settings.recovery) {
       // In the background: the server answers webhooks while the scan runs.
       runtime.recovery = (async () => {
         try {

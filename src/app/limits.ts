@@ -1,6 +1,6 @@
 /**
  * Caps on what one pull request may cost: files analysed, bytes per file, and the total analysis time.
- * The operator sets ceilings in the environment; a repository's `.github/kmap-review.yml` may only lower
+ * The operator sets ceilings in the environment (settings.ts); a repository's `.github/kmap-review.yml` may only lower
  * them. When the time cap stops an analysis, the files not analysed are listed and the result is marked
  * partial: it is never presented as complete.
  */
@@ -15,18 +15,6 @@ export interface Limits {
 }
 
 export const DEFAULT_LIMITS: Limits = { maxFiles: 300, maxFileBytes: 5 * 1024 * 1024, maxAnalysisMs: 120_000 };
-
-export function limitsFromEnv(env: NodeJS.ProcessEnv = process.env): Limits {
-  const n = (name: string, dflt: number, scale = 1) => {
-    const v = Number(env[name]);
-    return Number.isFinite(v) && v > 0 ? Math.floor(v * scale) : dflt;
-  };
-  return {
-    maxFiles: n('KMAP_REVIEW_MAX_FILES', DEFAULT_LIMITS.maxFiles),
-    maxFileBytes: n('KMAP_REVIEW_MAX_FILE_BYTES', DEFAULT_LIMITS.maxFileBytes),
-    maxAnalysisMs: n('KMAP_REVIEW_MAX_ANALYSIS_SECONDS', DEFAULT_LIMITS.maxAnalysisMs, 1000),
-  };
-}
 
 /** The repository's values, never above the operator's. */
 export function effectiveLimits(operator: Limits, config: AppConfig): Limits {

@@ -9,29 +9,32 @@
  */
 import { run } from 'probot';
 import { startServer } from './server.js';
+import { processEnvironment, readSettings } from './settings.js';
 import { loadDotEnv, setupLine, startMode } from './start.js';
 
 try {
-  loadDotEnv(process.cwd());
-  const mode = startMode(process.env);
+  const env = processEnvironment();
+  loadDotEnv(process.cwd(), env);
+  // Every setting checked before anything starts: a bad one is the one line below, exit 1.
+  const { server } = readSettings(env);
+  const mode = startMode(server);
   if (mode.mode === 'error') throw new Error(mode.message);
   if (mode.mode === 'setup') {
-    console.log(setupLine(process.env));
+    console.log(setupLine(server));
     // Probot's own setup server (manifest flow from app.yml); it never loads the App itself.
-    await run(() => undefined, { env: process.env });
+    await run(() => undefined, { env });
   } else {
-    const running = await startServer();
-    if (process.env.WEBHOOK_PROXY_URL) {
+    const running = await startServer({ env });
+    if (server.webhookProxyUrl) {
       running.probot.log.info(`WEBHOOK_PROXY_URL is set; this server does not read it: forward with ` +
-        `npx smee-client -u ${process.env.WEBHOOK_PROXY_URL} -t http://localhost:${running.port}${process.env.WEBHOOK_PATH || '/api/github/webhooks'}`);
+        `npx smee-client -u ${server.webhookProxyUrl} -t http://localhost:${running.port}${server.webhookPath}`);
     }
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) return;
       stopping = true;
       running.probot.log.info({ signal }, 'shutting down: finishing running reviews');
-      const limit = (Number(process.env.KMAP_REVIEW_SHUTDOWN_SECONDS) || 25) * 1000;
-      setTimeout(() => process.exit(0), limit).unref();
+      setTimeout(() => process.exit(0), server.shutdownMs).unref();
       running.close().then(() => process.exit(0), () => process.exit(1));
     };
     process.on('SIGTERM', () => stop('SIGTERM'));

@@ -6,12 +6,13 @@
  * environment or `.env`); no WEBHOOK_SECRET is needed (nothing is received over HTTP). GHE_HOST as for the
  * server. Exit status: 0 when every job it started finished (reviewed, or nothing to do), 1 when one could
  * not be published (the reason is printed: GitHub's answer, or a network failure named as such), 2 for bad
- * usage or an unreadable payload.
+ * usage, a bad setting (settings.ts) or an unreadable payload.
  */
 import { readFileSync } from 'node:fs';
 import { Probot, ProbotOctokit } from 'probot';
 import { createApp } from './index.js';
 import { readPrivateKey } from './server.js';
+import { processEnvironment, readSettings, SettingsError, type AppSettings } from './settings.js';
 import { loadDotEnv } from './start.js';
 
 const USAGE = 'usage: kmap-review-app receive -e EVENT -p PAYLOAD.json   (GITHUB_TOKEN, or APP_ID + PRIVATE_KEY)';
@@ -33,7 +34,7 @@ export function parseReceiveArgs(argv: string[]): { event: string; payloadPath: 
   return { event, payloadPath };
 }
 
-export async function receive(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<ReceiveResult> {
+export async function receive(argv: string[], env: NodeJS.ProcessEnv = processEnvironment()): Promise<ReceiveResult> {
   const args = parseReceiveArgs(argv);
   if (typeof args === 'string') return { status: 2, lines: [args] };
   let payload: unknown;
@@ -45,16 +46,23 @@ export async function receive(argv: string[], env: NodeJS.ProcessEnv = process.e
   if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
     return { status: 2, lines: [`${args.payloadPath}: the payload must be a JSON object`] };
   }
-  const token = env.GITHUB_TOKEN;
-  const privateKey = token ? undefined : readPrivateKey(env);
-  if (!token && !(env.APP_ID && privateKey)) {
+  let settings: AppSettings;
+  try {
+    settings = readSettings(env);
+  } catch (err) {
+    if (err instanceof SettingsError) return { status: 2, lines: [err.message] };
+    throw err;
+  }
+  const s = settings.server;
+  const token = s.githubToken;
+  const privateKey = token ? undefined : readPrivateKey(s);
+  if (!token && !(s.appId && privateKey)) {
     return { status: 2, lines: [`GITHUB_TOKEN (or APP_ID and PRIVATE_KEY) is required\n${USAGE}`] };
   }
-  const baseUrl = env.GHE_HOST ? `${env.GHE_PROTOCOL || 'https'}://${env.GHE_HOST}/api/v3` : 'https://api.github.com';
   const probot = new Probot({
-    ...(token ? { githubToken: token } : { appId: env.APP_ID!, privateKey: privateKey! }),
-    baseUrl, logLevel: (env.LOG_LEVEL as 'info') || 'info',
-    logFormat: env.LOG_FORMAT === 'json' ? 'json' : 'pretty',
+    ...(token ? { githubToken: token } : { appId: s.appId!, privateKey: privateKey! }),
+    baseUrl: s.baseUrl, logLevel: s.logLevel ?? 'info',
+    logFormat: s.logFormat ?? 'pretty',
     // No request-level retries: the job's own (KMAP_REVIEW_ATTEMPTS) decide, so a dead network fails in
     // seconds rather than after Octokit's retries of every request of every attempt.
     Octokit: ProbotOctokit.defaults({ retry: { enabled: false } }),
@@ -64,6 +72,7 @@ export async function receive(argv: string[], env: NodeJS.ProcessEnv = process.e
   let close: (() => Promise<void>) | undefined;
   let idle: (() => Promise<void>) | undefined;
   await probot.load(createApp({
+    settings,
     onRuntime: (r) => { close = () => r.close(); idle = () => r.queue.onIdle(); },
     onOutcome: (job, outcome) => {
       const what = job.pullNumber ? `${job.owner}/${job.repo}#${job.pullNumber}` : `${job.owner}/${job.repo}@${job.headSha.slice(0, 12)}`;

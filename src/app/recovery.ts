@@ -15,7 +15,8 @@ import type { GitHub } from './collect.js';
 import { CHECK_NAME } from '../config/repo-config.js';
 import { pullState } from './pull-state.js';
 import type { ReviewJob, WorkQueue } from './queue/types.js';
-import { TREE_CHECK_NAME, treeJob } from './tree-check.js';
+import { TREE_CHECK_NAME } from './tree/check-run.js';
+import { treeJob } from './tree/jobs.js';
 
 export interface RecoveryOptions {
   /** Authenticated as the App (JWT): lists installations. */

@@ -14,18 +14,6 @@ export interface RetryPolicy {
 
 export const DEFAULT_RETRY: RetryPolicy = { attempts: 4, baseDelayMs: 2_000, maxDelayMs: 120_000 };
 
-export function retryPolicyFromEnv(env: NodeJS.ProcessEnv = process.env): RetryPolicy {
-  const n = (name: string, dflt: number) => {
-    const v = Number(env[name]);
-    return Number.isFinite(v) && v >= 0 ? v : dflt;
-  };
-  return {
-    attempts: Math.max(1, Math.floor(n('KMAP_REVIEW_ATTEMPTS', DEFAULT_RETRY.attempts))),
-    baseDelayMs: n('KMAP_REVIEW_RETRY_BASE_MS', DEFAULT_RETRY.baseDelayMs),
-    maxDelayMs: n('KMAP_REVIEW_RETRY_MAX_MS', DEFAULT_RETRY.maxDelayMs),
-  };
-}
-
 export interface Classified {
   retryable: boolean;
   /** What GitHub asked for (Retry-After, or the rate-limit reset), when it said. */

@@ -69,7 +69,7 @@ interface Slot {
 export interface WorkerThreadRunnerOptions {
   /** The worker script; defaults to the compiled analysis-worker.js next to this file. */
   workerUrl?: URL;
-  /** Number of worker threads (default: KMAP_REVIEW_WORKERS or min(4, cores - 1), at least 1). */
+  /** Number of worker threads (default min(4, cores - 1), at least 1; the App passes KMAP_REVIEW_WORKERS). */
   size?: number;
   /** A task that runs longer than this is abandoned and its worker replaced (default 120 s). */
   timeoutMs?: number;
@@ -87,8 +87,7 @@ export class WorkerThreadRunner implements AnalysisRunner {
 
   constructor(options: WorkerThreadRunnerOptions = {}) {
     this.#url = options.workerUrl ?? new URL('./analysis-worker.js', import.meta.url);
-    const envSize = Number.parseInt(process.env.KMAP_REVIEW_WORKERS ?? '', 10);
-    this.#size = Math.max(1, options.size ?? (Number.isFinite(envSize) && envSize > 0 ? envSize : Math.min(4, availableParallelism() - 1)));
+    this.#size = Math.max(1, options.size ?? Math.min(4, availableParallelism() - 1));
     this.#timeoutMs = options.timeoutMs ?? 120_000;
   }
 
@@ -178,7 +177,7 @@ export class WorkerThreadRunner implements AnalysisRunner {
   }
 }
 
-/** The production default: worker threads, unless KMAP_REVIEW_IN_PROCESS=1. */
-export function defaultRunner(): AnalysisRunner {
-  return process.env.KMAP_REVIEW_IN_PROCESS === '1' ? new InProcessRunner() : new WorkerThreadRunner();
+/** The production default: worker threads (KMAP_REVIEW_WORKERS of them), unless KMAP_REVIEW_IN_PROCESS=1. */
+export function defaultRunner(settings: { inProcess: boolean; workers?: number }): AnalysisRunner {
+  return settings.inProcess ? new InProcessRunner() : new WorkerThreadRunner(settings.workers !== undefined ? { size: settings.workers } : {});
 }

@@ -14,12 +14,13 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Probot, ProbotOctokit, type Logger } from 'probot';
-import { checkEnvironment, createApp, type AppOptions, type AppRuntime } from './index.js';
+import { createApp, type AppOptions, type AppRuntime } from './index.js';
+import { checkWebhookSecret, processEnvironment, readSettings, type ServerSettings } from './settings.js';
 
-export const DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024;
 const JSON_TYPE = /^\s*application\/json\s*(;|$)/i;
 
 export interface ServerOptions {
+  /** The environment the settings are read from (default: the process's; settings.ts). */
   env?: NodeJS.ProcessEnv;
   app?: AppOptions;
   /** Octokit class (tests turn Probot's retry and throttling plugins off). */
@@ -39,8 +40,13 @@ export interface RunningServer {
 }
 
 /** PRIVATE_KEY (PEM, PEM with literal \n, or base64 of PEM) or PRIVATE_KEY_PATH, like Probot reads it. */
-export function readPrivateKey(env: NodeJS.ProcessEnv): string | undefined {
-  let key = env.PRIVATE_KEY ?? (env.PRIVATE_KEY_PATH ? readFileSync(env.PRIVATE_KEY_PATH, 'utf8') : undefined);
+export function readPrivateKey(server: Pick<ServerSettings, 'privateKey' | 'privateKeyPath'>): string | undefined {
+  let key: string | undefined;
+  try {
+    key = server.privateKey ?? (server.privateKeyPath ? readFileSync(server.privateKeyPath, 'utf8') : undefined);
+  } catch (err) {
+    throw new Error(`PRIVATE_KEY_PATH=${JSON.stringify(server.privateKeyPath)} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
   if (!key) return undefined;
   if (!key.includes('-----BEGIN')) {
     const decoded = Buffer.from(key, 'base64').toString('utf8');
@@ -111,24 +117,25 @@ async function warmUp(address: AddressInfo, webhookPath: string, secret: string,
 }
 
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
-  const env = options.env ?? process.env;
-  checkEnvironment(env);
-  const secret = env.WEBHOOK_SECRET ?? 'development';
-  const appId = env.APP_ID;
-  const privateKey = readPrivateKey(env);
+  const settings = readSettings(options.env ?? processEnvironment());
+  const s = settings.server;
+  checkWebhookSecret(s);
+  const secret = s.webhookSecret ?? 'development';
+  const appId = s.appId;
+  const privateKey = readPrivateKey(s);
   if (!appId || !privateKey) throw new Error('APP_ID and PRIVATE_KEY (or PRIVATE_KEY_PATH) are required');
-  const maxBody = options.maxBodyBytes ?? (Number(env.KMAP_REVIEW_MAX_BODY_BYTES) || DEFAULT_MAX_BODY_BYTES);
-  const webhookPath = env.WEBHOOK_PATH || '/api/github/webhooks';
+  const maxBody = options.maxBodyBytes ?? s.maxBodyBytes;
+  const webhookPath = s.webhookPath;
   const probot = new Probot({
     appId, privateKey, secret,
-    baseUrl: env.GHE_HOST ? `${env.GHE_PROTOCOL || 'https'}://${env.GHE_HOST}/api/v3` : 'https://api.github.com',
+    baseUrl: s.baseUrl,
     ...(options.log ? { log: options.log } : {}),
-    logLevel: (env.LOG_LEVEL as 'info') || 'info',
-    logFormat: env.LOG_FORMAT === 'pretty' ? 'pretty' : 'json',
+    logLevel: s.logLevel ?? 'info',
+    logFormat: s.logFormat ?? 'json',
     // Probot can share its request throttling through Redis too, but a request in flight when an instance
     // dies then holds that installation's write slot cluster-wide for 60 s (plugin-throttling's job
     // expiration): opt-in only, so the queue's recovery from a dead instance stays fast.
-    ...(env.REDIS_URL && env.KMAP_REVIEW_SHARED_THROTTLE === '1' ? { redisConfig: env.REDIS_URL } : {}),
+    ...(settings.queue.redisUrl && s.sharedThrottle ? { redisConfig: settings.queue.redisUrl } : {}),
     Octokit: options.Octokit ?? ProbotOctokit.defaults((o: Record<string, unknown>) => ({
       ...o,
       // Probot retries rate limits forever; twice at the request level, then the job's retry takes over.
@@ -140,7 +147,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     })),
   });
   let runtime: AppRuntime | undefined;
-  await probot.load(createApp({ production: true, ...options.app, onRuntime: (r) => (runtime = r) }));
+  await probot.load(createApp({ production: true, settings, ...options.app, onRuntime: (r) => (runtime = r) }));
   if (!runtime) throw new Error('the App did not start');
   const log = probot.log; // set once Probot is initialised (load() does it)
 
@@ -214,10 +221,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   // Slow clients must not hold sockets open forever.
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
-  const host = env.HOST || 'localhost';
+  const host = s.host;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(Number(env.PORT) || 3000, host, () => resolve());
+    server.listen(s.port, host, () => resolve());
   });
   const address = server.address() as AddressInfo;
   const port = address.port;

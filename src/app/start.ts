@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseEnv } from 'node:util';
+import { processEnvironment, type ServerSettings } from './settings.js';
 
 export type StartMode = { mode: 'server' } | { mode: 'setup' } | { mode: 'error'; message: string };
 
@@ -16,7 +17,7 @@ export type StartMode = { mode: 'server' } | { mode: 'setup' } | { mode: 'error'
  * A variable already set in the environment wins over the file. Returns the names taken from the file;
  * none when there is no file. A file that cannot be read is an error naming it.
  */
-export function loadDotEnv(dir: string, env: NodeJS.ProcessEnv = process.env): string[] {
+export function loadDotEnv(dir: string, env: NodeJS.ProcessEnv = processEnvironment()): string[] {
   const path = join(dir, '.env');
   let text: string;
   try {
@@ -35,23 +36,24 @@ export function loadDotEnv(dir: string, env: NodeJS.ProcessEnv = process.env): s
   return taken;
 }
 
-export function hasCredentials(env: NodeJS.ProcessEnv): boolean {
-  return Boolean(env.APP_ID && (env.PRIVATE_KEY || env.PRIVATE_KEY_PATH));
+type Credentials = Pick<ServerSettings, 'appId' | 'privateKey' | 'privateKeyPath' | 'nodeEnv'>;
+
+export function hasCredentials(s: Credentials): boolean {
+  return Boolean(s.appId && (s.privateKey || s.privateKeyPath));
 }
 
-export function startMode(env: NodeJS.ProcessEnv): StartMode {
-  if (hasCredentials(env)) return { mode: 'server' };
-  if (env.NODE_ENV === 'production') {
-    const missing = [!env.APP_ID && 'APP_ID', !(env.PRIVATE_KEY || env.PRIVATE_KEY_PATH) && 'PRIVATE_KEY (or PRIVATE_KEY_PATH)'].filter(Boolean).join(' and ');
+export function startMode(s: Credentials): StartMode {
+  if (hasCredentials(s)) return { mode: 'server' };
+  if (s.nodeEnv === 'production') {
+    const missing = [!s.appId && 'APP_ID', !(s.privateKey || s.privateKeyPath) && 'PRIVATE_KEY (or PRIVATE_KEY_PATH)'].filter(Boolean).join(' and ');
     return { mode: 'error', message: `${missing} required with NODE_ENV=production (setup mode is off in production)` };
   }
   return { mode: 'setup' };
 }
 
 /** The one line `npm start` prints when it enters setup mode. */
-export function setupLine(env: NodeJS.ProcessEnv): string {
-  const host = env.HOST || 'localhost';
-  const shown = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
-  return `kmap-review: no APP_ID/PRIVATE_KEY: setup mode: open http://${shown}:${Number(env.PORT) || 3000} and click "Register GitHub App" ` +
+export function setupLine(s: Pick<ServerSettings, 'host' | 'port'>): string {
+  const shown = s.host === '0.0.0.0' || s.host === '::' ? 'localhost' : s.host;
+  return `kmap-review: no APP_ID/PRIVATE_KEY: setup mode: open http://${shown}:${s.port} and click "Register GitHub App" ` +
     `(GH_ORG=<org> registers it in an organisation); the credentials go to .env, then run npm start again`;
 }

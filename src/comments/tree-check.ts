@@ -2,7 +2,7 @@
  * The `kmap-review / tree` check run around the scan's own rendering (comments/scan/markdown.ts): the
  * conclusion from the trend, the title, notes on where the result came from, and the annotations.
  */
-import type { Finding } from '../analysis/model.js';
+import type { Finding, SkippedFile } from '../analysis/model.js';
 import type { ScanSite } from '../analysis/scan/classify.js';
 import type { TreeScan } from '../analysis/scan/tree.js';
 import type { Annotation, Conclusion } from './check-run.js';
@@ -20,6 +20,8 @@ export interface TreeTrendInfo {
   countsOnly: boolean;
   /** The push's previous head, to say why another commit was used. */
   before: string | null;
+  /** Files not analysed now, with deprecated calls, that the previous result gives nothing to compare with. */
+  notCompared?: readonly SkippedFile[];
 }
 
 export interface TreeSourceStats {
@@ -80,12 +82,17 @@ export interface TreeCheckOutput {
   annotationsDropped: number;
 }
 
-/** failure for new deprecated uses or new error findings; neutral without a baseline; success otherwise. */
+/**
+ * failure for new deprecated uses, new error findings or more deprecated calls in a file not analysed
+ * (as `scan --baseline` fails); neutral without a baseline, or when files not analysed could not be
+ * compared (they may hide new uses: not a success); success otherwise.
+ */
 export function treeConclusion(scan: TreeScan, trend: TreeTrendInfo): Conclusion {
   const b = scan.baseline;
   if (!b) return 'neutral';
-  if (trend.countsOnly) return b.now > b.was ? 'failure' : 'success';
-  return b.added.length > 0 || b.newErrors.length > 0 ? 'failure' : 'success';
+  const failed = trend.countsOnly ? b.now > b.was : b.added.length > 0 || b.newErrors.length > 0 || b.addedInSkipped.length > 0;
+  if (failed) return 'failure';
+  return trend.notCompared?.length ? 'neutral' : 'success';
 }
 
 function treeTitle(scan: TreeScan, conclusion: Conclusion, trend: TreeTrendInfo): string {
@@ -97,6 +104,7 @@ function treeTitle(scan: TreeScan, conclusion: Conclusion, trend: TreeTrendInfo)
   else {
     if (b.added.length) news.push(`${b.added.length} new`);
     if (b.newErrors.length) news.push(plural(b.newErrors.length, 'new error'));
+    if (b.addedInSkipped.length) news.push(`new uses in ${plural(b.addedInSkipped.length, 'file')} not analysed`);
   }
   return `${news.join(', ')}: ${base}`;
 }
@@ -124,6 +132,12 @@ export function treeAnnotations(scan: TreeScan, trend: TreeTrendInfo): Annotatio
   const added = new Set(b && !trend.countsOnly ? b.added.map((s) => s.key) : []);
   const newErrors = new Set(b && !trend.countsOnly ? b.newErrors.map((f) => f.fingerprint) : []);
   const out: Annotation[] = [];
+  for (const f of b && !trend.countsOnly ? b.addedInSkipped : []) {
+    out.push({
+      path: f.path, start_line: 1, end_line: 1, annotation_level: 'failure', title: 'kmap-review: new uses in a file not analysed',
+      message: truncate(`${f.now} deprecated calls (counted lexically), ${f.was} before${since}; the file was not analysed: ${f.reason}`, 60_000, '(truncated)'),
+    });
+  }
   for (const s of scan.sites) {
     if (added.has(s.key)) out.push(siteAnnotation(s, 'failure', `kmap-review: new ${s.api}() use`, `New use of the deprecated ${s.api}()${since} (${s.class}): ${s.reason}`));
   }
@@ -137,6 +151,19 @@ export function treeAnnotations(scan: TreeScan, trend: TreeTrendInfo): Annotatio
     if (!added.has(s.key) && s.class === 'needs-care') out.push(siteAnnotation(s, 'notice', `kmap-review: ${s.api}() needs care`, `${s.api}() needs care to convert: ${s.reason}`));
   }
   return out;
+}
+
+/** "larger than N bytes" stays as it is; the analysis errors, each its own message, are counted as one kind. */
+const reasonKind = (reason: string) => (reason.startsWith('not analysed:') ? 'the analysis failed' : reason);
+
+/** How many files were not analysed and why, and their deprecated calls (counted lexically) that keep counting. */
+function notAnalysedNote(skipped: readonly SkippedFile[]): string {
+  const byKind = new Map<string, number>();
+  for (const f of skipped) byKind.set(reasonKind(f.reason), (byKind.get(reasonKind(f.reason)) ?? 0) + 1);
+  const why = [...byKind].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([k, n]) => `${n} ${k}`).join(', ');
+  const calls = skipped.reduce((sum, f) => sum + (f.uses ?? 0), 0);
+  const counted = skipped.filter((f) => f.uses !== undefined).length;
+  return `**Not analysed:** ${plural(skipped.length, 'file')} (${why})${counted ? `; ${plural(calls, 'deprecated call')} in ${counted === skipped.length ? 'them' : plural(counted, 'of them', 'of them')}, counted lexically, keep counting in the trend` : ''}.`;
 }
 
 function notes(input: TreeCheckInput, dropped: number, shown: number): string {
@@ -156,6 +183,11 @@ function notes(input: TreeCheckInput, dropped: number, shown: number): string {
   if (stats.fromTarball) read.push(`${stats.fromTarball} read from the repository tarball`);
   if (stats.fromBlobs) read.push(`${stats.fromBlobs} fetched as blobs`);
   n.push(`**Files:** ${read.join(', ')}; ${scan.files.matched} mention the mapping API.`);
+  if (scan.files.skipped.length) n.push(notAnalysedNote(scan.files.skipped));
+  if (trend.notCompared?.length) {
+    const files = trend.notCompared.slice(0, 5).map((f) => `${code(f.path)} (${f.uses} now)`).join(', ') + (trend.notCompared.length > 5 ? ', …' : '');
+    n.push(`**Not compared:** ${plural(trend.notCompared.length, 'file')} not analysed now, with deprecated calls counted lexically: ${files}. The previous result (read back from its check run) has no per-file counts to compare them with, so whether they grew is not known (hence not a success), and the converted count may include their uses; the next push compares them.`);
+  }
   if (dropped > 0) n.push(`**Annotations:** the first ${shown} of ${shown + dropped} (capped at ${input.maxAnnotations}); the lists above have the rest.`);
   if (input.configProblems.length) {
     n.push(`**Configuration:** \`.github/kmap-review.yml\` has problems; the defaults apply for them:\n${input.configProblems.map((p) => `- ${p}`).join('\n')}`);

@@ -5,7 +5,8 @@
 import type { Context, Probot } from 'probot';
 import { RECHECK_ACTION } from '../app/check-runs.js';
 import type { ReviewScheduler } from '../app/scheduler.js';
-import { TREE_CHECK_NAME, enqueueTreeScan } from '../app/tree-check.js';
+import { TREE_CHECK_NAME } from '../app/tree/check-run.js';
+import { enqueueTreeScan } from '../app/tree/jobs.js';
 
 const ZERO = /^0+$/;
 

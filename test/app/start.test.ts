@@ -143,6 +143,16 @@ it('with NODE_ENV=production and no credentials exits 1 with one line', async ()
   expect(lines).toEqual([expect.stringMatching(/^kmap-review: APP_ID and PRIVATE_KEY \(or PRIVATE_KEY_PATH\) required with NODE_ENV=production/)]);
 }, 30_000);
 
+it('a bad setting (from .env too) stops the start with one line naming each bad variable and value, exit 1', async () => {
+  const dir = checkout();
+  writeFileSync(join(dir, '.env'), 'KMAP_REVIEW_WORKERS=four\n');
+  const s = start(dir, { KMAP_REVIEW_TREE_BATCH_BYTES: '32MiB', PORT: String(await freePort()), HOST: '127.0.0.1' });
+  expect(await s.exited).toBe(1);
+  expect(s.output().trim().split('\n')).toEqual([
+    'kmap-review: bad settings: KMAP_REVIEW_WORKERS="four" is not a whole number above 0; KMAP_REVIEW_TREE_BATCH_BYTES="32MiB" is not a whole number above 0',
+  ]);
+}, 30_000);
+
 describe('receive: one event with only a token', () => {
   function payloadFile(): string {
     const dir = checkout();

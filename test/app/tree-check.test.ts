@@ -7,7 +7,7 @@ import nock from 'nock';
 import { GitHubMock } from './helpers/github-mock.js';
 import { fakeAnalyzer, makeProbot } from './helpers/harness.js';
 import { KernelRepo, checkSuiteEvent, pushEvent } from './helpers/tree-repo.js';
-import type { TreeOptions } from '../../src/app/tree-check.js';
+import type { TreeOptions } from '../../src/app/tree/options.js';
 
 const OWNER = 'kmap-test';
 const REPO = 'linux';
@@ -268,6 +268,10 @@ describe('kmap-review / tree', () => {
     const done = completed(93);
     expect(done.conclusion).toBe('failure');
     expect(done.output.summary).toContain('Trend: was **7**, now **9**: 0 converted or removed, **2 new**.');
+    // The run history came back with it: the trend of the last runs, and the subsystems of the previous one.
+    expect(text).toMatch(/<!-- kmap-review:tree-history 1 [A-Za-z0-9+/=]+ -->/);
+    expect(done.output.summary).toContain(`\`▁█\` 7 → 9 (+2 over 2 runs; +2 since \`${head1.slice(0, 12)}\`)`);
+    expect(done.output.summary).toContain('| DEMO RING DRIVER | 7 | 9 | +2 |');
   });
 
   it('a push that converts uses succeeds with the trend', async () => {
@@ -385,5 +389,113 @@ describe('kmap-review / tree', () => {
     await queue.onIdle();
     expect(gh.calls).toEqual([]);
     expect(await queue.stats()).toEqual({ pending: 0, running: 0, delayed: 0 });
+  });
+});
+
+it('the last attempt ends on a rate limit: the tree run\'s failure update waits for its Retry-After first (the review\'s life cycle)', async () => {
+  const waits: { ms: number; updatesBefore: number }[] = [];
+  const { probot, queue } = makeProbot(fakeAnalyzer([]), undefined, {
+    tree: TREE, sleep: async (ms) => { waits.push({ ms, updatesBefore: gh.find('checks/update').length }); },
+  });
+  const limited = [403, { message: 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.' }, { 'retry-after': '3' }];
+  gh.on('GET', `${R}/commits/${head1}/check-runs`, () => ({ total_count: 0, check_runs: [] }))
+    .on('POST', `${R}/check-runs`, () => [201, { id: 98 }])
+    .on('GET', `${R}/commits/${head1}/check-runs`, () => ({ total_count: 1, check_runs: [{ id: 98, name: 'kmap-review / tree', status: 'in_progress', conclusion: null }] }), 2);
+  for (let i = 0; i < 3; i++) gh.config(OWNER, REPO).on('GET', `${R}/git/trees/${head1}`, () => limited);
+  gh.on('PATCH', `${R}/check-runs/98`, () => ({ id: 98 }));
+  await push(probot, queue, 'p8', EARLIER, head1);
+  expect(waits).toEqual([{ ms: 3000, updatesBefore: 0 }]);
+  const done = completed(98);
+  expect(done.conclusion).toBe('neutral');
+  expect(done.output.title).toBe('kmap-review could not scan the tree');
+  expect(done.output.summary).toContain('Retry-After 3 s');
+  expect(gh.find('checks/create')).toHaveLength(1);
+});
+
+describe('files not analysed (over max_file_bytes) keep counting, as `scan --baseline` counts them', () => {
+  const CAP = 500;
+  const YAML = `max_file_bytes: ${CAP}\n`;
+
+  function mockStartWithCap(head: string, runId: number): void {
+    gh.on('GET', `${R}/commits/${head}/check-runs`, () => ({ total_count: 0, check_runs: [] }))
+      .on('POST', `${R}/check-runs`, () => [201, { id: runId, name: 'kmap-review / tree', head_sha: head, status: 'in_progress' }])
+      .config(OWNER, REPO, YAML)
+      .on('GET', `${R}/git/trees/${head}`, () => repo.tree(head, true));
+  }
+
+  it('the summary says how many and why, with their lexical count; the next push fails on new uses there', async () => {
+    // ring.c is over the cap, the other files under it.
+    expect(Buffer.byteLength(RING)).toBeGreaterThan(CAP);
+    for (const t of [LOCAL, PLAIN, BOUNCE]) expect(Buffer.byteLength(t)).toBeLessThan(CAP);
+    const { probot, queue } = app();
+    mockStartWithCap(head1, 101);
+    mockTarball(head1);
+    mockNoEarlierRun(EARLIER);
+    gh.on('PATCH', `${R}/check-runs/101`, () => ({ id: 101 }));
+    await push(probot, queue, 'c1', EARLIER, head1);
+    const first = completed(101);
+    expect(first.conclusion).toBe('neutral');
+    expect(first.output.title).toBe('2 deprecated kmap uses: 2 ready, 0 need care, 0 blocked');
+    expect(first.output.summary).toContain(`**Not analysed:** 1 file (1 larger than ${CAP} bytes); 5 deprecated calls in them, counted lexically, keep counting in the trend.`);
+    expect(first.output.summary).toContain(`1 files were not analysed: \`drivers/demo/ring.c\` (larger than ${CAP} bytes)`);
+    // The next push's baseline in the check run carries the file and its count.
+    expect(first.output.text).toMatch(/<!-- kmap-review:tree-skipped 1 [A-Za-z0-9+/=]+ -->/);
+    gh.calls.length = 0;
+
+    // ring.c gains a kmap_atomic()/kunmap_atomic() pair: fetched (over the cap, but counted), and it fails.
+    const changed = repo.blobSha(head2, 'drivers/demo/ring.c');
+    mockStartWithCap(head2, 102);
+    gh.on('GET', `${R}/git/blobs/${changed}`, () => repo.blob(changed)).on('PATCH', `${R}/check-runs/102`, () => ({ id: 102 }));
+    await push(probot, queue, 'c2', head1, head2);
+    const done = completed(102);
+    expect(done.conclusion).toBe('failure');
+    expect(done.output.title).toBe('new uses in 1 file not analysed: 2 deprecated kmap uses (was 2): 2 ready, 0 need care, 0 blocked');
+    expect(done.output.summary).toContain(`**New uses in a file not analysed:** \`drivers/demo/ring.c\`: 7 deprecated calls (lexically), was 5 (larger than ${CAP} bytes).`);
+    expect(done.output.summary).toContain('Trend: was **2**, now **2**: 0 converted or removed, **0 new**.');
+    expect(done.annotations[0]).toMatchObject({ path: 'drivers/demo/ring.c', start_line: 1, annotation_level: 'failure', title: 'kmap-review: new uses in a file not analysed' });
+  });
+
+  it('a file analysed before and over the cap now is compared with its sites then, from the cache: not "converted", no new uses', async () => {
+    const { probot, queue } = app();
+    await firstPush(probot, queue);
+    gh.calls.length = 0;
+    // The same files under a cap (on a new commit: a re-run of the same one would be skipped as done).
+    const head3 = repo.commit({ 'drivers/demo/ring.c': RING, 'lib/demo/plain.c': `${PLAIN}\n` }, 'head1\'s ring.c, plain: newline');
+    try {
+      // Another cap is another cache: the files are read again (from the tarball).
+      mockStartWithCap(head3, 103);
+      mockTarball(head3);
+      mockNoEarlierRun(head2);
+      gh.on('PATCH', `${R}/check-runs/103`, () => ({ id: 103 }));
+      await push(probot, queue, 'c3', head2, head3);
+      const done = completed(103);
+      // ring.c's 5 sites then are not converted: it still has 5 deprecated calls, just not analysed.
+      expect(done.output.summary).toContain('Trend: was **7**, now **2**: 0 converted or removed, **0 new**.');
+      expect(done.output.summary).not.toContain('New uses in a file not analysed');
+      expect(done.output.summary).not.toContain('Not compared');
+      expect(done.conclusion).toBe('success');
+    } finally {
+      repo.git('reset', '-q', '--hard', head2);
+    }
+  });
+
+  it('the same, with the previous result read back from its check run (no per-file counts there): not compared, said, neutral', async () => {
+    const first = app();
+    const text = (await firstPush(first.probot, first.queue)).output.text;
+    gh.calls.length = 0;
+    const { probot, queue } = app({ jobs: 1, inProcess: true, tarballThreshold: 100 });
+    mockStartWithCap(head2, 104);
+    for (const path of ['drivers/demo/ring.c', 'fs/demo/local.c', 'lib/demo/plain.c', LONG_PATH, 'MAINTAINERS']) {
+      const sha = repo.blobSha(head2, path);
+      gh.on('GET', `${R}/git/blobs/${sha}`, () => repo.blob(sha));
+    }
+    gh.on('GET', `${R}/commits/${head1}/check-runs`, () => ({
+      total_count: 1, check_runs: [{ id: 91, name: 'kmap-review / tree', head_sha: head1, status: 'completed', conclusion: 'neutral', output: { title: 't', summary: 's', text, annotations_count: 0, annotations_url: '' } }],
+    })).on('PATCH', `${R}/check-runs/104`, () => ({ id: 104 }));
+    await push(probot, queue, 'c4', head1, head2);
+    const done = completed(104);
+    expect(done.conclusion).toBe('neutral');
+    expect(done.output.summary).toContain('**Not compared:** 1 file not analysed now, with deprecated calls counted lexically: `drivers/demo/ring.c` (7 now).');
+    expect(done.output.summary).not.toContain('New uses in a file not analysed');
   });
 });

@@ -3,9 +3,11 @@ import { gzipSync } from 'node:zlib';
 import type { Finding } from '../../src/analysis/model.js';
 import type { ScanSite } from '../../src/analysis/scan/classify.js';
 import { compareWithBaseline } from '../../src/analysis/scan/totals.js';
-import { baselineOf, decodeBaselineMarker, encodeBaselineMarker, toBaselineInput } from '../../src/app/tree/baseline.js';
+import { baselineOf, compareTreeResult, decodeBaselineMarker, encodeBaselineMarker, toBaselineInput } from '../../src/app/tree/baseline.js';
 import { gitBlobSha } from '../../src/analysis/scan/blob-sha.js';
 import { tarEntries, tarGzEntries } from '../../src/app/tree/tar.js';
+import { decodeHistoryMarker, encodeHistoryMarker } from '../../src/app/tree/history.js';
+import type { TreeRunPoint } from '../../src/comments/tree-trend.js';
 import { KernelRepo } from './helpers/tree-repo.js';
 
 const LONG = `drivers/${'long-directory-name/'.repeat(8)}deep.c`;
@@ -110,5 +112,69 @@ describe('baseline in the check run', () => {
     const s = { ...site(1), key: 'not-hex-key' };
     const back = decodeBaselineMarker(encodeBaselineMarker(baselineOf('e'.repeat(40), [s], []), 60_000))!;
     expect(back.sites).toEqual(['not-hex-key']);
+  });
+
+  it('keeps the files not analysed in the check run: compared by their own counts then, never by a guess', () => {
+    const sites = Array.from({ length: 10 }, (_, i) => site(i));
+    const skippedThen = [{ path: 'drivers/huge.c', reason: 'larger than 100 bytes', uses: 4 }];
+    const b = baselineOf('f'.repeat(40), sites, [], skippedThen);
+    const back = decodeBaselineMarker(encodeBaselineMarker(b, 60_000))!;
+    expect(back.skipped).toEqual([{ path: 'drivers/huge.c', uses: 4 }]);
+    expect(back.paths).toBeUndefined();
+
+    // huge.c: skipped then and now, 4 -> 6 calls: new uses. x3.c (analysed then): skipped now.
+    const now = sites.filter((s) => s.path !== 'drivers/x3.c');
+    const skippedNow = [{ path: 'drivers/huge.c', reason: 'larger than 100 bytes', uses: 6 }, { path: 'drivers/x3.c', reason: 'not analysed: boom', uses: 1 }];
+    const viaMarker = compareTreeResult(compareWithBaseline, back, now, [], skippedNow);
+    expect(viaMarker.comparison.addedInSkipped).toEqual([{ path: 'drivers/huge.c', was: 4, now: 6, reason: 'larger than 100 bytes' }]);
+    // x3.c's sites then have no path in the check run: not compared, and said so.
+    expect(viaMarker.notCompared.map((f) => f.path)).toEqual(['drivers/x3.c']);
+
+    // From the cache (paths kept): x3.c is compared with its sites then, and they are not "converted".
+    const viaCache = compareTreeResult(compareWithBaseline, b, now, [], skippedNow);
+    expect(viaCache.notCompared).toEqual([]);
+    expect(viaCache.comparison.converted).toBe(0);
+    expect(viaCache.comparison.addedInSkipped.map((f) => f.path)).toEqual(['drivers/huge.c']);
+
+    // The same counts as then: nothing new.
+    const same = compareTreeResult(compareWithBaseline, back, sites, [], [{ path: 'drivers/huge.c', reason: 'larger than 100 bytes', uses: 4 }]);
+    expect(same.comparison.addedInSkipped).toEqual([]);
+    expect(same.notCompared).toEqual([]);
+
+    // A corrupted second comment: the baseline still reads, without the files not analysed.
+    const bad = encodeBaselineMarker(b, 60_000).replace(/tree-skipped 1 [A-Za-z0-9+/=]+/, 'tree-skipped 1 AAAA');
+    expect(decodeBaselineMarker(bad)).toMatchObject({ siteCount: 10, complete: true });
+    expect(decodeBaselineMarker(bad)!.skipped).toBeUndefined();
+  });
+});
+
+describe('run history in the check run', () => {
+  const point = (i: number): TreeRunPoint => ({
+    commit: i.toString(16).padStart(40, '0'), date: new Date(Date.UTC(2026, 0, 1 + i)).toISOString(), total: 1000 - i,
+    byClass: { ready: 500 - i, 'needs-care': 300, blocked: 200 },
+    bySubsystem: Object.fromEntries(Array.from({ length: 300 }, (_, k) => [`SUBSYSTEM NUMBER ${k} (${i})`, k])),
+  });
+
+  it('round-trips the runs, the subsystems of the last one only', () => {
+    const runs = Array.from({ length: 20 }, (_, i) => point(i));
+    const marker = encodeHistoryMarker(runs, 60_000);
+    const back = decodeHistoryMarker(`baseline\n${marker}\n`)!;
+    expect(back.map((p) => p.total)).toEqual(runs.map((p) => p.total));
+    expect(back.at(-1)).toEqual(runs.at(-1));
+    expect(back[0]!.bySubsystem).toEqual({});
+    // A kernel-sized history stays small beside the baseline's 65,535 characters.
+    expect(marker.length).toBeLessThan(8000);
+  });
+
+  it('drops the oldest runs to fit, keeps at least two, and ignores what is not a history', () => {
+    const runs = Array.from({ length: 20 }, (_, i) => point(i));
+    const two = encodeHistoryMarker(runs.slice(-2), 60_000).length;
+    const fitted = decodeHistoryMarker(encodeHistoryMarker(runs, two + 100))!;
+    expect(fitted.length).toBeGreaterThanOrEqual(2);
+    expect(fitted.length).toBeLessThan(20);
+    expect(fitted.at(-1)).toEqual(runs.at(-1));
+    expect(encodeHistoryMarker(runs, 50)).toBe('');
+    expect(decodeHistoryMarker('<!-- kmap-review:tree-history 1 AAAA -->')).toBeUndefined();
+    expect(decodeHistoryMarker('no history')).toBeUndefined();
   });
 });

@@ -5,6 +5,7 @@
  * still too big is opened one level (non-recursively) and its children listed the same way.
  */
 import type { GitHub } from '../collect.js';
+import { mapLimit } from '../map-limit.js';
 
 export interface TreeBlob {
   path: string;
@@ -34,48 +35,38 @@ async function getTree(octokit: GitHub, owner: string, repo: string, sha: string
   return { tree: data.tree as RawEntry[], truncated: data.truncated };
 }
 
-/** At most `n` promises from `fn` at once (only the requests hold a slot, so nesting cannot deadlock). */
-function limiter(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
-  let active = 0;
-  const waiting: (() => void)[] = [];
-  return async (fn) => {
-    if (active >= n) await new Promise<void>((resolve) => waiting.push(resolve));
-    active++;
-    try {
-      return await fn();
-    } finally {
-      active--;
-      waiting.shift()?.();
-    }
-  };
-}
-
 /** Every blob of `treeish` (a commit or tree SHA). Symlinks (mode 120000) and submodules are left out. */
 export async function listTreeBlobs(octokit: GitHub, owner: string, repo: string, treeish: string, concurrency = 8): Promise<TreeListing> {
   const out: TreeBlob[] = [];
-  const limit = limiter(Math.max(1, concurrency));
   let requests = 0;
   const add = (prefix: string, entries: RawEntry[]) => {
     for (const e of entries) {
       if (e.type === 'blob' && e.path && e.sha && e.mode !== '120000') out.push({ path: prefix + e.path, sha: e.sha, size: e.size ?? 0 });
     }
   };
-  /** Lists `sha` (at `prefix`) recursively; when GitHub truncates, descends one level and recurses. */
-  const walk = async (sha: string, prefix: string): Promise<boolean> => {
+  /**
+   * Lists `sha` (at `prefix`) recursively; when GitHub truncates, lists it one level and returns its
+   * subtrees, which the next round lists the same way.
+   */
+  const list = async ({ sha, prefix }: { sha: string; prefix: string }): Promise<Array<{ sha: string; prefix: string }>> => {
     requests++;
-    const rec = await limit(() => getTree(octokit, owner, repo, sha, true));
+    const rec = await getTree(octokit, owner, repo, sha, true);
     if (!rec.truncated) {
       add(prefix, rec.tree);
-      return false;
+      return [];
     }
     requests++;
-    const flat = await limit(() => getTree(octokit, owner, repo, sha, false));
+    const flat = await getTree(octokit, owner, repo, sha, false);
     if (flat.truncated) throw new Error(`${prefix || '/'}: GitHub truncated even the non-recursive listing of this directory`);
     add(prefix, flat.tree);
-    await Promise.all(flat.tree.filter((e) => e.type === 'tree' && e.path && e.sha).map((e) => walk(e.sha!, `${prefix}${e.path}/`)));
-    return true;
+    return flat.tree.filter((e) => e.type === 'tree' && e.path && e.sha).map((e) => ({ sha: e.sha!, prefix: `${prefix}${e.path}/` }));
   };
-  const walked = await walk(treeish, '');
+  let round = [{ sha: treeish, prefix: '' }];
+  let walked = false;
+  for (let depth = 0; round.length; depth++) {
+    round = (await mapLimit(round, concurrency, list)).flat();
+    if (depth === 0) walked = requests > 1;
+  }
   out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return { blobs: out, requests, walked };
 }
