@@ -437,7 +437,7 @@ describe('files not analysed (over max_file_bytes) keep counting, as `scan --bas
     expect(first.conclusion).toBe('neutral');
     expect(first.output.title).toBe('2 deprecated kmap uses: 2 ready, 0 need care, 0 blocked');
     expect(first.output.summary).toContain(`**Not analysed:** 1 file (1 larger than ${CAP} bytes); 5 deprecated calls in them, counted lexically, keep counting in the trend.`);
-    expect(first.output.summary).toContain(`1 files were not analysed: \`drivers/demo/ring.c\` (larger than ${CAP} bytes)`);
+    expect(first.output.summary).toContain(`1 file was not analysed: \`drivers/demo/ring.c\` (larger than ${CAP} bytes)`);
     // The next push's baseline in the check run carries the file and its count.
     expect(first.output.text).toMatch(/<!-- kmap-review:tree-skipped 1 [A-Za-z0-9+/=]+ -->/);
     gh.calls.length = 0;

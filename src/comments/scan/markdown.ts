@@ -7,6 +7,7 @@ import type { Finding } from '../../analysis/model.js';
 import type { ScanSite } from '../../analysis/scan/classify.js';
 import type { GroupTotal } from '../../analysis/scan/totals.js';
 import type { TreeScan } from '../../analysis/scan/tree.js';
+import { plural } from '../markdown.js';
 
 export interface ScanMarkdownOptions {
   /** Prefix for links to code, e.g. https://github.com/o/r/blob/<sha>; plain paths when absent. */
@@ -77,7 +78,7 @@ export function renderScanMarkdown(scan: TreeScan, options: ScanMarkdownOptions 
   if (care.length) out.push('', `### Needs care (${care.length})`, '', 'These sections rely on what `kmap_atomic()` did (page faults or preemption disabled) or cannot be paired mechanically:', '', ...siteList(care, options, max));
   if (blocked.length) out.push('', `### Blocked (${blocked.length})`, '', 'The mapping outlives its function or thread: `kmap_local_page()` cannot replace it without a redesign.', '', ...siteList(blocked, options, max));
   if (scan.findings.length) out.push('', `### Bugs in existing mapping code (${scan.findings.length})`, '', ...findingList(scan.findings, options, max));
-  if (scan.files.skipped.length) out.push('', `${scan.files.skipped.length} files were not analysed: ${scan.files.skipped.slice(0, 5).map((s) => `\`${s.path}\` (${escapeMd(s.reason)})`).join(', ')}${scan.files.skipped.length > 5 ? ', …' : ''}`);
+  if (scan.files.skipped.length) out.push('', `${plural(scan.files.skipped.length, 'file was', 'files were')} not analysed: ${scan.files.skipped.slice(0, 5).map((s) => `\`${s.path}\` (${escapeMd(s.reason)})`).join(', ')}${scan.files.skipped.length > 5 ? ', …' : ''}`);
   let md = out.join('\n') + '\n';
   if (md.length > GITHUB_TEXT_LIMIT) md = md.slice(0, GITHUB_TEXT_LIMIT - 200) + '\n\n… (cut to fit GitHub\'s limit; run `kmap-review scan` for everything)\n';
   return md;
