@@ -1,0 +1,254 @@
+/**
+ * The Kconfig files of a tree, read lexically into one index: every `config`/`menuconfig` definition with
+ * the dependencies it runs under - its own `depends on` lines, the `if ... endif`, `menu`/`choice ...
+ * depends on` blocks around it, the blocks around the `source` line that included its file, and the
+ * architecture whose arch/<arch>/Kconfig sourced it. The index follows `source` from the top-level Kconfig,
+ * as kconfig does, so files nothing sources are not in it and every definition of a symbol is (kconfig joins
+ * a symbol's definitions with ||: one definition without a restriction is enough to lose it).
+ *
+ * When the index cannot be complete - no top-level Kconfig, a `source` of a file that is missing or whose
+ * name has a variable other than the architecture's, an unbalanced block - it says so (`complete: false`)
+ * and the reach answers nothing (reach.ts): a definition it did not see could allow any configuration.
+ */
+import { parseExpr, type KExpr } from './expr.js';
+import type { TreeReader } from './tree-reader.js';
+
+/** One condition a definition is under, with where it was written (for the evidence). */
+export interface Conjunct {
+  expr: KExpr;
+  /** The expression as written. */
+  text: string;
+  file: string;
+  line: number;
+  via: 'depends on' | 'if' | 'menu' | 'choice' | 'arch';
+}
+
+export interface Definition {
+  symbol: string;
+  file: string;
+  line: number;
+  conds: Conjunct[];
+  /** Symbols it selects without a condition (`select FOO`, not `select FOO if BAR`). */
+  selects: string[];
+  /** The arch/<arch>/Kconfig this definition was read under, if any. */
+  arch: string | null;
+}
+
+export interface KconfigIndex {
+  definitions: ReadonlyMap<string, Definition[]>;
+  complete: boolean;
+  /** Why it is not complete (the first reason found). */
+  problem?: string;
+}
+
+/** Width of a line's indentation, tabs to the next multiple of 8 (as kconfig's lexer counts help text). */
+function indentOf(line: string): number {
+  let w = 0;
+  for (const c of line) {
+    if (c === ' ') w++;
+    else if (c === '\t') w = (w & ~7) + 8;
+    else break;
+  }
+  return w;
+}
+
+/** The line without a `#` comment (outside quotes). */
+function stripComment(line: string): string {
+  let quote: string | null = null;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (quote) {
+      if (c === '\\') i++;
+      else if (c === quote) quote = null;
+    } else if (c === '"' || c === "'") quote = c;
+    else if (c === '#') return line.slice(0, i);
+  }
+  return line;
+}
+
+/** A line the parser below reads: it starts with one of these keywords. */
+const KEYWORD_LINE = /^[ \t]*(?:(?:menu)?config|if|endif|menu|endmenu|choice|endchoice|depends|select|o?r?source|comment|mainmenu|help|---help---)(?![A-Za-z0-9_])/;
+
+/** Logical lines of a Kconfig file (the ones that start with a keyword parseKconfig reads): comments removed, `\` continuations joined, help text dropped. */
+export function kconfigLines(text: string): Array<{ line: number; text: string }> {
+  const raw = text.split('\n');
+  const out: Array<{ line: number; text: string }> = [];
+  for (let i = 0; i < raw.length; i++) {
+    const start = i;
+    let line = raw[i];
+    // Most lines are attributes the index does not need (bool, default, prompt...): skipped unread.
+    if (!KEYWORD_LINE.test(line)) {
+      // ...with the lines it continues onto (`bool "prompt" \` + `if FOO` is one attribute, not a block).
+      while (raw[i].endsWith('\\') && i + 1 < raw.length) i++;
+      continue;
+    }
+    while (line.endsWith('\\') && i + 1 < raw.length) line = line.slice(0, -1) + ' ' + raw[++i];
+    const code = stripComment(line).trim();
+    if (!code) continue;
+    out.push({ line: start + 1, text: code });
+    if (/^(help|---help---)$/.test(code)) {
+      // Help text: the following lines indented at least as deep as its first non-blank line.
+      let helpIndent = -1;
+      while (i + 1 < raw.length) {
+        const next = raw[i + 1];
+        if (next.trim() === '') {
+          i++;
+          continue;
+        }
+        // As kconfig's lexer: a line at column 0 ends the help, and so does one indented less than the first.
+        const ind = indentOf(next);
+        if (ind === 0) break;
+        if (helpIndent < 0) helpIndent = ind;
+        if (ind < helpIndent) break;
+        i++;
+      }
+    }
+  }
+  return out;
+}
+
+interface Block {
+  kind: 'if' | 'menu' | 'choice';
+  conds: Conjunct[];
+}
+
+/** What one file says, independent of where it was sourced from. */
+interface ParsedFile {
+  configs: Array<{ symbol: string; line: number; blocks: Block[]; own: Conjunct[]; selects: string[] }>;
+  sources: Array<{ path: string; line: number; optional: boolean; relative: boolean; blocks: Block[] }>;
+  problem?: string;
+}
+
+export function parseKconfig(file: string, text: string): ParsedFile {
+  const parsed: ParsedFile = { configs: [], sources: [] };
+  const stack: Block[] = [];
+  /** The stack as it is now, one array shared by every entry until the next push or pop. */
+  let frozen: Block[] | null = null;
+  const blocks = () => (frozen ??= [...stack]);
+  type Current = { kind: 'config'; own: Conjunct[]; selects: string[] } | { kind: 'block'; block: Block } | { kind: 'other' } | null;
+  let current: Current = null;
+  const conj = (text: string, line: number, via: Conjunct['via']): Conjunct => ({ expr: parseExpr(text), text, file, line, via });
+  for (const { line, text: t } of kconfigLines(text)) {
+    const m = /^(\S+)\s*(.*)$/.exec(t)!;
+    const [, word, rest] = m;
+    if (word === 'config' || word === 'menuconfig') {
+      const own: Conjunct[] = [];
+      const selects: string[] = [];
+      parsed.configs.push({ symbol: rest.trim(), line, blocks: blocks(), own, selects });
+      current = { kind: 'config', own, selects };
+    } else if (word === 'if') {
+      stack.push({ kind: 'if', conds: [conj(rest, line, 'if')] });
+      frozen = null;
+      current = { kind: 'other' };
+    } else if (word === 'menu' || word === 'choice') {
+      const block: Block = { kind: word, conds: [] };
+      stack.push(block);
+      frozen = null;
+      current = { kind: 'block', block };
+    } else if (word === 'endif' || word === 'endmenu' || word === 'endchoice') {
+      const want = word === 'endif' ? 'if' : word === 'endmenu' ? 'menu' : 'choice';
+      if (stack.pop()?.kind !== want) parsed.problem ??= `${file}:${line}: ${word} without its block`;
+      frozen = null;
+      current = { kind: 'other' };
+    } else if (word === 'depends' && /^on\s/.test(rest)) {
+      const expr = rest.slice(3).trim();
+      if (current?.kind === 'config') current.own.push(conj(expr, line, 'depends on'));
+      else if (current?.kind === 'block') current.block.conds.push(conj(expr, line, current.block.kind as 'menu' | 'choice'));
+    } else if (word === 'select') {
+      if (current?.kind === 'config' && /^[A-Za-z0-9_]+$/.test(rest.trim())) current.selects.push(rest.trim());
+    } else if (/^o?r?source$/.test(word)) {
+      const q = /^"([^"]*)"/.exec(rest);
+      if (!q) parsed.problem ??= `${file}:${line}: ${word} without a quoted file name`;
+      else parsed.sources.push({ path: q[1], line, optional: word.startsWith('o'), relative: /^o?rsource$/.test(word), blocks: blocks() });
+      current = { kind: 'other' };
+    } else if (word === 'comment' || word === 'mainmenu') {
+      current = { kind: 'other' };
+    }
+    // Other attributes (bool, default, prompt, imply, range...) do not restrict where a symbol can be set.
+  }
+  if (stack.length) parsed.problem ??= `${file}: ${stack.length} block(s) not closed`;
+  return parsed;
+}
+
+/** The pseudo-symbol an architecture's Kconfig files are under: `arch:x86` (never a real symbol name). */
+export const ARCH_PREFIX = 'arch:';
+
+const ARCH_VARIABLES = /\$\((SRCARCH|ARCH|HEADER_ARCH)\)/;
+
+function dirOf(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i < 0 ? '' : path.slice(0, i);
+}
+
+/** Reads the tree's Kconfig files from the top-level Kconfig on, following `source`. */
+export function buildKconfigIndex(reader: TreeReader): KconfigIndex {
+  const definitions = new Map<string, Definition[]>();
+  const parsedCache = new Map<string, ParsedFile | null>();
+  let problem: string | undefined;
+  const parsedOf = (path: string): ParsedFile | null => {
+    if (!parsedCache.has(path)) {
+      const text = reader.read(path);
+      parsedCache.set(path, text === null ? null : parseKconfig(path, text));
+    }
+    return parsedCache.get(path)!;
+  };
+  /** Files being read: kconfig refuses recursive sourcing; here a repeat is skipped. */
+  const open = new Set<string>();
+  let budget = 20000; // files read in all: a pathological tree must not hang the review
+  const visit = (path: string, outer: Conjunct[], arch: string | null) => {
+    if (open.has(path)) return;
+    if (--budget < 0) {
+      problem ??= 'more Kconfig files than the index reads';
+      return;
+    }
+    const parsed = parsedOf(path);
+    if (!parsed) return;
+    if (parsed.problem) problem ??= parsed.problem;
+    open.add(path);
+    // The conditions of one shared stack array, computed once (configs under the same blocks share it).
+    const withinCache = new Map<Block[], Conjunct[]>();
+    const within = (blocks: Block[]) => {
+      let conds = withinCache.get(blocks);
+      if (!conds) withinCache.set(blocks, (conds = [...outer, ...blocks.flatMap((b) => b.conds)]));
+      return conds;
+    };
+    for (const c of parsed.configs) {
+      const def: Definition = { symbol: c.symbol, file: path, line: c.line, conds: c.own.length ? [...within(c.blocks), ...c.own] : within(c.blocks), selects: c.selects, arch };
+      const list = definitions.get(c.symbol);
+      if (list) list.push(def);
+      else definitions.set(c.symbol, [def]);
+    }
+    for (const s of parsed.sources) {
+      const base = s.relative ? dirOf(path) : '';
+      const join = (p: string) => (base ? `${base}/${p}` : p);
+      const conds = within(s.blocks);
+      if (ARCH_VARIABLES.test(s.path)) {
+        // arch/$(SRCARCH)/Kconfig: every architecture's, each under its own name.
+        const [before, after] = s.path.split(ARCH_VARIABLES.exec(s.path)![0]);
+        const archDir = join(before).replace(/\/$/, '');
+        for (const a of reader.list(archDir) ?? []) {
+          const target = `${archDir}/${a}${after}`;
+          if (parsedOf(target) === null) continue;
+          // Under an architecture already (arch/um sources arch/$(HEADER_ARCH)/um/Kconfig), it stays that one.
+          if (arch !== null) visit(target, conds, arch);
+          else visit(target, [...conds, { expr: { t: 'sym', name: `${ARCH_PREFIX}${a}` }, text: a, file: target, line: 0, via: 'arch' }], a);
+        }
+        continue;
+      }
+      if (s.path.includes('$(')) {
+        problem ??= `${path}:${s.line}: source "${s.path}" names a variable`;
+        continue;
+      }
+      const target = join(s.path);
+      if (parsedOf(target) === null) {
+        if (!s.optional) problem ??= `${path}:${s.line}: source "${s.path}": no such file`;
+        continue;
+      }
+      visit(target, conds, arch);
+    }
+    open.delete(path);
+  };
+  if (reader.read('Kconfig') === null) return { definitions, complete: false, problem: 'the tree has no top-level Kconfig' };
+  visit('Kconfig', [], null);
+  return { definitions, complete: problem === undefined, ...(problem ? { problem } : {}) };
+}
