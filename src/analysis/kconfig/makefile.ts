@@ -26,6 +26,9 @@ export interface Kbuild {
 
 const ASSIGNMENT = /^([A-Za-z0-9_./-]+)-(y|m|objs|\$\(CONFIG_([A-Za-z0-9_]+)\)|[^-\s:+?=]*)\s*(?:\+=|:=|\?=|=)\s*(.*)$/;
 
+/** What looks like an object assignment (`obj-...`, `lib-...`, `name-$(...)`) with a left side ASSIGNMENT cannot read. */
+const UNREAD_ASSIGNMENT = /^(?:(?:obj|lib)-|[A-Za-z0-9_./-]+-\$\().*?(?:\+=|:=|\?=|=)/;
+
 /** Logical lines: `\` continuations joined, `#` comments removed. */
 function makeLines(text: string): Array<{ line: number; text: string }> {
   const raw = text.split('\n');
@@ -46,7 +49,11 @@ export function parseKbuild(text: string): Kbuild {
   let opaque = false;
   for (const { line, text: t } of makeLines(text)) {
     const m = ASSIGNMENT.exec(t);
-    if (!m) continue;
+    if (!m) {
+      // `obj-$(if $(CONFIG_A),y) += x.o`: an assignment to objects this module cannot read.
+      if (UNREAD_ASSIGNMENT.test(t)) opaque = true;
+      continue;
+    }
     const [, target, suffix, config, value] = m;
     const values = value.split(/\s+/).filter(Boolean);
     const known = suffix === 'y' || suffix === 'm' || suffix === 'objs' || config !== undefined;
