@@ -41,15 +41,20 @@ export interface KconfigIndex {
   problem?: string;
 }
 
-/** Width of a line's indentation, tabs to the next multiple of 8 (as kconfig's lexer counts help text). */
-function indentOf(line: string): number {
+/**
+ * Width of the indentation of the line starting at `pos`, tabs to the next multiple of 8 (as kconfig's lexer
+ * counts help text); -1 for a blank line.
+ */
+function indentAt(text: string, pos: number): number {
   let w = 0;
-  for (const c of line) {
-    if (c === ' ') w++;
-    else if (c === '\t') w = (w & ~7) + 8;
-    else break;
+  for (let i = pos; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 32) w++;
+    else if (c === 9) w = (w & ~7) + 8;
+    else if (c === 10 || c === 13) return -1;
+    else return w;
   }
-  return w;
+  return -1;
 }
 
 /** The line without a `#` comment (outside quotes). */
@@ -66,41 +71,58 @@ function stripComment(line: string): string {
   return line;
 }
 
-/** A line the parser below reads: it starts with one of these keywords. */
-const KEYWORD_LINE = /^[ \t]*(?:(?:menu)?config|if|endif|menu|endmenu|choice|endchoice|depends|select|o?r?source|comment|mainmenu|help|---help---)(?![A-Za-z0-9_])/;
+/** A line the parser below reads: it starts with one of these keywords (sticky: tried at a line's start). */
+const KEYWORD_LINE = /[ \t]*(?:(?:menu)?config|if|endif|menu|endmenu|choice|endchoice|depends|select|o?r?source|comment|mainmenu|help|---help---)(?![A-Za-z0-9_])/y;
 
-/** Logical lines of a Kconfig file (the ones that start with a keyword parseKconfig reads): comments removed, `\` continuations joined, help text dropped. */
+/**
+ * Logical lines of a Kconfig file, the ones that start with a keyword parseKconfig reads: comments removed,
+ * `\` continuations joined, help text dropped. Walks the text by positions: most of a Kconfig file is help
+ * text and attributes (bool, default, prompt...), skipped without making strings of them.
+ */
 export function kconfigLines(text: string): Array<{ line: number; text: string }> {
-  const raw = text.split('\n');
   const out: Array<{ line: number; text: string }> = [];
-  for (let i = 0; i < raw.length; i++) {
-    const start = i;
-    let line = raw[i];
-    // Most lines are attributes the index does not need (bool, default, prompt...): skipped unread.
-    if (!KEYWORD_LINE.test(line)) {
-      // ...with the lines it continues onto (`bool "prompt" \` + `if FOO` is one attribute, not a block).
-      while (raw[i].endsWith('\\') && i + 1 < raw.length) i++;
-      continue;
+  const len = text.length;
+  let pos = 0;
+  let lineNo = 1;
+  /** End of the line starting at `p` (the index of its newline, or len). */
+  const endOf = (p: number) => {
+    const e = text.indexOf('\n', p);
+    return e < 0 ? len : e;
+  };
+  const continues = (e: number) => e > 0 && text.charCodeAt(e - 1 - (text.charCodeAt(e - 1) === 13 ? 1 : 0)) === 92;
+  while (pos < len) {
+    const startLine = lineNo;
+    KEYWORD_LINE.lastIndex = pos;
+    const keyword = KEYWORD_LINE.test(text);
+    // The logical line: this one and those it continues onto (`bool "prompt" \` + `if FOO` is one attribute).
+    let e = endOf(pos);
+    let lineText = keyword ? text.slice(pos, e) : '';
+    while (continues(e) && e < len) {
+      const next = e + 1;
+      const ne = endOf(next);
+      if (keyword) lineText = lineText.replace(/\\\r?$/, ' ') + text.slice(next, ne);
+      e = ne;
+      lineNo++;
     }
-    while (line.endsWith('\\') && i + 1 < raw.length) line = line.slice(0, -1) + ' ' + raw[++i];
-    const code = stripComment(line).trim();
+    pos = e + 1;
+    lineNo++;
+    if (!keyword) continue;
+    const code = stripComment(lineText).trim();
     if (!code) continue;
-    out.push({ line: start + 1, text: code });
-    if (/^(help|---help---)$/.test(code)) {
-      // Help text: the following lines indented at least as deep as its first non-blank line.
+    out.push({ line: startLine, text: code });
+    if (code === 'help' || code === '---help---') {
+      // As kconfig's lexer: the help text is the following lines indented at least as deep as its first
+      // non-blank line; a line at column 0 ends it, and so does one indented less than the first.
       let helpIndent = -1;
-      while (i + 1 < raw.length) {
-        const next = raw[i + 1];
-        if (next.trim() === '') {
-          i++;
-          continue;
-        }
-        // As kconfig's lexer: a line at column 0 ends the help, and so does one indented less than the first.
-        const ind = indentOf(next);
+      while (pos < len) {
+        const ind = indentAt(text, pos);
         if (ind === 0) break;
-        if (helpIndent < 0) helpIndent = ind;
-        if (ind < helpIndent) break;
-        i++;
+        if (ind > 0) {
+          if (helpIndent < 0) helpIndent = ind;
+          if (ind < helpIndent) break;
+        }
+        pos = endOf(pos) + 1;
+        lineNo++;
       }
     }
   }
