@@ -15,12 +15,19 @@ import type { TreeReader } from './tree-reader.js';
 
 /** One condition a definition is under, with where it was written (for the evidence). */
 export interface Conjunct {
-  expr: KExpr;
+  readonly expr: KExpr;
   /** The expression as written. */
   text: string;
   file: string;
   line: number;
-  via: 'depends on' | 'if' | 'menu' | 'choice' | 'arch';
+  via: 'depends on' | 'if' | 'menu' | 'choice' | 'arch' | 'default';
+}
+
+/** How a definition gets its value besides the user: whether it has a prompt, and its defaults. */
+export interface ValueOf {
+  prompt: boolean;
+  /** `default VALUE [if COND]`, `def_bool VALUE [if COND]` (VALUE y, m, n or an expression). */
+  defaults: Array<{ value: Conjunct; cond?: Conjunct }>;
 }
 
 export interface Definition {
@@ -32,10 +39,13 @@ export interface Definition {
   selects: string[];
   /** The arch/<arch>/Kconfig this definition was read under, if any. */
   arch: string | null;
+  value: ValueOf;
 }
 
 export interface KconfigIndex {
   definitions: ReadonlyMap<string, Definition[]>;
+  /** Every symbol some `select` or `imply` names. */
+  selected: ReadonlySet<string>;
   complete: boolean;
   /** Why it is not complete (the first reason found). */
   problem?: string;
@@ -72,7 +82,7 @@ function stripComment(line: string): string {
 }
 
 /** A line the parser below reads: it starts with one of these keywords (sticky: tried at a line's start). */
-const KEYWORD_LINE = /[ \t]*(?:(?:menu)?config|if|endif|menu|endmenu|choice|endchoice|depends|select|o?r?source|comment|mainmenu|help|---help---)(?![A-Za-z0-9_])/y;
+const KEYWORD_LINE = /[ \t]*(?:(?:menu)?config|if|endif|menu|endmenu|choice|endchoice|depends|select|imply|o?r?source|comment|mainmenu|help|---help---|bool|tristate|string|int|hex|prompt|def_bool|def_tristate|default)(?![A-Za-z0-9_])/y;
 
 /**
  * Logical lines of a Kconfig file, the ones that start with a keyword parseKconfig reads: comments removed,
@@ -136,28 +146,43 @@ interface Block {
 
 /** What one file says, independent of where it was sourced from. */
 interface ParsedFile {
-  configs: Array<{ symbol: string; line: number; blocks: Block[]; own: Conjunct[]; selects: string[] }>;
+  configs: Array<{ symbol: string; line: number; blocks: Block[]; own: Conjunct[]; selects: string[]; value: ValueOf }>;
+  /** Every symbol a `select` or `imply` names, with a condition or not. */
+  selected: string[];
   sources: Array<{ path: string; line: number; optional: boolean; relative: boolean; blocks: Block[] }>;
   problem?: string;
 }
 
 export function parseKconfig(file: string, text: string): ParsedFile {
-  const parsed: ParsedFile = { configs: [], sources: [] };
+  const parsed: ParsedFile = { configs: [], selected: [], sources: [] };
   const stack: Block[] = [];
   /** The stack as it is now, one array shared by every entry until the next push or pop. */
   let frozen: Block[] | null = null;
   const blocks = () => (frozen ??= [...stack]);
-  type Current = { kind: 'config'; own: Conjunct[]; selects: string[] } | { kind: 'block'; block: Block } | { kind: 'other' } | null;
+  type Current = { kind: 'config'; own: Conjunct[]; selects: string[]; value: ValueOf } | { kind: 'block'; block: Block } | { kind: 'other' } | null;
   let current: Current = null;
-  const conj = (text: string, line: number, via: Conjunct['via']): Conjunct => ({ expr: parseExpr(text), text, file, line, via });
+  // Parsed when first asked for: the reach evaluates the conditions of a few symbols among thousands.
+  const conj = (text: string, line: number, via: Conjunct['via']): Conjunct => {
+    let expr: KExpr | undefined;
+    return {
+      get expr() {
+        return (expr ??= parseExpr(text));
+      },
+      text,
+      file,
+      line,
+      via,
+    };
+  };
   for (const { line, text: t } of kconfigLines(text)) {
     const m = /^(\S+)\s*(.*)$/.exec(t)!;
     const [, word, rest] = m;
     if (word === 'config' || word === 'menuconfig') {
       const own: Conjunct[] = [];
       const selects: string[] = [];
-      parsed.configs.push({ symbol: rest.trim(), line, blocks: blocks(), own, selects });
-      current = { kind: 'config', own, selects };
+      const value: ValueOf = { prompt: false, defaults: [] };
+      parsed.configs.push({ symbol: rest.trim(), line, blocks: blocks(), own, selects, value });
+      current = { kind: 'config', own, selects, value };
     } else if (word === 'if') {
       stack.push({ kind: 'if', conds: [conj(rest, line, 'if')] });
       frozen = null;
@@ -176,8 +201,17 @@ export function parseKconfig(file: string, text: string): ParsedFile {
       const expr = rest.slice(3).trim();
       if (current?.kind === 'config') current.own.push(conj(expr, line, 'depends on'));
       else if (current?.kind === 'block') current.block.conds.push(conj(expr, line, current.block.kind as 'menu' | 'choice'));
-    } else if (word === 'select') {
-      if (current?.kind === 'config' && /^[A-Za-z0-9_]+$/.test(rest.trim())) current.selects.push(rest.trim());
+    } else if (word === 'select' || word === 'imply') {
+      const target = /^[A-Za-z0-9_]+/.exec(rest)?.[0];
+      if (target) parsed.selected.push(target);
+      if (word === 'select' && current?.kind === 'config' && /^[A-Za-z0-9_]+$/.test(rest.trim())) current.selects.push(rest.trim());
+    } else if (current?.kind === 'config' && (word === 'prompt' || (/^(bool|tristate|string|int|hex)$/.test(word) && rest.startsWith('"')))) {
+      current.value.prompt = true;
+    } else if (current?.kind === 'config' && (word === 'default' || word === 'def_bool' || word === 'def_tristate')) {
+      // `default y if FOO`: the value and its condition (a quoted value is not a bool's: it restricts nothing).
+      const d = /^(.*?)\s+if\s+(.*)$/.exec(rest);
+      const valueText = (d ? d[1] : rest).trim();
+      current.value.defaults.push({ value: conj(valueText, line, 'default'), ...(d ? { cond: conj(d[2].trim(), line, 'default') } : {}) });
     } else if (/^o?r?source$/.test(word)) {
       const q = /^"([^"]*)"/.exec(rest);
       if (!q) parsed.problem ??= `${file}:${line}: ${word} without a quoted file name`;
@@ -205,6 +239,7 @@ function dirOf(path: string): string {
 /** Reads the tree's Kconfig files from the top-level Kconfig on, following `source`. */
 export function buildKconfigIndex(reader: TreeReader): KconfigIndex {
   const definitions = new Map<string, Definition[]>();
+  const selected = new Set<string>();
   const parsedCache = new Map<string, ParsedFile | null>();
   let problem: string | undefined;
   const parsedOf = (path: string): ParsedFile | null => {
@@ -226,6 +261,7 @@ export function buildKconfigIndex(reader: TreeReader): KconfigIndex {
     const parsed = parsedOf(path);
     if (!parsed) return;
     if (parsed.problem) problem ??= parsed.problem;
+    for (const t of parsed.selected) selected.add(t);
     open.add(path);
     // The conditions of one shared stack array, computed once (configs under the same blocks share it).
     const withinCache = new Map<Block[], Conjunct[]>();
@@ -235,7 +271,7 @@ export function buildKconfigIndex(reader: TreeReader): KconfigIndex {
       return conds;
     };
     for (const c of parsed.configs) {
-      const def: Definition = { symbol: c.symbol, file: path, line: c.line, conds: c.own.length ? [...within(c.blocks), ...c.own] : within(c.blocks), selects: c.selects, arch };
+      const def: Definition = { symbol: c.symbol, file: path, line: c.line, conds: c.own.length ? [...within(c.blocks), ...c.own] : within(c.blocks), selects: c.selects, arch, value: c.value };
       const list = definitions.get(c.symbol);
       if (list) list.push(def);
       else definitions.set(c.symbol, [def]);
@@ -270,7 +306,7 @@ export function buildKconfigIndex(reader: TreeReader): KconfigIndex {
     }
     open.delete(path);
   };
-  if (reader.read('Kconfig') === null) return { definitions, complete: false, problem: 'the tree has no top-level Kconfig' };
+  if (reader.read('Kconfig') === null) return { definitions, selected, complete: false, problem: 'the tree has no top-level Kconfig' };
   visit('Kconfig', [], null);
-  return { definitions, complete: problem === undefined, ...(problem ? { problem } : {}) };
+  return { definitions, selected, complete: problem === undefined, ...(problem ? { problem } : {}) };
 }

@@ -3,7 +3,9 @@
  * Makefile and Kconfig lines that say so. A file is restricted when every way its directory's Makefiles
  * build it (its object, the composite object it is part of, the directories above it) needs a symbol whose
  * every Kconfig definition depends on something that excludes HIGHMEM (highmem-facts.ts): `depends on
- * X86_64`, `64BIT`, `!HIGHMEM`, an architecture without HIGHMEM, or a symbol that itself depends on one.
+ * X86_64`, `64BIT`, `!HIGHMEM`, an architecture without HIGHMEM, or a symbol that itself depends on one;
+ * or, for a definition without a prompt that no `select`/`imply` names, whose every default that can set it
+ * does (`config INFINIBAND_VIRT_DMA` / `def_bool !HIGHMEM`: drivers/infiniband/Kconfig).
  *
  * Conservative, because a restriction turns errors into warnings: anything not seen or not understood
  * - a file no Makefile names (headers, `#include`d .c files), a name built through a variable, a guard
@@ -173,7 +175,26 @@ export class KconfigReach {
       if (why) return [describe(def, c, why.text), ...why.more];
     }
     const selected = def.selects.find((s) => excludesHighmem(s, true));
-    return selected ? [`${def.file}: ${def.symbol} selects ${selected}`] : null;
+    if (selected) return [`${def.file}: ${def.symbol} selects ${selected}`];
+    return this.#byDefaults(def);
+  }
+
+  /**
+   * A definition without a prompt that nothing selects or implies is set only by its defaults
+   * (`def_bool !HIGHMEM`, `default y if 64BIT`): it restricts when every default that can set it does.
+   */
+  #byDefaults(def: Definition): string[] | null {
+    if (def.value.prompt || this.#indexNow().selected.has(def.symbol)) return null;
+    const setting = def.value.defaults.filter((d) => d.value.text !== 'n');
+    if (!setting.length) return null;
+    const evidence: string[] = [];
+    for (const d of setting) {
+      const constant = d.value.text === 'y' || d.value.text === 'm';
+      const why = (constant ? null : this.#expr(d.value.expr, true)) ?? (d.cond ? this.#expr(d.cond.expr, true) : null);
+      if (!why) return null;
+      evidence.push(`${d.value.file}: ${def.symbol} has no prompt, nothing selects it, and its default is ${d.value.text}${d.cond ? ` if ${d.cond.text}` : ''}`, ...why.more);
+    }
+    return evidence;
   }
 
   /** Whether `e` (or its negation, when !positive) being true excludes HIGHMEM. */
