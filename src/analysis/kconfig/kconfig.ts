@@ -139,6 +139,20 @@ export function kconfigLines(text: string): Array<{ line: number; text: string }
   return out;
 }
 
+/** A condition parsed when first asked for: the reach evaluates the conditions of a few symbols among thousands. */
+class LazyConjunct implements Conjunct {
+  #expr: KExpr | undefined;
+  constructor(
+    readonly text: string,
+    readonly file: string,
+    readonly line: number,
+    readonly via: Conjunct['via'],
+  ) {}
+  get expr(): KExpr {
+    return (this.#expr ??= parseExpr(this.text));
+  }
+}
+
 interface Block {
   kind: 'if' | 'menu' | 'choice';
   conds: Conjunct[];
@@ -161,19 +175,7 @@ export function parseKconfig(file: string, text: string): ParsedFile {
   const blocks = () => (frozen ??= [...stack]);
   type Current = { kind: 'config'; own: Conjunct[]; selects: string[]; value: ValueOf } | { kind: 'block'; block: Block } | { kind: 'other' } | null;
   let current: Current = null;
-  // Parsed when first asked for: the reach evaluates the conditions of a few symbols among thousands.
-  const conj = (text: string, line: number, via: Conjunct['via']): Conjunct => {
-    let expr: KExpr | undefined;
-    return {
-      get expr() {
-        return (expr ??= parseExpr(text));
-      },
-      text,
-      file,
-      line,
-      via,
-    };
-  };
+  const conj = (text: string, line: number, via: Conjunct['via']): Conjunct => new LazyConjunct(text, file, line, via);
   for (const { line, text: t } of kconfigLines(text)) {
     const m = /^(\S+)\s*(.*)$/.exec(t)!;
     const [, word, rest] = m;
