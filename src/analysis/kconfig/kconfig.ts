@@ -82,15 +82,15 @@ function stripComment(line: string): string {
 }
 
 /** A line the parser below reads: it starts with one of these keywords (sticky: tried at a line's start). */
-const KEYWORD_LINE = /[ \t]*(?:(?:menu)?config|if|endif|menu|endmenu|choice|endchoice|depends|select|imply|o?r?source|comment|mainmenu|help|---help---|bool|tristate|string|int|hex|prompt|def_bool|def_tristate|default)(?![A-Za-z0-9_])/y;
+const KEYWORD_LINE = /[ \t]*((?:menu)?config|if|endif|menu|endmenu|choice|endchoice|depends|select|imply|o?r?source|comment|mainmenu|help|---help---|bool|tristate|string|int|hex|prompt|def_bool|def_tristate|default)(?=[\s#]|$)/y;
 
 /**
- * Logical lines of a Kconfig file, the ones that start with a keyword parseKconfig reads: comments removed,
- * `\` continuations joined, help text dropped. Walks the text by positions: most of a Kconfig file is help
- * text and attributes (bool, default, prompt...), skipped without making strings of them.
+ * The logical lines of a Kconfig file that start with a keyword parseKconfig reads, as (keyword, the rest
+ * of the line, line number): comments removed, `\` continuations joined, help text dropped. Walks the text
+ * by positions: most of a Kconfig file is help text and attributes (range, option...), skipped without
+ * making strings of them.
  */
-export function kconfigLines(text: string): Array<{ line: number; text: string }> {
-  const out: Array<{ line: number; text: string }> = [];
+export function kconfigLines(text: string, onLine: (keyword: string, rest: string, line: number) => void): void {
   const len = text.length;
   let pos = 0;
   let lineNo = 1;
@@ -103,24 +103,23 @@ export function kconfigLines(text: string): Array<{ line: number; text: string }
   while (pos < len) {
     const startLine = lineNo;
     KEYWORD_LINE.lastIndex = pos;
-    const keyword = KEYWORD_LINE.test(text);
+    const m = KEYWORD_LINE.exec(text);
     // The logical line: this one and those it continues onto (`bool "prompt" \` + `if FOO` is one attribute).
     let e = endOf(pos);
-    let lineText = keyword ? text.slice(pos, e) : '';
+    let rest = m ? text.slice(pos + m[0].length, e) : '';
     while (continues(e) && e < len) {
       const next = e + 1;
       const ne = endOf(next);
-      if (keyword) lineText = lineText.replace(/\\\r?$/, ' ') + text.slice(next, ne);
+      if (m) rest = rest.replace(/\\\r?$/, ' ') + text.slice(next, ne);
       e = ne;
       lineNo++;
     }
     pos = e + 1;
     lineNo++;
-    if (!keyword) continue;
-    const code = stripComment(lineText).trim();
-    if (!code) continue;
-    out.push({ line: startLine, text: code });
-    if (code === 'help' || code === '---help---') {
+    if (!m) continue;
+    const keyword = m[1]!;
+    onLine(keyword, (rest.includes('#') ? stripComment(rest) : rest).trim(), startLine);
+    if (keyword === 'help' || keyword === '---help---') {
       // As kconfig's lexer: the help text is the following lines indented at least as deep as its first
       // non-blank line; a line at column 0 ends it, and so does one indented less than the first.
       let helpIndent = -1;
@@ -136,7 +135,6 @@ export function kconfigLines(text: string): Array<{ line: number; text: string }
       }
     }
   }
-  return out;
 }
 
 /** A condition parsed when first asked for: the reach evaluates the conditions of a few symbols among thousands. */
@@ -167,63 +165,102 @@ interface ParsedFile {
   problem?: string;
 }
 
+type ConfigEntry = ParsedFile['configs'][number];
+
+const NO_CONFIG = { kind: 'other' } as const;
+
 export function parseKconfig(file: string, text: string): ParsedFile {
   const parsed: ParsedFile = { configs: [], selected: [], sources: [] };
   const stack: Block[] = [];
   /** The stack as it is now, one array shared by every entry until the next push or pop. */
   let frozen: Block[] | null = null;
   const blocks = () => (frozen ??= [...stack]);
-  type Current = { kind: 'config'; own: Conjunct[]; selects: string[]; value: ValueOf } | { kind: 'block'; block: Block } | { kind: 'other' } | null;
-  let current: Current = null;
+  /** What a `depends on` line belongs to: the config being defined, a menu/choice header, or neither. */
+  let current: { kind: 'config'; entry: ConfigEntry } | { kind: 'block'; block: Block } | typeof NO_CONFIG = NO_CONFIG;
   const conj = (text: string, line: number, via: Conjunct['via']): Conjunct => new LazyConjunct(text, file, line, via);
-  for (const { line, text: t } of kconfigLines(text)) {
-    const m = /^(\S+)\s*(.*)$/.exec(t)!;
-    const [, word, rest] = m;
-    if (word === 'config' || word === 'menuconfig') {
-      const own: Conjunct[] = [];
-      const selects: string[] = [];
-      const value: ValueOf = { prompt: false, defaults: [] };
-      parsed.configs.push({ symbol: rest.trim(), line, blocks: blocks(), own, selects, value });
-      current = { kind: 'config', own, selects, value };
-    } else if (word === 'if') {
-      stack.push({ kind: 'if', conds: [conj(rest, line, 'if')] });
-      frozen = null;
-      current = { kind: 'other' };
-    } else if (word === 'menu' || word === 'choice') {
-      const block: Block = { kind: word, conds: [] };
-      stack.push(block);
-      frozen = null;
-      current = { kind: 'block', block };
-    } else if (word === 'endif' || word === 'endmenu' || word === 'endchoice') {
-      const want = word === 'endif' ? 'if' : word === 'endmenu' ? 'menu' : 'choice';
-      if (stack.pop()?.kind !== want) parsed.problem ??= `${file}:${line}: ${word} without its block`;
-      frozen = null;
-      current = { kind: 'other' };
-    } else if (word === 'depends' && /^on\s/.test(rest)) {
-      const expr = rest.slice(3).trim();
-      if (current?.kind === 'config') current.own.push(conj(expr, line, 'depends on'));
-      else if (current?.kind === 'block') current.block.conds.push(conj(expr, line, current.block.kind as 'menu' | 'choice'));
-    } else if (word === 'select' || word === 'imply') {
-      const target = /^[A-Za-z0-9_]+/.exec(rest)?.[0];
-      if (target) parsed.selected.push(target);
-      if (word === 'select' && current?.kind === 'config' && /^[A-Za-z0-9_]+$/.test(rest.trim())) current.selects.push(rest.trim());
-    } else if (current?.kind === 'config' && (word === 'prompt' || (/^(bool|tristate|string|int|hex)$/.test(word) && rest.startsWith('"')))) {
-      current.value.prompt = true;
-    } else if (current?.kind === 'config' && (word === 'default' || word === 'def_bool' || word === 'def_tristate')) {
-      // `default y if FOO`: the value and its condition (a quoted value is not a bool's: it restricts nothing).
-      const d = /^(.*?)\s+if\s+(.*)$/.exec(rest);
-      const valueText = (d ? d[1] : rest).trim();
-      current.value.defaults.push({ value: conj(valueText, line, 'default'), ...(d ? { cond: conj(d[2].trim(), line, 'default') } : {}) });
-    } else if (/^o?r?source$/.test(word)) {
-      const q = /^"([^"]*)"/.exec(rest);
-      if (!q) parsed.problem ??= `${file}:${line}: ${word} without a quoted file name`;
-      else parsed.sources.push({ path: q[1], line, optional: word.startsWith('o'), relative: /^o?rsource$/.test(word), blocks: blocks() });
-      current = { kind: 'other' };
-    } else if (word === 'comment' || word === 'mainmenu') {
-      current = { kind: 'other' };
+  kconfigLines(text, (word, rest, line) => {
+    const entry = current.kind === 'config' ? current.entry : null;
+    switch (word) {
+      case 'config':
+      case 'menuconfig': {
+        const e: ConfigEntry = { symbol: rest, line, blocks: blocks(), own: [], selects: [], value: { prompt: false, defaults: [] } };
+        parsed.configs.push(e);
+        current = { kind: 'config', entry: e };
+        return;
+      }
+      case 'if':
+        stack.push({ kind: 'if', conds: [conj(rest, line, 'if')] });
+        frozen = null;
+        current = NO_CONFIG;
+        return;
+      case 'menu':
+      case 'choice': {
+        const block: Block = { kind: word, conds: [] };
+        stack.push(block);
+        frozen = null;
+        current = { kind: 'block', block };
+        return;
+      }
+      case 'endif':
+      case 'endmenu':
+      case 'endchoice': {
+        const want = word === 'endif' ? 'if' : word === 'endmenu' ? 'menu' : 'choice';
+        if (stack.pop()?.kind !== want) parsed.problem ??= `${file}:${line}: ${word} without its block`;
+        frozen = null;
+        current = NO_CONFIG;
+        return;
+      }
+      case 'depends': {
+        if (!/^on\s/.test(rest)) return;
+        const expr = rest.slice(3).trim();
+        if (entry) entry.own.push(conj(expr, line, 'depends on'));
+        else if (current.kind === 'block') current.block.conds.push(conj(expr, line, current.block.kind as 'menu' | 'choice'));
+        return;
+      }
+      case 'select':
+      case 'imply': {
+        const target = /^[A-Za-z0-9_]+/.exec(rest)?.[0];
+        if (target) parsed.selected.push(target);
+        if (word === 'select' && entry && target === rest) entry.selects.push(rest);
+        return;
+      }
+      case 'prompt':
+        if (entry) entry.value.prompt = true;
+        return;
+      case 'bool':
+      case 'tristate':
+      case 'string':
+      case 'int':
+      case 'hex':
+        if (entry && rest.startsWith('"')) entry.value.prompt = true;
+        return;
+      case 'default':
+      case 'def_bool':
+      case 'def_tristate': {
+        if (!entry) return;
+        // `default y if FOO`: the value and its condition (a quoted value is not a bool's: it restricts nothing).
+        const d = /^(.*?)\s+if\s+(.*)$/.exec(rest);
+        const valueText = (d ? d[1]! : rest).trim();
+        entry.value.defaults.push({ value: conj(valueText, line, 'default'), ...(d ? { cond: conj(d[2]!.trim(), line, 'default') } : {}) });
+        return;
+      }
+      case 'source':
+      case 'rsource':
+      case 'osource':
+      case 'orsource': {
+        const q = /^"([^"]*)"/.exec(rest);
+        if (!q) parsed.problem ??= `${file}:${line}: ${word} without a quoted file name`;
+        else parsed.sources.push({ path: q[1]!, line, optional: word.startsWith('o'), relative: word.endsWith('rsource'), blocks: blocks() });
+        current = NO_CONFIG;
+        return;
+      }
+      case 'comment':
+      case 'mainmenu':
+        current = NO_CONFIG;
+        return;
+      // help: kconfigLines skips its text. Other attributes (range, option...) are not read.
     }
-    // Other attributes (bool, default, prompt, imply, range...) do not restrict where a symbol can be set.
-  }
+  });
   if (stack.length) parsed.problem ??= `${file}: ${stack.length} block(s) not closed`;
   return parsed;
 }

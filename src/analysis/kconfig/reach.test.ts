@@ -9,6 +9,8 @@ import { memoryTreeReader } from './tree-reader.js';
 const BASE: Record<string, string> = {
   Kconfig: `# top
 mainmenu "Linux/$(ARCH) Kernel Configuration"
+# A macro whose name starts like a keyword (scripts/Kconfig.include has if-success): not a block.
+if-success = $(shell,{ $(1); } >/dev/null 2>&1 && echo "$(2)" || echo "$(3)")
 source "arch/$(SRCARCH)/Kconfig"
 source "drivers/Kconfig"
 `,
