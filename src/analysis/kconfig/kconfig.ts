@@ -7,8 +7,10 @@
  * a symbol's definitions with ||: one definition without a restriction is enough to lose it).
  *
  * When the index cannot be complete - no top-level Kconfig, a `source` of a file that is missing or whose
- * name has a variable other than the architecture's, an unbalanced block - it says so (`complete: false`)
- * and the reach answers nothing (reach.ts): a definition it did not see could allow any configuration.
+ * name has a variable other than the architecture's, an unbalanced block in a file it parsed - it says so
+ * (`complete: false`) and the reach answers nothing (reach.ts): a definition it did not see could allow any
+ * configuration. Every file is read, but only the files on the way to a symbol asked about are parsed
+ * (KconfigIndex): a check of one patch asks about a handful of the ~20,000 symbols.
  */
 import { parseExpr, type KExpr } from './expr.js';
 import type { TreeReader } from './tree-reader.js';
@@ -42,14 +44,6 @@ export interface Definition {
   value: ValueOf;
 }
 
-export interface KconfigIndex {
-  definitions: ReadonlyMap<string, Definition[]>;
-  /** Every symbol some `select` or `imply` names. */
-  selected: ReadonlySet<string>;
-  complete: boolean;
-  /** Why it is not complete (the first reason found). */
-  problem?: string;
-}
 
 /**
  * Width of the indentation of the line starting at `pos`, tabs to the next multiple of 8 (as kconfig's lexer
@@ -159,8 +153,6 @@ interface Block {
 /** What one file says, independent of where it was sourced from. */
 interface ParsedFile {
   configs: Array<{ symbol: string; line: number; blocks: Block[]; own: Conjunct[]; selects: string[]; value: ValueOf }>;
-  /** Every symbol a `select` or `imply` names, with a condition or not. */
-  selected: string[];
   sources: Array<{ path: string; line: number; optional: boolean; relative: boolean; blocks: Block[] }>;
   problem?: string;
 }
@@ -170,7 +162,7 @@ type ConfigEntry = ParsedFile['configs'][number];
 const NO_CONFIG = { kind: 'other' } as const;
 
 export function parseKconfig(file: string, text: string): ParsedFile {
-  const parsed: ParsedFile = { configs: [], selected: [], sources: [] };
+  const parsed: ParsedFile = { configs: [], sources: [] };
   const stack: Block[] = [];
   /** The stack as it is now, one array shared by every entry until the next push or pop. */
   let frozen: Block[] | null = null;
@@ -219,9 +211,7 @@ export function parseKconfig(file: string, text: string): ParsedFile {
       }
       case 'select':
       case 'imply': {
-        const target = /^[A-Za-z0-9_]+/.exec(rest)?.[0];
-        if (target) parsed.selected.push(target);
-        if (word === 'select' && entry && target === rest) entry.selects.push(rest);
+        if (word === 'select' && entry && /^[A-Za-z0-9_]+$/.test(rest)) entry.selects.push(rest);
         return;
       }
       case 'prompt':
@@ -275,77 +265,161 @@ function dirOf(path: string): string {
   return i < 0 ? '' : path.slice(0, i);
 }
 
-/** Reads the tree's Kconfig files from the top-level Kconfig on, following `source`. */
-export function buildKconfigIndex(reader: TreeReader): KconfigIndex {
-  const definitions = new Map<string, Definition[]>();
-  const selected = new Set<string>();
-  const parsedCache = new Map<string, ParsedFile | null>();
-  let problem: string | undefined;
-  const parsedOf = (path: string): ParsedFile | null => {
-    if (!parsedCache.has(path)) {
-      const text = reader.read(path);
-      parsedCache.set(path, text === null ? null : parseKconfig(path, text));
-    }
-    return parsedCache.get(path)!;
-  };
-  /** Files being read: kconfig refuses recursive sourcing; here a repeat is skipped. */
-  const open = new Set<string>();
-  let budget = 20000; // files read in all: a pathological tree must not hang the review
-  const visit = (path: string, outer: Conjunct[], arch: string | null) => {
-    if (open.has(path)) return;
-    if (--budget < 0) {
-      problem ??= 'more Kconfig files than the index reads';
+/** `source "..."` lines and `config FOO` lines, found without parsing (help text may add a few more: harmless). */
+const SOURCE_LINE = /^[ \t]*(o?r?source)[ \t]+"([^"]*)"/gm;
+const CONFIG_LINE = /^[ \t]*(?:menu)?config[ \t]+([A-Za-z0-9_]+)/gm;
+
+/**
+ * The Kconfig files of a tree from the top-level Kconfig on, following `source` as kconfig does. Built in
+ * two steps: every file is read and its `source` and `config` lines found by a pattern (which files exist,
+ * which defines what, which sources which); a symbol's definitions are then parsed from the files that
+ * define it and the files on the way to them from the top only. A file that only help text makes look like a
+ * source or a definer is read for nothing, never trusted: the parse decides.
+ */
+export class KconfigIndex {
+  readonly #reader: TreeReader;
+  readonly #texts = new Map<string, string>();
+  /** Who sources a file: parent paths (a file sourced from several places has several). */
+  readonly #parents = new Map<string, Set<string>>();
+  readonly #definers = new Map<string, string[]>();
+  readonly #parsed = new Map<string, ParsedFile>();
+  readonly #definitions = new Map<string, Definition[]>();
+  #problem: string | undefined;
+
+  constructor(reader: TreeReader) {
+    this.#reader = reader;
+    if (reader.read('Kconfig') === null) {
+      this.#problem = 'the tree has no top-level Kconfig';
       return;
     }
-    const parsed = parsedOf(path);
-    if (!parsed) return;
-    if (parsed.problem) problem ??= parsed.problem;
-    for (const t of parsed.selected) selected.add(t);
-    open.add(path);
-    // The conditions of one shared stack array, computed once (configs under the same blocks share it).
-    const withinCache = new Map<Block[], Conjunct[]>();
-    const within = (blocks: Block[]) => {
-      let conds = withinCache.get(blocks);
-      if (!conds) withinCache.set(blocks, (conds = [...outer, ...blocks.flatMap((b) => b.conds)]));
-      return conds;
-    };
-    for (const c of parsed.configs) {
-      const def: Definition = { symbol: c.symbol, file: path, line: c.line, conds: c.own.length ? [...within(c.blocks), ...c.own] : within(c.blocks), selects: c.selects, arch, value: c.value };
-      const list = definitions.get(c.symbol);
-      if (list) list.push(def);
-      else definitions.set(c.symbol, [def]);
+    this.#discover();
+  }
+
+  /** Whether every file could be read (else the reach claims nothing: a definition may be missing). */
+  get complete(): boolean {
+    return this.#problem === undefined;
+  }
+
+  get problem(): string | undefined {
+    return this.#problem;
+  }
+
+  /** The targets of a file's `source` line, resolved: every architecture's for arch/$(SRCARCH)/..., each with its name. */
+  #targets(path: string, source: string, relative: boolean): Array<{ target: string; arch?: string }> | null {
+    const base = relative ? dirOf(path) : '';
+    const join = (p: string) => (base ? `${base}/${p}` : p);
+    const v = ARCH_VARIABLES.exec(source);
+    if (v) {
+      const [before, after] = source.split(v[0]);
+      const archDir = join(before!).replace(/\/$/, '');
+      return (this.#reader.list(archDir) ?? []).map((a) => ({ target: `${archDir}/${a}${after}`, arch: a }));
     }
-    for (const s of parsed.sources) {
-      const base = s.relative ? dirOf(path) : '';
-      const join = (p: string) => (base ? `${base}/${p}` : p);
-      const conds = within(s.blocks);
-      if (ARCH_VARIABLES.test(s.path)) {
-        // arch/$(SRCARCH)/Kconfig: every architecture's, each under its own name.
-        const [before, after] = s.path.split(ARCH_VARIABLES.exec(s.path)![0]);
-        const archDir = join(before).replace(/\/$/, '');
-        for (const a of reader.list(archDir) ?? []) {
-          const target = `${archDir}/${a}${after}`;
-          if (parsedOf(target) === null) continue;
-          // Under an architecture already (arch/um sources arch/$(HEADER_ARCH)/um/Kconfig), it stays that one.
-          if (arch !== null) visit(target, conds, arch);
-          else visit(target, [...conds, { expr: { t: 'sym', name: `${ARCH_PREFIX}${a}` }, text: a, file: target, line: 0, via: 'arch' }], a);
+    return source.includes('$(') ? null : [{ target: join(source) }];
+  }
+
+  #discover(): void {
+    const queue = ['Kconfig'];
+    this.#texts.set('Kconfig', this.#reader.read('Kconfig')!);
+    for (let i = 0; i < queue.length; i++) {
+      if (i > 20000) {
+        this.#problem ??= 'more Kconfig files than the index reads';
+        return;
+      }
+      const path = queue[i]!;
+      const text = this.#texts.get(path)!;
+      for (const m of text.matchAll(CONFIG_LINE)) {
+        const list = this.#definers.get(m[1]!);
+        if (!list) this.#definers.set(m[1]!, [path]);
+        else if (list[list.length - 1] !== path) list.push(path);
+      }
+      for (const m of text.matchAll(SOURCE_LINE)) {
+        const word = m[1]!;
+        const targets = this.#targets(path, m[2]!, word.endsWith('rsource'));
+        if (!targets) {
+          if (this.#parse(path).sources.some((x) => x.path === m[2])) this.#problem ??= `${path}: source "${m[2]}" names a variable`;
+          continue;
         }
-        continue;
+        const expanded = ARCH_VARIABLES.test(m[2]!);
+        for (const { target } of targets) {
+          let known = this.#texts.has(target);
+          if (!known) {
+            const t = this.#reader.read(target);
+            if (t === null) {
+              // A missing architecture file (arch/foo/Kconfig.debug) is fine; a missing plain source is not,
+              // once the parse says the line is one (not help text).
+              if (!expanded && !word.startsWith('o') && this.#parse(path).sources.some((x) => x.path === m[2])) this.#problem ??= `${path}: source "${m[2]}": no such file`;
+              continue;
+            }
+            this.#texts.set(target, t);
+            queue.push(target);
+            known = true;
+          }
+          let parents = this.#parents.get(target);
+          if (!parents) this.#parents.set(target, (parents = new Set()));
+          parents.add(path);
+        }
       }
-      if (s.path.includes('$(')) {
-        problem ??= `${path}:${s.line}: source "${s.path}" names a variable`;
-        continue;
-      }
-      const target = join(s.path);
-      if (parsedOf(target) === null) {
-        if (!s.optional) problem ??= `${path}:${s.line}: source "${s.path}": no such file`;
-        continue;
-      }
-      visit(target, conds, arch);
     }
-    open.delete(path);
-  };
-  if (reader.read('Kconfig') === null) return { definitions, selected, complete: false, problem: 'the tree has no top-level Kconfig' };
-  visit('Kconfig', [], null);
-  return { definitions, selected, complete: problem === undefined, ...(problem ? { problem } : {}) };
+  }
+
+  #parse(path: string): ParsedFile {
+    let parsed = this.#parsed.get(path);
+    if (!parsed) {
+      parsed = parseKconfig(path, this.#texts.get(path)!);
+      if (parsed.problem) this.#problem ??= parsed.problem;
+      this.#parsed.set(path, parsed);
+    }
+    return parsed;
+  }
+
+  /** Every definition of a symbol, with the conditions it is under; empty when nothing defines it. */
+  definitionsOf(symbol: string): readonly Definition[] {
+    const hit = this.#definitions.get(symbol);
+    if (hit) return hit;
+    const files = this.#definers.get(symbol) ?? [];
+    // The files on the way from the top to a definer: only these are parsed and walked.
+    const wanted = new Set<string>();
+    const up = [...files];
+    while (up.length) {
+      const f = up.pop()!;
+      if (wanted.has(f)) continue;
+      wanted.add(f);
+      for (const p of this.#parents.get(f) ?? []) up.push(p);
+    }
+    const defs: Definition[] = [];
+    const definers = new Set(files);
+    const open = new Set<string>();
+    const visit = (path: string, outer: Conjunct[], arch: string | null) => {
+      if (open.has(path)) return;
+      open.add(path);
+      const parsed = this.#parse(path);
+      const within = (blocks: Block[]) => (blocks.length ? [...outer, ...blocks.flatMap((b) => b.conds)] : outer);
+      if (definers.has(path)) {
+        for (const c of parsed.configs) {
+          if (c.symbol === symbol) defs.push({ symbol, file: path, line: c.line, conds: [...within(c.blocks), ...c.own], selects: c.selects, arch, value: c.value });
+        }
+      }
+      for (const src of parsed.sources) {
+        for (const { target, arch: a } of this.#targets(path, src.path, src.relative) ?? []) {
+          if (!wanted.has(target)) continue;
+          const conds = within(src.blocks);
+          // arch/$(SRCARCH)/Kconfig: each architecture's files under its own name. (Under an architecture
+          // already, as arch/um's source of arch/$(HEADER_ARCH)/um/Kconfig, it stays that one.)
+          if (arch === null && a !== undefined) visit(target, [...conds, { expr: { t: 'sym', name: `${ARCH_PREFIX}${a}` }, text: a, file: target, line: 0, via: 'arch' }], a);
+          else visit(target, conds, arch);
+        }
+      }
+      open.delete(path);
+    };
+    if (wanted.size) visit('Kconfig', [], null);
+    this.#definitions.set(symbol, defs);
+    return defs;
+  }
+
+  /** Whether some `select` or `imply` line names the symbol (help text mentioning one counts too: harmless). */
+  isSelected(symbol: string): boolean {
+    const re = new RegExp(`^[ \\t]*(?:select|imply)[ \\t]+${symbol}(?![A-Za-z0-9_])`, 'm');
+    for (const text of this.#texts.values()) if (text.includes(symbol) && re.test(text)) return true;
+    return false;
+  }
 }

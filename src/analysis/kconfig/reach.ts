@@ -15,10 +15,11 @@
  * HIGHMEM. `select` is not followed: kconfig warns ("unmet direct dependencies") when a select enables a
  * symbol whose dependencies fail, so a restriction a select breaks is a Kconfig bug of its own.
  *
- * Lazy: a directory's Makefile is read when a file below it is asked about; the Kconfig index is built on the
- * first symbol asked about. Everything is cached for the life of the object (one per tree).
+ * Lazy: a directory's Makefile is read when a file below it is asked about; the Kconfig files are read on
+ * the first symbol asked about, and parsed only on the way to the symbols asked about. Everything is cached
+ * for the life of the object (one per tree).
  */
-import { ARCH_PREFIX, buildKconfigIndex, type Conjunct, type Definition, type KconfigIndex } from './kconfig.js';
+import { ARCH_PREFIX, KconfigIndex, type Conjunct, type Definition } from './kconfig.js';
 import type { KExpr } from './expr.js';
 import { parseKbuild, type Kbuild } from './makefile.js';
 import { archExcludesHighmem, excludesHighmem } from './highmem-facts.js';
@@ -139,7 +140,7 @@ export class KconfigReach {
   }
 
   #indexNow(): KconfigIndex {
-    this.#index ??= buildKconfigIndex(this.#reader);
+    this.#index ??= new KconfigIndex(this.#reader);
     return this.#index;
   }
 
@@ -157,8 +158,9 @@ export class KconfigReach {
     if (fact) return { text: name, more: [] };
     const index = this.#indexNow();
     if (!index.complete) return null;
-    const defs = index.definitions.get(name);
-    if (!defs?.length) return null;
+    const defs = index.definitionsOf(name);
+    // A file read for these definitions may have shown the index to be incomplete.
+    if (!defs.length || !index.complete) return null;
     const more: string[] = [];
     for (const def of defs) {
       const why = this.#definition(def);
@@ -184,7 +186,7 @@ export class KconfigReach {
    * (`def_bool !HIGHMEM`, `default y if 64BIT`): it restricts when every default that can set it does.
    */
   #byDefaults(def: Definition): string[] | null {
-    if (def.value.prompt || this.#indexNow().selected.has(def.symbol)) return null;
+    if (def.value.prompt || this.#indexNow().isSelected(def.symbol)) return null;
     const setting = def.value.defaults.filter((d) => d.value.text !== 'n');
     if (!setting.length) return null;
     const evidence: string[] = [];
