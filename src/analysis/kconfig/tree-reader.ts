@@ -3,7 +3,7 @@
  * `git cat-file --batch`). Paths are relative to the tree's top, `/`-separated; a path that would leave the
  * tree (`..`, absolute) reads as missing.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { readGitBlobs } from '../scan/sources.js';
 
@@ -31,15 +31,38 @@ export function treePath(path: string): string | null {
 /** Files larger than this are not build files: read as missing. */
 const MAX_BUILD_FILE = 4 << 20;
 
+/**
+ * A directory on disk. Nothing outside it is read: a symlinked file reads as missing, and a directory is read
+ * only when its real path is inside the tree's (checked once per directory).
+ */
 export function dirTreeReader(root: string): TreeReader {
   const prefix = root.endsWith('/') ? root : `${root}/`;
+  let realRoot: string | null | undefined;
+  const insideDirs = new Map<string, boolean>();
+  const dirInside = (dir: string): boolean => {
+    let ok = insideDirs.get(dir);
+    if (ok === undefined) {
+      try {
+        realRoot ??= realpathSync(root);
+        const real = realpathSync(prefix + dir);
+        ok = real === realRoot || real.startsWith(`${realRoot}/`);
+      } catch {
+        ok = false;
+      }
+      insideDirs.set(dir, ok);
+    }
+    return ok;
+  };
   return {
     read(path) {
       const p = treePath(path);
       if (p === null) return null;
+      const slash = p.lastIndexOf('/');
+      if (!dirInside(slash < 0 ? '' : p.slice(0, slash))) return null;
       try {
         const file = prefix + p;
-        if (statSync(file).size > MAX_BUILD_FILE) return null;
+        const st = lstatSync(file);
+        if (!st.isFile() || st.size > MAX_BUILD_FILE) return null;
         return readFileSync(file, 'utf8');
       } catch {
         return null;
@@ -47,7 +70,7 @@ export function dirTreeReader(root: string): TreeReader {
     },
     list(dir) {
       const p = treePath(dir);
-      if (p === null) return null;
+      if (p === null || !dirInside(p)) return null;
       try {
         return readdirSync(prefix + p, { withFileTypes: true })
           .filter((d) => d.isDirectory())
