@@ -164,6 +164,13 @@ describe('KconfigReach.reachOf', () => {
     expect(reach.reachOf('drivers/foo/dev.c')).toBeNull();
   });
 
+  it('a dependency chain deep enough to exhaust the stack restricts nothing, and does not throw', () => {
+    const chainOf = (n: number) => Array.from({ length: n }, (_, i) => `config FOO_${i}\n\tbool "x"\n\tdepends on FOO_${i + 1}\n`).join('') + `config FOO_${n}\n\tbool\n\tdepends on X86_64\n`;
+    const reachWith = (n: number) => new KconfigReach(memoryTreeReader({ ...BASE, 'drivers/foo/Kconfig': chainOf(n), 'drivers/foo/Makefile': 'obj-$(CONFIG_FOO_0) += dev.o\n', 'drivers/Makefile': 'obj-y += foo/\n' }));
+    expect(reachWith(50).reachOf('drivers/foo/dev.c')?.evidence).toContain('drivers/foo/Kconfig: FOO_50 depends on X86_64');
+    expect(reachWith(30000).reachOf('drivers/foo/dev.c')).toBeNull();
+  });
+
   it('reads the Kconfig index once per tree, and only when a symbol is asked about', () => {
     const c = cases[0]!;
     let kconfigReads = 0;

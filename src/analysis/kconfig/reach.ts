@@ -63,8 +63,14 @@ export class KconfigReach {
     if (p === null || !/\.c$/.test(p)) return null;
     const arch = /^arch\/([^/]+)\//.exec(p)?.[1];
     if (arch && archExcludesHighmem(arch)) return { evidence: [`arch/${arch}/: ${arch} has no HIGHMEM`] };
-    const evidence = this.#entity(`${p.slice(0, -2)}.o`);
-    return evidence ? { evidence } : null;
+    try {
+      const evidence = this.#entity(`${p.slice(0, -2)}.o`);
+      return evidence ? { evidence } : null;
+    } catch (e) {
+      // A tree built to exhaust the stack (a dependency chain thousands of symbols long) restricts nothing.
+      if (e instanceof RangeError) return null;
+      throw e;
+    }
   }
 
   /** Why the index claims nothing, when it does not (for a note in a report). */
