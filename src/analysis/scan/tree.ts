@@ -20,7 +20,7 @@ import { countDeprecatedCalls, KmapApi } from '../kmap-api.js';
 import type { EngineConfig, Finding, SkippedFile } from '../model.js';
 import { applyKconfigReach } from '../kconfig/apply.js';
 import { KconfigReach } from '../kconfig/reach.js';
-import { dirTreeReader, gitTreeReader } from '../kconfig/tree-reader.js';
+import { dirTreeReader, gitTreeReader, type TreeReader } from '../kconfig/tree-reader.js';
 import { findRule } from '../rules/index.js';
 import { initParser } from '../syntax/parser.js';
 import { scanFile, type FileScan, type ScanSite } from './classify.js';
@@ -302,7 +302,12 @@ function copyOf(bytes: Uint8Array): Uint8Array {
  */
 async function withKconfigReach(findings: Finding[], source: TreeSource, commit: string | null): Promise<Finding[]> {
   if (source.kind === 'texts' || !findings.some((f) => findRule(f.rule)?.meta.traits?.cleanupWithoutHighmem)) return findings;
-  const reader = source.kind === 'dir' ? dirTreeReader(source.root) : await gitTreeReader(source.repo, commit!);
+  let reader: TreeReader;
+  try {
+    reader = source.kind === 'dir' ? dirTreeReader(source.root) : await gitTreeReader(source.repo, commit!);
+  } catch {
+    return findings; // the build files could not be read: nothing is claimed about them
+  }
   return applyKconfigReach(findings, new KconfigReach(reader));
 }
 
