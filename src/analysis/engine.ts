@@ -7,6 +7,8 @@ import { isCPath, KmapApi } from './kmap-api.js';
 import type { AnalysisGap, ChangeSet, ChangedFile, EngineConfig, FileSummary, Finding, Report } from './model.js';
 import { DEFAULT_CONFIG } from './model.js';
 import { attachConversionFixes } from './convert/conversion-fixes.js';
+import { applyKconfigReach } from './kconfig/apply.js';
+import type { KconfigReach } from './kconfig/reach.js';
 import { activeRules, checkFunction, type ActiveRule } from './rules/runner.js';
 import { initParser } from './syntax/parser.js';
 import { functionsTouching, locateFunctions, locateFunctionsInSparseImage, pairFunctions, type CFunction } from './source/functions.js';
@@ -54,7 +56,15 @@ function analyseFile(file: ChangedFile, api: KmapApi, config: EngineConfig, rule
   return { findings, summary: { path, functionsAnalysed: analysed } };
 }
 
-export async function analyze(changeSet: ChangeSet, config: EngineConfig = DEFAULT_CONFIG): Promise<Report> {
+export interface AnalyzeOptions {
+  /**
+   * The Kconfig reach of the tree the patch applies to (`check --tree`): findings in files that tree builds
+   * only without HIGHMEM become warnings (kconfig/apply.ts). Without it (a bare patch) nothing changes.
+   */
+  reach?: KconfigReach;
+}
+
+export async function analyze(changeSet: ChangeSet, config: EngineConfig = DEFAULT_CONFIG, options: AnalyzeOptions = {}): Promise<Report> {
   await initParser();
   const api = new KmapApi(config);
   const rules = activeRules(config);
@@ -69,7 +79,7 @@ export async function analyze(changeSet: ChangeSet, config: EngineConfig = DEFAU
       continue;
     }
     const r = analyseFile(file, api, config, rules, gaps);
-    findings.push(...r.findings);
+    findings.push(...(options.reach ? applyKconfigReach(r.findings, options.reach) : r.findings));
     files.push(r.summary);
   }
   findings.sort((a, b) => a.path.localeCompare(b.path) || a.line - b.line || a.rule.localeCompare(b.rule));

@@ -10,12 +10,15 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { resolve } from 'node:path';
 import { analyze, hasBlockingFinding } from '../analysis/engine.js';
 import type { ChangeSet, Report } from '../analysis/model.js';
 import { isGitTop } from '../analysis/patch/blobs.js';
 import { AlreadyAppliedError, InputError } from '../analysis/patch/errors.js';
 import { loadEach, nothingToReview, type LoadedInput, type PatchInput } from '../analysis/patch/load.js';
 import { allRules, findRule } from '../analysis/rules/index.js';
+import { KconfigReach } from '../analysis/kconfig/reach.js';
+import { dirTreeReader } from '../analysis/kconfig/tree-reader.js';
 import { initParser } from '../analysis/syntax/parser.js';
 import { renderReportsJson } from '../comments/json.js';
 import { formatAddress } from '../comments/email/headers.js';
@@ -214,7 +217,10 @@ async function checkWith(values: CheckValues, positionals: string[], format: For
   });
   await parserReady;
   const reports: Report[] = [];
-  for (const cs of changeSets) reports.push(await analyze(cs, config));
+  // The tree's Makefiles and Kconfig say where the patched files can be built (kconfig/reach.ts).
+  const treeDir = values.tree ?? implicitTree;
+  const reach = treeDir !== undefined ? new KconfigReach(dirTreeReader(resolve(io.cwd, treeDir))) : undefined;
+  for (const cs of changeSets) reports.push(await analyze(cs, config, reach ? { reach } : {}));
 
   const postText = new Map(changeSets.flatMap((cs) => cs.files.map((f) => [f.newPath ?? '', f.newText] as const)));
   const postLines = (path: string) => postText.get(path)?.split('\n');

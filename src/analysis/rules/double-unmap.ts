@@ -6,7 +6,7 @@ export const doubleUnmap: Rule = {
   meta: {
     id: 'double-unmap',
     severity: 'error',
-    traits: { existingCode: true },
+    traits: { existingCode: true, cleanupWithoutHighmem: true },
     summary: 'The same kmap_local mapping is released twice on one path.',
     doc: `## What it finds
 A path on which the same mapped address (or an alias of it) is passed to \`kunmap_local()\`,

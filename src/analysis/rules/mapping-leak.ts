@@ -6,7 +6,7 @@ export const mappingLeak: Rule = {
   meta: {
     id: 'mapping-leak',
     severity: 'error',
-    traits: { existingCode: true },
+    traits: { existingCode: true, cleanupWithoutHighmem: true },
     summary: 'A path leaves the function with a kmap_local mapping still live (an early return or goto skips the unmap).',
     doc: `## What it finds
 A path from a \`kmap_local_page()\` (or \`kmap_local_folio()\`, \`kmap_atomic()\`, \`pte_offset_map*()\`) to a

@@ -9,7 +9,7 @@ export const mismatchedUnmap: Rule = {
   meta: {
     id: 'mismatched-unmap',
     severity: 'error',
-    traits: { existingCode: true },
+    traits: { existingCode: true, cleanupWithoutHighmem: true },
     summary: 'A mapping is released by the unmap of another API (kmap_local_page() by kunmap(), kmap_atomic() by kunmap_local(), ...).',
     doc: `## What it finds
 An unmap call that does not belong to the API that made the mapping: a \`kmap_local_page()\`,

@@ -34,6 +34,13 @@ export interface RuleTraits {
   notAVerdict?: boolean;
   /** A finding on converted code means the mapping escapes its thread: the site is `blocked`, not `needs-care`. */
   blocksConversion?: boolean;
+  /**
+   * Its findings are about the kmap_local stack or a mapping's lifetime (replay/query.ts violationsOf): in a
+   * kernel without HIGHMEM kmap_local_page() is page_address() and kunmap_local() undoes nothing, so they are
+   * cleanups there. Such findings become warnings on architectures without HIGHMEM (the rule's Reach) and,
+   * with a tree, in files its Kconfig builds only without HIGHMEM (kconfig/apply.ts).
+   */
+  cleanupWithoutHighmem?: boolean;
 }
 
 /** What a rule reports; the engine fills in path, severity, fingerprint and pre-existing. */

@@ -7,7 +7,7 @@ export const stackDepth: Rule = {
   meta: {
     id: 'stack-depth',
     severity: 'warning',
-    traits: { existingCode: true },
+    traits: { existingCode: true, cleanupWithoutHighmem: true },
     summary: `More than ${MAX_LIVE_LOCAL_MAPS} kmap_local mappings can be live at once (e.g. mapping in a loop without unmapping in it).`,
     doc: `## What it finds
 Places where the number of live local mappings is not bounded by ${MAX_LIVE_LOCAL_MAPS}: a loop that maps into an array

@@ -97,6 +97,13 @@ export function ruleTester(rule: Rule, cases: { valid: RuleCase[]; invalid: Rule
       expect(found.map((f) => f.line)).toEqual(expected.map(([line]) => line));
       found.forEach((f, i) => expectWords(f, expected[i][1]));
     });
+    // The trait the Kconfig reach reads (kconfig/apply.ts) says what the rule's own Reach does on arch/ paths.
+    it(`is a cleanup without HIGHMEM exactly when it has the cleanupWithoutHighmem trait (${rule.meta.traits?.cleanupWithoutHighmem ? 'has' : 'has not'})`, () => {
+      const found = cases.invalid.flatMap((c) => findingsFor(rule, c.code, config, 'arch/arm64/example.c'));
+      const cleanups = found.filter((f) => f.severity === 'warning' && f.note?.includes('arm64 has no HIGHMEM'));
+      expect(found.length).toBeGreaterThan(0);
+      expect(cleanups.length).toBe(rule.meta.traits?.cleanupWithoutHighmem ? found.length : 0);
+    });
   });
 }
 

@@ -6,7 +6,7 @@ export const unmapOrder: Rule = {
   meta: {
     id: 'unmap-order',
     severity: 'error',
-    traits: { existingCode: true },
+    traits: { existingCode: true, cleanupWithoutHighmem: true },
     summary: 'An unmap on some path does not release the most recent live kmap_local mapping (LIFO order).',
     doc: `## What it finds
 A \`kunmap_local()\`, \`kunmap_atomic()\` or \`pte_unmap*()\` that, on some path through the function, releases a

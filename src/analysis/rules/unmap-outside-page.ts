@@ -15,7 +15,7 @@ export const unmapOutsidePage: Rule = {
   meta: {
     id: 'unmap-outside-page',
     severity: 'error',
-    traits: { existingCode: true },
+    traits: { existingCode: true, cleanupWithoutHighmem: true },
     summary: 'kunmap_local()/kunmap_atomic() is given an address that can lie outside the page that was mapped (a cursor moved past its end).',
     doc: `## What it finds
 An unmap whose argument, on some path, is not inside the page its mapping covers: a cursor advanced through

@@ -6,7 +6,7 @@ export const useAfterUnmap: Rule = {
   meta: {
     id: 'use-after-unmap',
     severity: 'error',
-    traits: { existingCode: true },
+    traits: { existingCode: true, cleanupWithoutHighmem: true },
     summary: 'A mapped address, or a pointer derived from it, is used after its unmap on some path.',
     doc: `## What it finds
 A dereference, index, \`->\` access or call argument that uses a mapped address, or an alias made from it

@@ -18,6 +18,10 @@ import { Worker } from 'node:worker_threads';
 import { ENGINE_VERSION } from '../engine.js';
 import { countDeprecatedCalls, KmapApi } from '../kmap-api.js';
 import type { EngineConfig, Finding, SkippedFile } from '../model.js';
+import { applyKconfigReach } from '../kconfig/apply.js';
+import { KconfigReach } from '../kconfig/reach.js';
+import { dirTreeReader, gitTreeReader, type TreeReader } from '../kconfig/tree-reader.js';
+import { findRule } from '../rules/index.js';
 import { initParser } from '../syntax/parser.js';
 import { scanFile, type FileScan, type ScanSite } from './classify.js';
 import { gitBlobSha } from './blob-sha.js';
@@ -293,6 +297,21 @@ function copyOf(bytes: Uint8Array): Uint8Array {
   return out;
 }
 
+/**
+ * The findings with the tree's Kconfig reach (kconfig/apply.ts): a directory's or a commit's build files are
+ * read only when a finding can change (files in memory, the App's, have none to read).
+ */
+async function withKconfigReach(findings: Finding[], source: TreeSource, commit: string | null): Promise<Finding[]> {
+  if (source.kind === 'texts' || !findings.some((f) => findRule(f.rule)?.meta.traits?.cleanupWithoutHighmem)) return findings;
+  let reader: TreeReader;
+  try {
+    reader = source.kind === 'dir' ? dirTreeReader(source.root) : await gitTreeReader(source.repo, commit!);
+  } catch {
+    return findings; // the build files could not be read: nothing is claimed about them
+  }
+  return applyKconfigReach(findings, new KconfigReach(reader));
+}
+
 export async function scanTree(source: TreeSource, options: TreeScanOptions): Promise<TreeScan> {
   const t0 = performance.now();
   const init: WorkerInit = { config: options.config, maxBytes: options.maxBytes ?? DEFAULT_MAX_BYTES, ...(options.background ? { background: true } : {}) };
@@ -414,7 +433,7 @@ export async function scanTree(source: TreeSource, options: TreeScanOptions): Pr
   if (results) for (const scan of analysed.scans) results.set(scan.path, shaOf.get(scan.path)!, scan);
   const scans = [...analysed.scans, ...cached].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const sites = scans.flatMap((s) => s.sites);
-  const findings = scans.flatMap((s) => s.findings);
+  const findings = await withKconfigReach(scans.flatMap((s) => s.findings), source, commit);
   const index: MaintainersIndex | null = maintainers ? parseMaintainers(maintainers) : null;
   return {
     name,

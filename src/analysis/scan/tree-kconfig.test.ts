@@ -1,0 +1,89 @@
+/**
+ * The tree scan applies the Kconfig reach once the files are analysed: in a directory and in a git revision
+ * (whose build files are read from the object store), and on results taken from a result store, which keeps
+ * the findings as the file alone decides them.
+ */
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { DEFAULT_CONFIG } from '../model.js';
+import { initParser } from '../syntax/parser.js';
+import type { FileScan } from './classify.js';
+import type { ScanResultStore } from './result-cache.js';
+import { scanTree } from './tree.js';
+
+const FIXTURE = join(import.meta.dirname ?? '.', '..', '..', '..', 'test', 'fixtures', 'scan-tree');
+const BUILD_FILES: Record<string, string> = {
+  Kconfig: 'source "arch/$(SRCARCH)/Kconfig"\nsource "drivers/Kconfig"\n',
+  'arch/x86/Kconfig': 'config 64BIT\n\tbool "64-bit kernel"\n\nconfig X86_64\n\tdef_bool y\n\tdepends on 64BIT\n',
+  'drivers/Kconfig': 'source "drivers/demo/Kconfig"\n',
+  'drivers/Makefile': 'obj-$(CONFIG_DEMO) += demo/\n',
+  'drivers/demo/Kconfig': 'config DEMO\n\ttristate "demo"\n\tdepends on PCI && X86_64\n',
+  'drivers/demo/Makefile': 'obj-$(CONFIG_DEMO) += leak.o blocked.o\n',
+};
+
+let root: string;
+beforeAll(async () => {
+  await initParser();
+  root = mkdtempSync(join(tmpdir(), 'kmap-scan-kconfig-'));
+  cpSync(FIXTURE, root, { recursive: true });
+  for (const [p, text] of Object.entries(BUILD_FILES)) {
+    mkdirSync(dirname(join(root, p)), { recursive: true });
+    writeFileSync(join(root, p), text);
+  }
+});
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+/** A result store whose entries the test can read. */
+class Store implements ScanResultStore {
+  readonly m = new Map<string, FileScan>();
+  get(path: string, sha: string): FileScan | undefined {
+    return this.m.get(`${sha}\0${path}`);
+  }
+  set(path: string, sha: string, scan: FileScan): void {
+    this.m.set(`${sha}\0${path}`, scan);
+  }
+}
+
+const leakOf = (scan: { findings: Array<{ rule: string; severity: string; note?: string }> }) => scan.findings.find((f) => f.rule === 'mapping-leak');
+const NOTE = 'drivers/demo/Makefile: leak.o needs CONFIG_DEMO; drivers/demo/Kconfig: DEMO depends on X86_64';
+
+describe('scanTree with a Kconfig', () => {
+  it('a directory: the finding in a file built only with X86_64 is a warning naming the dependency', async () => {
+    const scan = await scanTree({ kind: 'dir', root }, { config: DEFAULT_CONFIG, jobs: 1 });
+    expect(leakOf(scan)?.severity).toBe('warning');
+    expect(leakOf(scan)?.note).toContain(NOTE);
+    expect(scan.totals).toBeDefined();
+  });
+
+  it('results from a store are changed in the scan, not in the store', async () => {
+    const store = new Store();
+    const first = await scanTree({ kind: 'dir', root }, { config: DEFAULT_CONFIG, jobs: 1, results: store });
+    const again = await scanTree({ kind: 'dir', root }, { config: DEFAULT_CONFIG, jobs: 1, results: store });
+    expect(again.files.cached).toBe(first.files.analysed);
+    expect(leakOf(again)).toEqual(leakOf(first));
+    expect(leakOf(again)?.note?.split('a cleanup, not a runtime bug').length).toBe(2); // once, not once per scan
+    const stored = [...store.m.values()].flatMap((s) => s.findings).find((f) => f.rule === 'mapping-leak');
+    expect(stored?.severity).toBe('error');
+  });
+
+  it('a git revision reads its build files from the object store', async () => {
+    const repo = mkdtempSync(join(tmpdir(), 'kmap-git-kconfig-'));
+    try {
+      cpSync(root, repo, { recursive: true });
+      const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.org', ...args], { cwd: repo });
+      git('init', '-q');
+      git('add', '.');
+      git('commit', '-qm', 'one');
+      // The working tree's Kconfig no longer restricts: the revision's does.
+      writeFileSync(join(repo, 'drivers/demo/Kconfig'), 'config DEMO\n\ttristate "demo"\n');
+      const scan = await scanTree({ kind: 'git', repo, rev: 'HEAD' }, { config: DEFAULT_CONFIG, jobs: 1 });
+      expect(leakOf(scan)?.note).toContain(NOTE);
+      const dir = await scanTree({ kind: 'dir', root: repo }, { config: DEFAULT_CONFIG, jobs: 1 });
+      expect(leakOf(dir)?.severity).toBe('error');
+    } finally {
+      rmSync(repo, { recursive: true, force: true });
+    }
+  });
+});
