@@ -5,7 +5,7 @@
  */
 import type { RuleContext } from '../rules/rule.js';
 import type { SyntaxNode } from '../syntax/ast.js';
-import { replayFunction, type ReplayResult } from './replay.js';
+import { DEFAULT_TIME_LIMIT_MS, replayFunction, type ReplayResult } from './replay.js';
 import { fileSummaries } from './summaries.js';
 import type { Violation, ViolationKind } from './violations.js';
 
@@ -49,7 +49,10 @@ export function violationsOf(ctx: RuleContext, kind: ViolationKind): { violation
   const result = replayFor(ctx);
   if (!gapsRecorded.has(result)) {
     gapsRecorded.add(result);
-    if (!result.complete) ctx.gap(`the path replay stopped after ${result.states} states (budget): some paths of this function were not checked`);
+    if (!result.complete) {
+      const why = result.stoppedBy === 'time' ? `the ${DEFAULT_TIME_LIMIT_MS} ms time limit, which depends on the machine's speed and load` : 'budget';
+      ctx.gap(`the path replay stopped after ${result.states} states (${why}): some paths of this function were not checked`);
+    }
     for (const u of result.undecided) ctx.gap(`line ${u.line}: ${u.reason}`);
   }
   const arch = noHighmemArch(ctx.path);

@@ -151,6 +151,18 @@ describe('replay', () => {
 }`, 3);
     expect(r.complete).toBe(false);
     expect(r.states).toBe(3);
+    expect(r.stoppedBy).toBe('budget');
+  });
+
+  it('says when the time limit (a backstop that depends on the machine) stopped it, not the budget', () => {
+    const guards = Array.from({ length: 8 }, (_, k) => `\tif (c${k}) {\n\t\tkunmap_local(v);\n\t\tv = kmap_local_page(p);\n\t}`).join('\n');
+    const fns = locateFunctions(`void f(struct page *p)\n{\n\tvoid *v = kmap_local_page(p);\n${guards}\n\tkunmap_local(v);\n}`);
+    const r = replayFunction(fns[0], api, { timeLimitMs: -1 });
+    expect(r.complete).toBe(false);
+    expect(r.stoppedBy).toBe('time');
+    const whole = replayFunction(fns[0], api);
+    expect(whole.complete).toBe(true);
+    expect(whole.stoppedBy).toBeUndefined();
   });
 
   it('records a gap through the rule context when the budget runs out', () => {

@@ -15,7 +15,8 @@ import { replayFunction, type ParamEffect, type FunctionSummary, type Summaries 
 const MAX_DEPTH = 3;
 /** A callee's replay is small: a summary is not worth more than this. */
 const SUMMARY_BUDGET = 3000;
-const SUMMARY_TIME_MS = 40;
+/** A backstop, as DEFAULT_TIME_LIMIT_MS in replay.ts: the state budget decides, the same on every machine. */
+const SUMMARY_TIME_MS = 500;
 
 type FileMemo<T> = WeakMap<ReadonlyMap<string, CFunction>, WeakMap<KmapApi, Map<string, T>>>;
 
