@@ -1,7 +1,7 @@
 import { analyseContext, type Hold } from '../context/dataflow.js';
 import { sleepSites, type SleepSite } from '../context/sites.js';
 import { calleeName } from '../syntax/ast.js';
-import type { Rule, RuleContext } from './rule.js';
+import { calleeOptions, viaStep, type Rule, type RuleContext } from './rule.js';
 
 function sectionWords(h: Hold): string {
   if (h.family === 'kmap_atomic') return `the ${h.name}() section opened at line ${h.line}, which disables page faults and preemption`;
@@ -86,7 +86,7 @@ Under a spinlock, allocate before taking the lock or use \`GFP_ATOMIC\`.`,
   },
 
   check(ctx) {
-    const sites = sleepSites(ctx.fn, ctx.fileFunctions);
+    const sites = sleepSites(ctx.fn, ctx.fileFunctions, calleeOptions(ctx));
     if (!sites.length) return;
     const fc = analyseContext(ctx.fn);
     for (const site of sites) {
@@ -97,7 +97,7 @@ Under a spinlock, allocate before taking the lock or use \`GFP_ATOMIC\`.`,
       if (!introduced(ctx, site, c.holds)) continue;
       const trace = c.holds.map((h) => ({ line: h.line, note: `${h.name}() opens an atomic section (${[h.faults && 'page faults', h.preempt && 'preemption'].filter(Boolean).join(' and ')} disabled)` }));
       trace.push({ line: site.call.line, note: `${calleeName(site.call)}() may sleep here` });
-      if (site.via) trace.push({ line: site.via.inner.line, note: `in ${site.via.fn.name}(): ${calleeName(site.via.inner)}()` });
+      if (site.via) trace.push(viaStep(ctx, site.via, site.call.line));
       ctx.report({ node: site.call, message: message(site, c.holds), detail: detail(site, c.holds), trace, key: c.holds[c.holds.length - 1].name });
     }
   },
