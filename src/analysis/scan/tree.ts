@@ -109,6 +109,8 @@ export interface TreeSummaryStats {
   filesRead: number;
   looked: number;
   parsed: number;
+  /** Definitions left unread because an exploration hit its node budget (0 keeps answers independent of order). */
+  budgetCuts: number;
   ms: number;
 }
 
@@ -540,6 +542,7 @@ function withTreeSummaries(source: TreeSource, index: DefinitionIndex, lists: Fi
     filesRead: defs.filesRead,
     looked: summaries.stats.looked,
     parsed: summaries.stats.parsed,
+    budgetCuts: summaries.stats.budgetCuts,
     ms: Math.round(performance.now() - t0),
   };
 }

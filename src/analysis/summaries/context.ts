@@ -20,7 +20,7 @@
  *   or debug-config variant: bench/README.md);
  * - recursion and cycles iterate until nothing changes (facts only accumulate, so this terminates);
  * - a callee beyond MAX_DEPTH calls or past the node budget is not read: what depends on it is unknown,
- *   never assumed (each definition is explored once per tree; what lay beyond its cut stays unread).
+ *   never assumed, and such summaries are not kept (asked from closer, the same definition may see more).
  *
  * Only the definitions whose text (or the text of what they call, transitively) can name a base fact are
  * parsed: the exploration is lexical, the summary is not.
@@ -56,7 +56,7 @@ export interface ContextSummary {
   callsParams: number[];
   /** Names called that had no definition to look at because no tree was given (callees in other files). */
   open: string[];
-  /** Names called that have several definitions, not followed (see above), with how many: "flush_dcache_page() x21". */
+  /** Names called that have several definitions, not followed (see above), with how many (files, when not read): "flush_dcache_page() x21". */
   undecided: string[];
 }
 
@@ -70,8 +70,11 @@ export interface Scope {
 
 /** Where callees outside the caller's file are found (summaries/tree.ts). */
 export interface DefinitionSource {
-  /** The definitions of `name` in other files than `fromPath` that a call from there may reach, with their files' scopes. */
-  definitions(name: string, fromPath: string): Array<{ fn: CFunction; scope: Scope }>;
+  /**
+   * The definitions of `name` in other files than `fromPath` that a call from there may reach, with their
+   * files' scopes; or, when several files may define it, how many (none of them is read).
+   */
+  definitions(name: string, fromPath: string): Array<{ fn: CFunction; scope: Scope }> | { several: number };
 }
 
 /** How far the exploration follows calls from a function asked about. */
@@ -135,6 +138,8 @@ export interface SummaryStats {
   explorations: number;
   /** Calls asked about whose name has several definitions (not followed). */
   undecided: number;
+  /** Definitions not followed because an exploration reached MAX_NODES (its answer may then depend on what was asked before). */
+  budgetCuts: number;
   /** Definitions looked at (lexically) and parsed (summarised by data flow). */
   looked: number;
   parsed: number;
@@ -147,7 +152,7 @@ export interface SummaryStats {
  */
 export class CalleeSummaries {
   private readonly done = new WeakMap<CFunction, ContextSummary>();
-  readonly stats: SummaryStats = { explorations: 0, undecided: 0, looked: 0, parsed: 0, ms: 0 };
+  readonly stats: SummaryStats = { explorations: 0, undecided: 0, budgetCuts: 0, looked: 0, parsed: 0, ms: 0 };
 
   constructor(
     private readonly api: KmapApi,
@@ -159,10 +164,14 @@ export class CalleeSummaries {
   }
 
   /** The definitions a call of `name` from `scope` may reach (its own file first). */
-  private resolve(name: string, scope: Scope): Array<{ fn: CFunction; scope: Scope }> {
+  /** The one definition a call of `name` from `scope` reaches; or null when none is known; or how many when several may be. */
+  private resolve(name: string, scope: Scope): { fn: CFunction; scope: Scope } | null | number {
     const local = scope.defs(name);
-    if (local.length) return local.map((fn) => ({ fn, scope }));
-    return this.tree ? this.tree.definitions(name, scope.path) : [];
+    if (local.length) return local.length === 1 ? { fn: local[0], scope } : local.length;
+    if (!this.tree) return null;
+    const found = this.tree.definitions(name, scope.path);
+    if (!Array.isArray(found)) return found.several;
+    return found.length === 1 ? found[0] : found.length || null;
   }
 
   /**
@@ -170,12 +179,10 @@ export class CalleeSummaries {
    * undefined when no definition is known (a macro, an assembly routine, another file without a tree).
    */
   ofCall(name: string, scope: Scope): ContextSummary | undefined {
-    const defs = this.resolve(name, scope);
-    if (defs.length !== 1) {
-      if (defs.length > 1) this.stats.undecided++;
-      return undefined;
-    }
-    return this.of(defs[0].fn, defs[0].scope);
+    const def = this.resolve(name, scope);
+    if (typeof def === 'number') this.stats.undecided++;
+    if (!def || typeof def === 'number') return undefined;
+    return this.of(def.fn, def.scope);
   }
 
   /** The summary of one definition. */
@@ -210,16 +217,17 @@ export class CalleeSummaries {
       this.stats.looked++;
       n.lexical = mayHaveOwnFacts(n.fn);
       if (n.depth >= MAX_DEPTH || order.length >= MAX_NODES) {
+        if (order.length >= MAX_NODES) this.stats.budgetCuts++;
         n.cut = true;
         continue;
       }
       for (const name of namesIn(n.fn, this.api)) {
-        const defs = this.resolve(name, n.scope);
-        if (!defs.length) {
+        const def = this.resolve(name, n.scope);
+        if (def === null) {
           if (!this.tree && n.unresolved.length < MAX_OPEN) n.unresolved.push(name);
-        } else if (defs.length > 1) {
-          if (n.undecided.length < MAX_OPEN) n.undecided.push(`${name}() x${defs.length}`);
-        } else n.edges.set(name, add(defs[0].fn, defs[0].scope, n.depth + 1));
+        } else if (typeof def === 'number') {
+          if (n.undecided.length < MAX_OPEN) n.undecided.push(`${name}() x${def}`);
+        } else n.edges.set(name, add(def.fn, def.scope, n.depth + 1));
       }
     }
     // Which definitions can have facts (their own, or a callee's), and which depend on something not read.
@@ -262,8 +270,9 @@ export class CalleeSummaries {
         }
       }
     }
-    // Kept, cut or not: a definition is explored once per tree (what lies beyond the cut stays unread).
-    for (const n of order) this.done.set(n.fn, n.summary);
+    // Only complete summaries are kept: one with a cut below it depends on where the question started, and
+    // asked again from closer it may see more (the answer must not depend on which file asked first).
+    for (const n of order) if (!n.cut) this.done.set(n.fn, n.summary);
     return root.summary;
   }
 

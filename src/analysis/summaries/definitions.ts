@@ -28,7 +28,7 @@ const isSpace = (c: number) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0
 function isStaticSignature(b: Buffer, at: number): boolean {
   let start = b.lastIndexOf(0x0a, at) + 1;
   for (let k = 0; k < 2; k++) {
-    if (b[start] === 0x73 && b.latin1Slice(start, start + 7) === 'static ') return true;
+    if (b[start] === 0x73 && b[start + 1] === 0x74 && b[start + 2] === 0x61 && b[start + 3] === 0x74 && b[start + 4] === 0x69 && b[start + 5] === 0x63 && (b[start + 6] === 0x20 || b[start + 6] === 0x09)) return true;
     if (start < 2) return false;
     const prevEnd = start - 1; // the '\n'
     const last = b[prevEnd - 1];

@@ -50,10 +50,14 @@ export class TreeDefinitions implements DefinitionSource {
     return s;
   }
 
-  definitions(name: string, fromPath: string): Array<{ fn: CFunction; scope: Scope }> {
+  definitions(name: string, fromPath: string): Array<{ fn: CFunction; scope: Scope }> | { several: number } {
+    const files = this.index.files(name).filter((p) => p !== fromPath);
+    // Several files: several definitions (per-arch variants, a stub and the real one), never followed
+    // (summaries/context.ts), so none is read. The index may over-count (a macro-made definition): then a
+    // name goes unfollowed that could have been, never the other way.
+    if (files.length > 1) return { several: files.length };
     const out: Array<{ fn: CFunction; scope: Scope }> = [];
-    for (const path of this.index.files(name)) {
-      if (path === fromPath) continue;
+    for (const path of files) {
       const scope = this.scope(path);
       if (!scope) continue;
       const header = isHeader(path);
