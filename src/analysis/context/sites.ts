@@ -8,7 +8,7 @@ import type { KmapApi } from '../kmap-api.js';
 import type { CFunction } from '../source/functions.js';
 import { CalleeSummaries, describeChain, scopeOf, type ContextSummary, type Effect, type Scope } from '../summaries/context.js';
 import { callArguments, calleeName, normalizedText, type SyntaxNode } from '../syntax/ast.js';
-import { acceptsFaults, needOf, sleepOf, type Need, type NeedKind, type SleepInfo } from './atomic-api.js';
+import { acceptsFaults, acquireOf, needOf, sleepOf, type Need, type NeedKind, type SleepInfo } from './atomic-api.js';
 import { analyseContext } from './dataflow.js';
 
 export { satisfiedBy } from './dataflow.js';
@@ -90,7 +90,11 @@ function calleeFacts(fn: CFunction, fileFunctions: ReadonlyMap<string, CFunction
   const summaries = opts.tree ?? local;
   const scope = scopeFor(opts.path ?? '', fileFunctions);
   let ctx: ReturnType<typeof analyseContext> | null = null;
+  let opens: boolean | null = null;
   const underHold = (call: SyntaxNode) => {
+    // No section is open anywhere in a function that opens none: spare its data flow.
+    opens ??= fn.body.descendants('call_expression').some((c) => acquireOf(calleeName(c)) !== null);
+    if (!opens) return false;
     ctx ??= analyseContext(fn);
     return !!ctx.at(call)?.holds.length;
   };

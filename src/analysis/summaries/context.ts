@@ -16,8 +16,8 @@
  *   inline helpers). A name with several such definitions (per-arch variants, a config's stub and the
  *   real function: flush_dcache_page() has some twenty) is not followed: which one is linked is decided
  *   by the build, not by the code in view. The summary lists such names in `undecided`, and no fact is
- *   drawn from them (joining them made 74 more sites of Linux 6.1 needs-care, every one through an arch
- *   or debug-config variant: bench/README.md);
+ *   drawn from them (joining them instead made 74 more sites of Linux 6.1 needs-care, every one through
+ *   an arch or debug-config variant: bench/README.md);
  * - recursion and cycles iterate until nothing changes (facts only accumulate, so this terminates);
  * - a callee beyond MAX_DEPTH calls or past the node budget is not read: what depends on it is unknown,
  *   never assumed, and such summaries are not kept (asked from closer, the same definition may see more).
