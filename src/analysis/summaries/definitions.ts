@@ -60,9 +60,11 @@ export function nameBeforeBrace(b: Buffer, brace: number, skipStatic = false): s
     const end = j + 1;
     while (j >= floor && isIdent(b[j])) j--;
     if (end - (j + 1) < 1 || (b[j + 1] >= 0x30 && b[j + 1] <= 0x39)) return null;
+    // The static test first: most of a .c file's definitions are static, and then no name string is made.
+    if (skipStatic && isStaticSignature(b, j + 1)) return null;
     const name = b.latin1Slice(j + 1, end);
     if (KEYWORD.has(name)) return null;
-    if (!ANNOTATION.test(name)) return skipStatic && isStaticSignature(b, j + 1) ? null : name;
+    if (!ANNOTATION.test(name)) return name;
   }
   return null;
 }
