@@ -77,11 +77,13 @@ export const lostPagefaultDisable: Rule = {
     severity: 'error',
     summary: 'After converting kmap_atomic(), a call that must not take a page fault runs with page faults enabled.',
     doc: `## What it finds
-Calls that must not fault — \`__copy_from_user_inatomic()\`, \`__copy_to_user_inatomic()\`, futex atomic ops,
+Calls that must not fault — \`__copy_from_user_inatomic()\`, \`__copy_to_user_inatomic()\`, raw user copies
+(\`raw_copy_from_user()\`, ...) in a function that does not call \`might_fault()\`, futex atomic ops,
 \`__get_user()\`/\`__put_user()\` whose failure is tested, code testing \`pagefault_disabled()\` or \`in_atomic()\` —
 that ran with page faults disabled on every path before the patch (because of \`kmap_atomic()\`, or an explicit
-\`pagefault_disable()\`) and can run with page faults enabled after it. Static helpers of the same file called
-in the section are summarised one level deep.
+\`pagefault_disable()\`) and can run with page faults enabled after it. The functions called in the section
+are summarised (those of the same file always; with a tree, as \`scan\`, \`fix\` and \`check --tree --callees\` have,
+those of its other files too), and the finding names the chain: \`copyin() -> raw_copy_from_user()\`.
 
 ## Why it matters
 \`kmap_atomic()\` calls \`pagefault_disable()\` on every configuration, 64-bit included; \`kmap_local_page()\`

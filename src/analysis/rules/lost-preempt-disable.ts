@@ -39,7 +39,8 @@ every path before the patch (inside a \`kmap_atomic()\` section, or under an exp
 and are no longer covered by anything that disables preemption: \`preempt_disable()\`, \`get_cpu()\`,
 \`get_cpu_var()\`/\`get_cpu_ptr()\`, \`local_lock*()\`, spinlocks and rwlocks, \`local_irq_save()\`/\`local_irq_disable()\`,
 \`local_bh_disable()\`, \`rcu_read_lock_sched()\`/\`rcu_read_lock_bh()\` (plain \`rcu_read_lock()\` does not count: under
-PREEMPT_RCU it leaves preemption enabled). Static helpers of the same file are summarised one level deep.
+PREEMPT_RCU it leaves preemption enabled). The functions called are summarised (the same file's always, with a
+tree its other files' too); a single \`this_cpu_<op>()\` or \`raw_cpu_*()\` inside a callee is the callee's own business.
 
 ## Why it matters
 \`kmap_atomic()\` disables preemption on !PREEMPT_RT kernels, highmem or not; \`kmap_local_page()\` never does.

@@ -57,7 +57,7 @@ export const sleepInAtomic: Rule = {
 Calls that may sleep — \`mutex_lock*()\`, \`down*()\`, \`msleep()\`, \`schedule*()\`, \`cond_resched()\`, \`wait_event*()\`,
 \`wait_for_completion*()\`, \`might_sleep()\`, \`vmalloc()\`, allocations with a GFP mask that may sleep (\`GFP_KERNEL\`,
 \`GFP_NOFS\`, \`GFP_NOIO\`, \`GFP_USER\`; not \`GFP_ATOMIC\`/\`GFP_NOWAIT\`), user copies (\`copy_from_user()\`, \`get_user()\`, ...)
-and static helpers of the same file that do so — on every path inside a \`kmap_atomic()\` section, or under
+and the functions that do so (the same file's, and with a tree its other files') — on every path inside a \`kmap_atomic()\` section, or under
 \`pagefault_disable()\`, \`preempt_disable()\`, \`get_cpu()\`, spinlocks, \`local_irq_save()\`, \`local_bh_disable()\`. Only calls
 on lines the patch adds, or in sections the patch opens, are reported. A \`kmap_local_page()\` section is not atomic:
 sleeping there is allowed and never reported.
