@@ -14,8 +14,22 @@ const { initParser } = await import(new URL('analysis/syntax/parser.js', dist));
 const { scanFile } = await import(new URL('analysis/scan/classify.js', dist));
 const { KmapApi } = await import(new URL('analysis/kmap-api.js', dist));
 const { DEFAULT_CONFIG } = await import(new URL('analysis/model.js', dist));
+const { CalleeSummaries } = await import(new URL('analysis/summaries/context.js', dist));
+const { DefinitionIndex } = await import(new URL('analysis/summaries/definitions.js', dist));
+const { TreeDefinitions } = await import(new URL('analysis/summaries/tree.js', dist));
+const { listCFiles } = await import(new URL('analysis/scan/sources.js', dist));
 await initParser();
 const api = new KmapApi(DEFAULT_CONFIG);
+
+// As `scan` classifies: with the tree's callee summaries (KMAP_TREE_SUMMARIES=0: each file's own functions only).
+let callees;
+if (process.env.KMAP_TREE_SUMMARIES !== '0') {
+  const t0 = performance.now();
+  const index = new DefinitionIndex();
+  for (const p of listCFiles(tree)) index.add(p, readFileSync(join(tree, p)));
+  callees = new CalleeSummaries(api, new TreeDefinitions(index, (p) => readFileSync(join(tree, p), 'utf8')));
+  console.log(`callee summaries: the 6.1 tree indexed in ${Math.round(performance.now() - t0)} ms (${index.size.names} names, ${index.size.definitions} definitions, ${index.size.files} files)`);
+} else console.log('callee summaries: off (file-local)');
 
 const RENAMES = [[/\bkmap_atomic\(/g, 'kmap_local_page('], [/\bkunmap_atomic\(/g, 'kunmap_local('], [/\bkmap_atomic_prot\(/g, 'kmap_local_page_prot(']];
 const norm = (l) => l.replace(/\s+/g, ' ').trim();
@@ -36,7 +50,7 @@ for (const dir of readdirSync(join(CORPUS, 'conversions'), { withFileTypes: true
   const patch = readFileSync(join(CORPUS, 'conversions', dir, 'conversion.patch'), 'utf8');
   const path = /^\+\+\+ b\/(.+)$/m.exec(patch)[1];
   const fn = dir.slice(dir.lastIndexOf('-') + 1);
-  if (!scans.has(path)) scans.set(path, scanFile(path, readFileSync(join(tree, path), 'utf8'), { api, config: DEFAULT_CONFIG }));
+  if (!scans.has(path)) scans.set(path, scanFile(path, readFileSync(join(tree, path), 'utf8'), { api, config: DEFAULT_CONFIG, ...(callees ? { callees } : {}) }));
   const all = scans.get(path).sites.filter((s) => s.function === fn);
   // A function's map sites; for the unmap-only halves (a getter's *_unmap partner), its unmap sites.
   const maps = all.filter((s) => /^(kmap_atomic|kmap)/.test(s.api));

@@ -12,6 +12,7 @@ import type { KconfigReach } from './kconfig/reach.js';
 import { activeRules, checkFunction, type ActiveRule } from './rules/runner.js';
 import { initParser } from './syntax/parser.js';
 import { functionsTouching, locateFunctions, locateFunctionsInSparseImage, pairFunctions, type CFunction } from './source/functions.js';
+import type { CalleeRun, OnDemandTree } from './summaries/on-demand.js';
 
 export const ENGINE_VERSION = '1';
 
@@ -23,7 +24,7 @@ function byName(fns: CFunction[]): Map<string, CFunction> {
   return m;
 }
 
-function analyseFile(file: ChangedFile, api: KmapApi, config: EngineConfig, rules: ActiveRule[], gaps: AnalysisGap[]): { findings: Finding[]; summary: FileSummary } {
+function analyseFile(file: ChangedFile, api: KmapApi, config: EngineConfig, rules: ActiveRule[], gaps: AnalysisGap[], callees: CalleeRun = {}): { findings: Finding[]; summary: FileSummary } {
   const path = file.newPath ?? file.oldPath!;
   const locate = (text: string, touched: ReadonlySet<number>) => (file.complete ? locateFunctions(text) : locateFunctionsInSparseImage(text, touched));
   // Only files that mention the API can have findings: skip parsing the rest.
@@ -45,9 +46,9 @@ function analyseFile(file: ChangedFile, api: KmapApi, config: EngineConfig, rule
       // A hunk cut inside a statement still gets its lines checked; what the cut hides is said, not guessed.
       if (post.hasErrors) gaps.push({ path, reason: `lines ${post.line}-${post.endLine} do not parse as whole statements (the hunk starts or ends inside one): the statements cut off were not checked` });
     }
-    const postFindings = checkFunction(post, { path, source: file.newText, image: 'post', isChanged: (l) => file.addedLines.has(l), api, rules, fileFunctions: postByName, gaps, ...(pre ? { counterpart: pre } : {}) });
+    const postFindings = checkFunction(post, { path, source: file.newText, image: 'post', isChanged: (l) => file.addedLines.has(l), api, rules, fileFunctions: postByName, gaps, ...callees, ...(pre ? { counterpart: pre } : {}) });
     if (pre && postFindings.length) {
-      const before = new Set(checkFunction(pre, { path, source: file.oldText, image: 'pre', isChanged: () => true, api, rules, fileFunctions: preByName }).map((f) => f.fingerprint));
+      const before = new Set(checkFunction(pre, { path, source: file.oldText, image: 'pre', isChanged: () => true, api, rules, fileFunctions: preByName, ...callees }).map((f) => f.fingerprint));
       for (const f of postFindings) f.preExisting = before.has(f.fingerprint);
     }
     attachConversionFixes(postFindings, post, { path, source: file.newText, api, config });
@@ -62,6 +63,8 @@ export interface AnalyzeOptions {
    * only without HIGHMEM become warnings (kconfig/apply.ts). Without it (a bare patch) nothing changes.
    */
   reach?: KconfigReach;
+  /** The tree the patch applies to, for callee summaries across its files (check --tree); none: each file's own functions. */
+  tree?: OnDemandTree;
 }
 
 export async function analyze(changeSet: ChangeSet, config: EngineConfig = DEFAULT_CONFIG, options: AnalyzeOptions = {}): Promise<Report> {
@@ -78,7 +81,12 @@ export async function analyze(changeSet: ChangeSet, config: EngineConfig = DEFAU
       skipped.push({ path, reason: 'not a C source or header' });
       continue;
     }
-    const r = analyseFile(file, api, config, rules, gaps);
+    const run = (o: CalleeRun) => {
+      const own: AnalysisGap[] = [];
+      return { ...analyseFile(file, api, config, rules, own, o), gaps: own };
+    };
+    const r = options.tree ? options.tree.run(path, run) : run({});
+    gaps.push(...r.gaps);
     findings.push(...(options.reach ? applyKconfigReach(r.findings, options.reach) : r.findings));
     files.push(r.summary);
   }

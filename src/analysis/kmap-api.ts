@@ -5,6 +5,7 @@
  */
 import type { EngineConfig } from './model.js';
 import { blankCommentsAndStrings } from './syntax/blank.js';
+import { isContextPrimitive } from './context/atomic-api.js';
 
 /** local = kmap_local_*; atomic = kmap_atomic*; kmap = kmap(); pte = pte_offset_map* (a local kmap on HIGHPTE). */
 export type MapFamily = 'local' | 'atomic' | 'kmap' | 'pte';
@@ -232,6 +233,15 @@ export class KmapApi {
   /** True when `name` is one of the API's own functions (its definitions are not uses). */
   isApiDefinition(name: string): boolean {
     return API_DEFINITION.test(name);
+  }
+
+  /**
+   * True when the context vocabulary (context/atomic-api.ts: what calls need from, do to, or say about the
+   * execution context, each entry with the kernel source behind it) decides a call of `name`: callee
+   * summaries stop there instead of reading a definition in the tree.
+   */
+  isContextPrimitive(name: string): boolean {
+    return isContextPrimitive(name);
   }
 
   /** True when `text` may call an unmap (wrappers included): a prefilter before summarising a function. */

@@ -8,9 +8,9 @@
  * file gives no output (b4: `[]`).
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import { analyze, hasBlockingFinding } from '../analysis/engine.js';
 import type { ChangeSet, Report } from '../analysis/model.js';
 import { isGitTop } from '../analysis/patch/blobs.js';
@@ -20,6 +20,8 @@ import { allRules, findRule } from '../analysis/rules/index.js';
 import { KconfigReach } from '../analysis/kconfig/reach.js';
 import { dirTreeReader } from '../analysis/kconfig/tree-reader.js';
 import { initParser } from '../analysis/syntax/parser.js';
+import { KmapApi } from '../analysis/kmap-api.js';
+import { OnDemandTree } from '../analysis/summaries/on-demand.js';
 import { renderReportsJson } from '../comments/json.js';
 import { formatAddress } from '../comments/email/headers.js';
 import { renderReportText } from '../comments/text.js';
@@ -46,6 +48,10 @@ check options:
   --tree DIR            pre-image kernel tree: patches are applied in memory and whole functions analysed;
                         in a git repository the exact pre-image blobs of the patch's index lines are used
                         (the working tree may have moved on), else the files, with offsets and fuzz
+  --callees             with --tree: follow calls inside atomic sections into the tree's other files
+                        (callee summaries: a user copy that must not fault two calls down, a sleep);
+                        indexes the tree's definitions first when a section calls another file (~1 s
+                        on Linux), so it is not the default
   --git RANGE           review the commits A..B of the git repository in the current directory
   --format text|json|checkpatch|b4|email
                         output format (default text; json follows schema/report-v1.schema.json;
@@ -100,6 +106,7 @@ async function check(args: string[], io: CliIo): Promise<number> {
     allowPositionals: true,
     options: {
       tree: { type: 'string' },
+      callees: { type: 'boolean' },
       git: { type: 'string' },
       format: { type: 'string', default: 'text' },
       config: { type: 'string' },
@@ -141,6 +148,7 @@ type Format = (typeof FORMATS)[number];
 
 interface CheckValues {
   tree?: string;
+  callees?: boolean;
   git?: string;
   config?: string;
   rule?: string[];
@@ -217,10 +225,12 @@ async function checkWith(values: CheckValues, positionals: string[], format: For
   });
   await parserReady;
   const reports: Report[] = [];
-  // The tree's Makefiles and Kconfig say where the patched files can be built (kconfig/reach.ts).
+  // The tree's Makefiles and Kconfig say where the patched files can be built (kconfig/reach.ts); with
+  // --callees, its callee summaries, indexed only if a patch's atomic sections call other files' functions.
   const treeDir = values.tree ?? implicitTree;
   const reach = treeDir !== undefined ? new KconfigReach(dirTreeReader(resolve(io.cwd, treeDir))) : undefined;
-  for (const cs of changeSets) reports.push(await analyze(cs, config, reach ? { reach } : {}));
+  const tree = values.callees && treeDir !== undefined && isDirectory(resolve(io.cwd, treeDir)) ? new OnDemandTree(resolve(io.cwd, treeDir), new KmapApi(config)) : undefined;
+  for (const cs of changeSets) reports.push(await analyze(cs, config, { ...(reach ? { reach } : {}), ...(tree ? { tree } : {}) }));
 
   const postText = new Map(changeSets.flatMap((cs) => cs.files.map((f) => [f.newPath ?? '', f.newText] as const)));
   const postLines = (path: string) => postText.get(path)?.split('\n');
@@ -273,6 +283,14 @@ function listRules(io: CliIo): number {
 }
 
 /** What exit status 3 prints: one line, naming the command and its inputs, asking for a report. */
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 export function internalErrorLine(args: readonly string[], e: unknown): string {
   const message = (e instanceof Error ? e.message : String(e)).split('\n')[0];
   // A module or the grammar missing is an incomplete installation, not a bug to report.

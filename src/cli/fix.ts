@@ -11,6 +11,7 @@ import { existsSync, readFileSync, realpathSync, renameSync, statSync, unlinkSyn
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildPatches, fixFile, renderSeries, type FixedFile } from '../analysis/convert/fix.js';
+import { OnDemandTree } from '../analysis/summaries/on-demand.js';
 import { KmapApi } from '../analysis/kmap-api.js';
 import { InputError } from '../analysis/patch/errors.js';
 import { isReviewedPath } from '../analysis/patch/kinds.js';
@@ -174,7 +175,10 @@ async function fix(argv: string[], io: CliIo): Promise<number> {
   await parserReady;
 
   const fixed: FixedFile[] = [];
-  for (const s of sources) fixed.push(fixFile(s.path, s.text, { api, config, addPagefaultDisable: values['add-pagefault-disable'], helpers: !values['no-helpers'] }));
+  // The tree's callee summaries (the DIR's tree, or --tree), indexed only if an atomic section calls another file's function.
+  const treeDir = treeRoot ?? (values.tree !== undefined ? resolve(io.cwd, values.tree) : null);
+  const tree = treeDir ? new OnDemandTree(treeDir, api) : undefined;
+  for (const s of sources) fixed.push(fixFile(s.path, s.text, { api, config, addPagefaultDisable: values['add-pagefault-disable'], helpers: !values['no-helpers'], ...(tree ? { tree } : {}) }));
 
   // Listing: what was converted, what was left alone and why.
   const sites = fixed.flatMap((f) => f.sites);

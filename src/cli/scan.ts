@@ -208,6 +208,10 @@ export async function runScan(args: string[], io: CliIo): Promise<number> {
     const warning = cache.save(select ? (path) => !select(path) : undefined);
     if (warning) io.stderr(`kmap-review: ${warning} (--cache-dir DIR keeps it in a writable place)\n`);
   }
+  if (values.verbose && scan.summaries) {
+    const m = scan.summaries;
+    io.stderr(`kmap-review: callee summaries: index of ${m.index.names} names (${m.index.definitions} definitions in ${m.index.files} files, ${m.indexMs} ms); ${m.asked} callees asked about, ${m.relevant} with facts, ${m.reanalysed} files analysed again (${m.filesRead} files read, ${m.parsed} definitions parsed, ${m.ms} ms)\n`);
+  }
   if (format === 'json') io.stdout(renderScanJson(scan, TOOL_VERSION) + '\n');
   else if (format === 'sarif') io.stdout(renderScanSarif(scan, TOOL_VERSION, sarifPlace(source)) + '\n');
   else if (format === 'markdown') io.stdout(renderScanMarkdown(scan));

@@ -30,8 +30,9 @@ export interface Release {
   keyArg: number | null;
 }
 
-const LOCK_ACQUIRE = /^(?:raw_)?(?:spin|read|write)_lock(?:_irq|_irqsave|_bh)?(?:_nested)?$/;
-const LOCK_RELEASE = /^(?:raw_)?(?:spin|read|write)_unlock(?:_irq|_irqrestore|_bh)?$/;
+/** Spinning locks; xa_lock*() is the XArray's spinlock (include/linux/xarray.h: `#define xa_lock_irqsave(xa, flags) spin_lock_irqsave(&(xa)->xa_lock, flags)`). */
+const LOCK_ACQUIRE = /^(?:(?:raw_)?(?:spin|read|write)_lock(?:_irq|_irqsave|_bh)?(?:_nested)?|xa_lock(?:_irq|_irqsave|_bh)?)$/;
+const LOCK_RELEASE = /^(?:(?:raw_)?(?:spin|read|write)_unlock(?:_irq|_irqrestore|_bh)?|xa_unlock(?:_irq|_irqrestore|_bh)?)$/;
 
 const ACQUIRES: Record<string, Acquire> = {
   kmap_atomic: { family: 'kmap_atomic', keyArg: null, faults: true, preempt: true },
@@ -109,9 +110,47 @@ export interface Need {
   kind: NeedKind;
   /** Why, in words: "__copy_from_user_inatomic() must not take a page fault". */
   why: string;
+  /** A raw user copy: no need in a function that says it may fault (acceptsFaults). */
+  raw?: boolean;
+  /**
+   * A need of the function that makes the call, never passed to its callers by a summary
+   * (include/linux/percpu-defs.h): a single this_cpu_<op>() (not __this_cpu_*, not this_cpu_ptr()) has
+   * "implied preemption/interrupt protection", so only a sequence of them in one function can rely on the
+   * section around it; raw_cpu_*() are "for contexts where we do not want to do any checks for
+   * preemptions", the writer's statement that the protection is the function's own business.
+   */
+  ownOnly?: boolean;
+}
+
+/** True for a call saying the function may fault here (might_fault()): its raw copies are not relied on to fail. */
+export function acceptsFaults(name: string | null): boolean {
+  return !!name && ACCEPTS_FAULTS.test(name);
 }
 
 const INATOMIC_COPY = /^(?:__copy_(?:from|to)_user_inatomic\w*|copy_\w*_user_inatomic\w*|__copy_from_user_inatomic_nocache)$/;
+/**
+ * The raw user copies and the arch primitives under them: no might_fault(), no fault handling of their own.
+ * include/linux/uaccess.h: `__copy_from_user_inatomic()` is `raw_copy_from_user()` plus instrumentation, and
+ * `__copy_from_user()`/`_copy_from_user()` (lib/usercopy.c) are the same call after might_fault(). Called
+ * directly, they are relied on to fail instead of faulting unless the caller says it may fault (see
+ * `acceptsFaults` in RAW_COPY's use). The primitives: x86 uaccess_64.h copy_user_generic(), arm64
+ * uaccess.h __arch_copy_{from,to}_user(), mips uaccess.h __raw_copy_{from,to}_user(), microblaze/openrisc
+ * __copy_tofrom_user(), sh/alpha __copy_user().
+ */
+const RAW_COPY = /^(?:raw_copy_(?:from|to|in)_user|copy_user_generic|__arch_copy_(?:from|to)_user|__raw_copy_(?:from|to)_user|__copy_tofrom_user|__copy_user)$/;
+/**
+ * Calls that say the function may take a page fault here (include/linux/kernel.h might_fault(), mm/memory.c
+ * __might_fault(): "if (pagefault_disabled()) return; __might_sleep()"): a function calling one does not
+ * rely on its raw copies failing.
+ */
+const ACCEPTS_FAULTS = /^(?:might_fault|__might_fault|might_sleep)$/;
+/**
+ * Calls that disable page faults around their own access and so need nothing from their caller's context
+ * and never sleep (mm/maccess.c: copy_from_user_nofault() is `pagefault_disable(); __copy_from_user_inatomic();
+ * pagefault_enable()`, likewise copy_to_user_nofault(), copy_{from,to}_kernel_nofault(),
+ * strncpy_from_{user,kernel}_nofault(), strnlen_user_nofault(); include/linux/uaccess.h get_kernel_nofault()).
+ */
+const SELF_CONTAINED = /^(?:copy_(?:from|to)_(?:user|kernel)_nofault|strncpy_from_(?:user|kernel)_nofault|strnlen_user_nofault|get_kernel_nofault|__get_kernel_nofault|__put_kernel_nofault)$/;
 const FUTEX_ATOMIC = /^(?:arch_futex_atomic_op_inuser|futex_atomic_cmpxchg_inatomic|futex_atomic_op_inuser|futex_atomic_cmpxchg|cmpxchg_futex_value_locked|get_futex_value_locked)$/;
 const FAULT_STATE_TEST = new Set(['pagefault_disabled', 'faulthandler_disabled', 'in_atomic']);
 const PERCPU = /^(?:__this_cpu_\w+|this_cpu_\w+|raw_cpu_\w+|smp_processor_id)$/;
@@ -131,10 +170,14 @@ export function needOf(call: SyntaxNode): Need | null {
   const name = calleeName(call);
   if (!name) return null;
   if (INATOMIC_COPY.test(name)) return { kind: 'nofault', why: `${name}() must not take a page fault: it is meant to fail and return the bytes left instead` };
+  if (RAW_COPY.test(name)) return { kind: 'nofault', why: `${name}() must not fault: without might_fault() it is relied on to fail and return the bytes left`, raw: true };
   if (FUTEX_ATOMIC.test(name)) return { kind: 'nofault', why: `${name}() is a futex atomic op on user memory that must fail instead of faulting` };
   if (FAULT_STATE_TEST.has(name)) return { kind: 'nofault', why: `the code tests ${name}()` };
   if ((name === '__get_user' || name === '__put_user') && resultIsUsed(call)) return { kind: 'nofault', why: `${name}() is relied on to fail instead of fault` };
-  if (PERCPU.test(name) && name !== 'this_cpu_ptr_raw') return { kind: 'preempt', why: name === 'smp_processor_id' ? 'smp_processor_id() is only stable while preemption is disabled' : `${name}() accesses this CPU's data, which needs preemption disabled` };
+  if (PERCPU.test(name) && name !== 'this_cpu_ptr_raw') {
+    const why = name === 'smp_processor_id' ? 'smp_processor_id() is only stable while preemption is disabled' : `${name}() accesses this CPU's data, which needs preemption disabled`;
+    return /^(?:this_cpu_(?!ptr$)|raw_cpu_)/.test(name) ? { kind: 'preempt', why, ownOnly: true } : { kind: 'preempt', why };
+  }
   if (name === 'per_cpu' || name === 'per_cpu_ptr') {
     const cpu = callArguments(call)[1];
     if (cpu && /\bsmp_processor_id\s*\(/.test(cpu.text)) return { kind: 'preempt', why: `${name}(..., smp_processor_id()) accesses this CPU's data, which needs preemption disabled` };
@@ -149,15 +192,23 @@ const names = (...res: RegExp[]) => res.map((r) => r.source.replace(/^\^/, '').r
  * False when a function's text names no call needOf() could match: its summary has no needs, so it need
  * not be parsed (a cheap test on the text of the static helpers a function calls).
  */
-const MAY_NEED = new RegExp(`\\b(?:${names(INATOMIC_COPY, FUTEX_ATOMIC, PERCPU)}|${[...FAULT_STATE_TEST].join('|')}|__get_user|__put_user|per_cpu|per_cpu_ptr)\\b`);
+const MAY_NEED = new RegExp(`\\b(?:${names(INATOMIC_COPY, RAW_COPY, FUTEX_ATOMIC, PERCPU)}|${[...FAULT_STATE_TEST].join('|')}|__get_user|__put_user|per_cpu|per_cpu_ptr)\\b`);
 export function mayNeedContext(text: string): boolean {
   return MAY_NEED.test(text);
 }
 
-/** Calls that may sleep regardless of their arguments. */
-const SLEEPS = /^(?:mutex_lock(?:_interruptible|_killable|_nested|_io)?|down(?:_read|_write)?(?:_interruptible|_killable|_timeout|_nested)?|msleep(?:_interruptible)?|ssleep|usleep_range(?:_state)?|fsleep|schedule(?:_timeout\w*|_hrtimeout\w*)?|cond_resched(?:_lock|_rcu)?|wait_event\w*|wait_for_completion\w*|might_sleep|vmalloc\w*|vzalloc\w*|vmap|lock_page|folio_lock|wait_on_page_\w+|folio_wait_\w+|synchronize_rcu\w*|synchronize_srcu|flush_work|flush_workqueue|cancel_work_sync|kthread_stop|filemap_write_and_wait\w*|kernel_write|kernel_read)$/;
-/** User copies: they may fault, and a fault may sleep. */
-const UACCESS = /^(?:copy_from_user|copy_to_user|get_user|put_user|clear_user|strncpy_from_user|copy_from_iter|copy_to_iter|copy_page_from_iter|copy_page_to_iter|fault_in_\w+)$/;
+/**
+ * Calls that may sleep regardless of their arguments. The vmalloc family is the allocators only
+ * (mm/vmalloc.c: vmalloc(), vzalloc(), vmalloc_user(), vmalloc_32(), vmalloc_node(), vmalloc_huge(), ...):
+ * vmalloc_to_page(), vmalloc_to_pfn() and vmalloc_dump_obj() look a mapping up and never sleep.
+ */
+const SLEEPS = /^(?:mutex_lock(?:_interruptible|_killable|_nested|_io)?|down(?:_read|_write)?(?:_interruptible|_killable|_timeout|_nested)?|msleep(?:_interruptible)?|ssleep|usleep_range(?:_state)?|fsleep|schedule(?:_timeout\w*|_hrtimeout\w*)?|cond_resched(?:_lock|_rcu)?|wait_event\w*|wait_for_completion\w*|might_sleep|v[mz]alloc(?:_node|_user|_32|_32_user|_huge|_array|_noprof|_node_noprof|_user_noprof)?|vmap|lock_page|folio_lock|wait_on_page_\w+|folio_wait_\w+|synchronize_rcu\w*|synchronize_srcu|flush_work|flush_workqueue|cancel_work_sync|kthread_stop|filemap_write_and_wait\w*|kernel_write|kernel_read)$/;
+/**
+ * User copies: they may fault, and a fault may sleep. `might_fault()` is the annotation they make
+ * (include/linux/kernel.h), `__copy_{from,to}_user()` and `_copy_{from,to}_user()` call it (include/linux/uaccess.h,
+ * lib/usercopy.c): under pagefault_disable() it does nothing (mm/memory.c __might_fault()).
+ */
+const UACCESS = /^(?:copy_from_user|copy_to_user|_copy_from_user|_copy_to_user|__copy_from_user|__copy_to_user|get_user|put_user|clear_user|strncpy_from_user|copy_from_iter|copy_to_iter|copy_page_from_iter|copy_page_to_iter|fault_in_\w+|might_fault|__might_fault)$/;
 /** Allocators with a GFP mask argument. */
 const ALLOCATORS = /^(?:kmalloc\w*|kzalloc\w*|kcalloc\w*|kvmalloc\w*|kvzalloc\w*|kvcalloc\w*|krealloc\w*|kmem_cache_alloc\w*|kmem_cache_zalloc|alloc_pages\w*|alloc_page\w*|__get_free_pages?|get_zeroed_page|folio_alloc\w*|mempool_alloc|kstrdup|kstrndup|kmemdup|__vmalloc\w*|page_frag_alloc)$/;
 const SLEEPING_GFP = /\b(?:GFP_KERNEL|GFP_KERNEL_ACCOUNT|GFP_NOFS|GFP_NOIO|GFP_USER|GFP_HIGHUSER\w*|__GFP_DIRECT_RECLAIM|__GFP_RECLAIM)\b/;
@@ -194,3 +245,22 @@ export function maySleep(text: string): boolean {
 
 /** Calls that fault user pages in, the second half of the "copy atomically, fault in, retry" idiom. */
 export const FAULT_IN = /^(?:fault_in_\w+|iov_iter_fault_in_readable|fault_in_iov_iter_\w+|get_user_pages\w*)$/;
+
+/**
+ * Plain RCU read sections: under PREEMPT_RCU they disable neither preemption nor page faults
+ * (include/linux/rcupdate.h), so they do nothing to the context; what their bodies do (lockdep) is debugging.
+ */
+const RCU_PLAIN = /^rcu_read_(?:un)?lock$/;
+
+/**
+ * True when the vocabulary above decides what a call does to or needs from the context (an acquire, a
+ * release, a need, a sleep, a fault annotation, a self-contained nofault access): such a callee is never
+ * summarised from a definition in the tree. `__might_fault()` tests pagefault_disabled() and
+ * `copy_from_user()` reaches raw_copy_from_user(); what they mean is what this table says, not what
+ * their bodies would propagate.
+ */
+export function isContextPrimitive(name: string): boolean {
+  return !!acquireOf(name) || !!releaseOf(name) || INATOMIC_COPY.test(name) || RAW_COPY.test(name) || FUTEX_ATOMIC.test(name) || FAULT_STATE_TEST.has(name)
+    || PERCPU.test(name) || ACCEPTS_FAULTS.test(name) || SELF_CONTAINED.test(name) || SLEEPS.test(name) || UACCESS.test(name) || ALLOCATORS.test(name)
+    || name === '__get_user' || name === '__put_user' || name === 'per_cpu' || name === 'per_cpu_ptr' || FAULT_IN.test(name) || RCU_PLAIN.test(name);
+}

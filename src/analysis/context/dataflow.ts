@@ -14,7 +14,7 @@
 import { buildCfg, type Cfg } from '../cfg/cfg.js';
 import type { CFunction } from '../source/functions.js';
 import { calleeName, callsIn, type SyntaxNode } from '../syntax/ast.js';
-import { acquireOf, keyText, releaseOf } from './atomic-api.js';
+import { acquireOf, keyText, releaseOf, type Need } from './atomic-api.js';
 
 export interface Hold {
   /** Unique per acquiring call: "start offset of the call". */
@@ -161,6 +161,13 @@ export function preemptDisabledBy(holds: readonly Hold[]): Hold | null {
 /** The innermost hold that makes the context atomic (faults or preemption disabled). */
 export function atomicBy(holds: readonly Hold[]): Hold | null {
   return holds.length ? holds[holds.length - 1] : null;
+}
+
+/** The hold that satisfies a need, or null. `in_atomic()` is satisfied by any atomic section. */
+export function satisfiedBy(need: Pick<Need, 'kind'>, callName: string | null, holds: readonly Hold[]): Hold | null {
+  if (need.kind === 'preempt') return preemptDisabledBy(holds);
+  if (callName === 'in_atomic') return atomicBy(holds);
+  return faultsDisabledBy(holds);
 }
 
 /** "kmap_atomic() at line 12" */

@@ -10,7 +10,7 @@ import type { CFunction } from '../source/functions.js';
 import { calleeName, type SyntaxNode } from '../syntax/ast.js';
 import type { NeedKind } from './atomic-api.js';
 import { analyseContext, type Hold } from './dataflow.js';
-import { needSites, satisfiedBy, siteKey, type NeedSite } from './sites.js';
+import { needSites, satisfiedBy, siteKey, type CalleeOptions, type NeedSite } from './sites.js';
 
 export interface LostContext {
   /** The post-image site that now runs without the context. */
@@ -36,11 +36,14 @@ function occurrence(sites: NeedSite[], key: (s: NeedSite) => string): Map<NeedSi
 
 const byName = (s: NeedSite) => `${calleeName(s.call) ?? s.call.type}\u0000${s.need.kind}`;
 
-export function lostContexts(post: CFunction, pre: CFunction, fileFunctions: ReadonlyMap<string, CFunction>, kind: NeedKind): LostContext[] {
-  const postSites = needSites(post, fileFunctions, kind);
-  if (!postSites.length) return [];
-  const preSites = needSites(pre, fileFunctions, kind);
+export function lostContexts(post: CFunction, pre: CFunction, fileFunctions: ReadonlyMap<string, CFunction>, kind: NeedKind, opts: CalleeOptions = {}): LostContext[] {
+  // The pre-image first: its calls inside atomic sections are the ones whose callees the tree is asked
+  // about, and the post-image (where the sections are gone) asks about the same callees.
+  const preSites = needSites(pre, fileFunctions, kind, opts);
   if (!preSites.length) return [];
+  const alsoAsk = new Set(preSites.flatMap((s) => (s.via ? [calleeName(s.call) ?? ''] : [])));
+  const postSites = needSites(post, fileFunctions, kind, { ...opts, alsoAsk });
+  if (!postSites.length) return [];
   const postCtx = analyseContext(post);
   const preCtx = analyseContext(pre);
 

@@ -10,6 +10,7 @@ import { unifiedDiff } from '../patch/unified-diff.js';
 import { API_DEFINITION, type KmapApi } from '../kmap-api.js';
 import { locateFunctions } from '../source/functions.js';
 import { calleeName } from '../syntax/ast.js';
+import type { OnDemandTree } from '../summaries/on-demand.js';
 import { commitMessage, subjectPrefix, type FunctionChange } from './commit-message.js';
 import { layoutText } from './layout.js';
 import type { SiteClass } from './plan.js';
@@ -20,6 +21,8 @@ export interface FixOptions extends ConvertOptions {
   config: EngineConfig;
   /** Convert only these functions (by name); default all. */
   functions?: readonly string[];
+  /** The tree the file is in, for callee summaries across its files (summaries/on-demand.ts). */
+  tree?: OnDemandTree;
 }
 
 /** One deprecated call, and what fix did with it. */
@@ -88,6 +91,11 @@ function describe(g: FileConversion['plans'][number]['groups'][number], name: st
 
 /** Converts one file. `fix` without --add-pagefault-disable converts exactly the sites `scan` calls ready. */
 export function fixFile(path: string, source: string, options: FixOptions): FixedFile {
+  const { tree, ...rest } = options;
+  return tree ? tree.run(path, (o) => fixFileWith(path, source, { ...rest, ...o })) : fixFileWith(path, source, rest);
+}
+
+function fixFileWith(path: string, source: string, options: FixOptions): FixedFile {
   const { api, config } = options;
   const empty: FixedFile = { path, before: source, after: source, sites: [], changes: [], recheck: [] };
   if (!DEPRECATED_CALL.test(source)) return empty;

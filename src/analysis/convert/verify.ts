@@ -9,6 +9,7 @@ import { findRule } from '../rules/index.js';
 import { checkFunction, verifyingRules } from '../rules/runner.js';
 import { DEPRECATED_CALL } from '../kmap-api.js';
 import type { KmapApi } from '../kmap-api.js';
+import type { CalleeSummaries } from '../summaries/context.js';
 import type { EngineConfig, Finding } from '../model.js';
 import { locateFunctions, relocateFunctions, type CFunction } from '../source/functions.js';
 import { functionsMatching } from '../source/matches.js';
@@ -27,6 +28,9 @@ export interface ConvertOptions extends PlanOptions {
    * explicit pagefault_disable()/pagefault_enable() pair inside the mapping instead (then verified again).
    */
   addPagefaultDisable?: boolean;
+  /** Callee summaries of the tree (see RuleContext.callees), or the sink for what a tree would be asked. */
+  callees?: CalleeSummaries;
+  calleeAsks?: Set<string>;
 }
 
 export interface FileConversion {
@@ -39,6 +43,11 @@ export interface FileConversion {
   refusedBy: Map<ConversionGroup, Finding>;
   /** The edits of every accepted group (what `converted` applies; layout.ts renders them in kernel style). */
   edits: TextEdit[];
+}
+
+/** The callee options of a conversion, for checkFunction. */
+export function calleeScope(o: { callees?: CalleeSummaries; calleeAsks?: Set<string> }): { callees?: CalleeSummaries; calleeAsks?: Set<string> } {
+  return { ...(o.callees ? { callees: o.callees } : {}), ...(o.calleeAsks ? { calleeAsks: o.calleeAsks } : {}) };
 }
 
 function byName(fns: CFunction[]): Map<string, CFunction> {
@@ -77,7 +86,7 @@ export function convertFile(path: string, source: string, api: KmapApi, config: 
       const post = renamed ?? convertedByLine.get(plan.fn.line);
       if (!post || !live.length) continue;
       const changed = new Set(live.flatMap((g) => g.edits.map((e) => e.line)));
-      const findings = checkFunction(post, { path, source: converted, image: 'post', isChanged: (l) => changed.has(l), api, rules, fileFunctions, counterpart: plan.fn });
+      const findings = checkFunction(post, { path, source: converted, image: 'post', isChanged: (l) => changed.has(l), api, rules, fileFunctions, counterpart: plan.fn, ...calleeScope(options) });
       plan.verified = { pureRename: renamed !== null, findings };
       let refusedAny = false;
       const switched = new Set<ConversionGroup>();

@@ -1,8 +1,9 @@
 import { FAULT_IN } from '../context/atomic-api.js';
+import { throughText } from '../context/sites.js';
 import { enclosingMapCall, lostContexts, type LostContext } from '../context/differential.js';
 import type { Hold } from '../context/dataflow.js';
 import { calleeName, type SyntaxNode } from '../syntax/ast.js';
-import type { Rule, RuleContext } from './rule.js';
+import { calleeOptions, viaStep, type Rule, type RuleContext } from './rule.js';
 
 /** "kmap_atomic() at line 12 of the pre-image disabled page faults" */
 export function preReason(h: Hold, what: 'page faults' | 'preemption'): string {
@@ -43,18 +44,18 @@ export function postMapName(ctx: RuleContext, at: SyntaxNode): string {
 
 /** The one-line verdict: what runs how now, in at most ~120 characters. */
 function message(lost: LostContext): string {
-  const name = calleeName(lost.site.via?.inner ?? lost.site.call) ?? 'this call';
-  const via = lost.site.via ? ` (through ${lost.site.via.fn.name}())` : '';
+  const name = lost.site.via?.base ?? calleeName(lost.site.call) ?? 'this call';
+  const via = lost.site.via ? ` (through ${throughText(lost.site.via)})` : '';
   return `${name}()${via} now runs with page faults enabled`;
 }
 
 /** Why that matters here, and the ways out, one per line. */
 function detail(ctx: RuleContext, lost: LostContext): string {
-  const name = calleeName(lost.site.via?.inner ?? lost.site.call) ?? 'this call';
+  const name = lost.site.via?.base ?? calleeName(lost.site.call) ?? 'this call';
   const lines: string[] = [];
   const now = lost.preHold.family === 'kmap_atomic' ? `${postMapName(ctx, lost.site.call)}() does not disable them` : 'after the patch nothing does';
   lines.push(`Why: ${preReason(lost.preHold, 'page faults')}; ${now}. It needs them disabled: ${lost.site.need.why}.`);
-  if (lost.site.via) lines.push(`The call is at line ${lost.site.call.line}; ${name}() is inside ${lost.site.via.fn.name}().`);
+  if (lost.site.via) lines.push(`The call is at line ${lost.site.call.line}; ${name}() is reached through ${lost.site.via.callee}(): ${lost.site.via.chain}.`);
   lines.push('Fix: keep the old behaviour with pagefault_disable() right after the map and pagefault_enable() right before the unmap.');
   const plain = PLAIN_COPY[name];
   const locks = lost.postHolds.filter((h) => h.preempt);
@@ -76,11 +77,13 @@ export const lostPagefaultDisable: Rule = {
     severity: 'error',
     summary: 'After converting kmap_atomic(), a call that must not take a page fault runs with page faults enabled.',
     doc: `## What it finds
-Calls that must not fault — \`__copy_from_user_inatomic()\`, \`__copy_to_user_inatomic()\`, futex atomic ops,
+Calls that must not fault — \`__copy_from_user_inatomic()\`, \`__copy_to_user_inatomic()\`, raw user copies
+(\`raw_copy_from_user()\`, ...) in a function that does not call \`might_fault()\`, futex atomic ops,
 \`__get_user()\`/\`__put_user()\` whose failure is tested, code testing \`pagefault_disabled()\` or \`in_atomic()\` —
 that ran with page faults disabled on every path before the patch (because of \`kmap_atomic()\`, or an explicit
-\`pagefault_disable()\`) and can run with page faults enabled after it. Static helpers of the same file called
-in the section are summarised one level deep.
+\`pagefault_disable()\`) and can run with page faults enabled after it. The functions called in the section
+are summarised (those of the same file always; with a tree, as \`scan\`, \`fix\` and \`check --tree --callees\` have,
+those of its other files too), and the finding names the chain: \`copyin() -> raw_copy_from_user()\`.
 
 ## Why it matters
 \`kmap_atomic()\` calls \`pagefault_disable()\` on every configuration, 64-bit included; \`kmap_local_page()\`
@@ -113,13 +116,13 @@ become unnecessary.`,
 
   check(ctx) {
     if (ctx.image !== 'post' || !ctx.counterpart) return;
-    for (const lost of lostContexts(ctx.fn, ctx.counterpart, ctx.fileFunctions, 'nofault')) {
+    for (const lost of lostContexts(ctx.fn, ctx.counterpart, ctx.fileFunctions, 'nofault', calleeOptions(ctx))) {
       const call = lost.site.call;
       const trace: Array<{ line: number; note: string }> = [];
       const map = mapTraceStep(ctx, call, 'page faults');
       if (map) trace.push(map);
       trace.push({ line: call.line, note: `${calleeName(call)}() can run here with page faults enabled` });
-      if (lost.site.via) trace.push({ line: lost.site.via.inner.line, note: `${calleeName(lost.site.via.inner)}() in ${lost.site.via.fn.name}() needs page faults disabled` });
+      if (lost.site.via) trace.push(viaStep(ctx, lost.site.via, call.line));
       trace.push({ line: call.line, note: preReason(lost.preHold, 'page faults') });
       ctx.report({ node: call, message: message(lost), detail: detail(ctx, lost), trace, key: lost.preHold.name });
     }

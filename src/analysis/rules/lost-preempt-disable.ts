@@ -1,12 +1,13 @@
+import { throughText } from '../context/sites.js';
 import { lostContexts, type LostContext } from '../context/differential.js';
 import { calleeName } from '../syntax/ast.js';
 import { mapTraceStep, postMapName, preReason } from './lost-pagefault-disable.js';
-import type { Rule, RuleContext } from './rule.js';
+import { calleeOptions, viaStep, type Rule, type RuleContext } from './rule.js';
 
 /** The one-line verdict: what runs how now, in at most ~120 characters. */
 function message(lost: LostContext): string {
-  const name = calleeName(lost.site.via?.inner ?? lost.site.call) ?? 'this call';
-  const via = lost.site.via ? ` (through ${lost.site.via.fn.name}())` : '';
+  const name = lost.site.via?.base ?? calleeName(lost.site.call) ?? 'this call';
+  const via = lost.site.via ? ` (through ${throughText(lost.site.via)})` : '';
   return `${name}()${via} now runs with preemption enabled`;
 }
 
@@ -20,7 +21,7 @@ function detail(ctx: RuleContext, lost: LostContext): string {
     `Why: ${preReason(lost.preHold, 'preemption')}; ${now}.`,
     `Here ${lost.site.need.why}: the task can now be preempted or migrated, and another task can use the same per-CPU data.`,
   ];
-  if (lost.site.via) lines.push(`The call is at line ${lost.site.call.line}; the per-CPU access is inside ${lost.site.via.fn.name}().`);
+  if (lost.site.via) lines.push(`The call is at line ${lost.site.call.line}; the per-CPU access is reached through ${lost.site.via.callee}(): ${lost.site.via.chain}.`);
   lines.push('Fix: if the section relies on it, add preempt_disable() after the map and preempt_enable() before the unmap, or take the per-CPU data with get_cpu()/put_cpu(), get_cpu_ptr()/put_cpu_ptr() or a local_lock.');
   lines.push('Otherwise say in the commit message why preemption is not needed here.');
   return lines.join('\n');
@@ -38,7 +39,8 @@ every path before the patch (inside a \`kmap_atomic()\` section, or under an exp
 and are no longer covered by anything that disables preemption: \`preempt_disable()\`, \`get_cpu()\`,
 \`get_cpu_var()\`/\`get_cpu_ptr()\`, \`local_lock*()\`, spinlocks and rwlocks, \`local_irq_save()\`/\`local_irq_disable()\`,
 \`local_bh_disable()\`, \`rcu_read_lock_sched()\`/\`rcu_read_lock_bh()\` (plain \`rcu_read_lock()\` does not count: under
-PREEMPT_RCU it leaves preemption enabled). Static helpers of the same file are summarised one level deep.
+PREEMPT_RCU it leaves preemption enabled). The functions called are summarised (the same file's always, with a
+tree its other files' too); a single \`this_cpu_<op>()\` or \`raw_cpu_*()\` inside a callee is the callee's own business.
 
 ## Why it matters
 \`kmap_atomic()\` disables preemption on !PREEMPT_RT kernels, highmem or not; \`kmap_local_page()\` never does.
@@ -67,13 +69,13 @@ or bracket the section with \`preempt_disable()\`/\`preempt_enable()\` inside th
 
   check(ctx) {
     if (ctx.image !== 'post' || !ctx.counterpart) return;
-    for (const lost of lostContexts(ctx.fn, ctx.counterpart, ctx.fileFunctions, 'preempt')) {
+    for (const lost of lostContexts(ctx.fn, ctx.counterpart, ctx.fileFunctions, 'preempt', calleeOptions(ctx))) {
       const call = lost.site.call;
       const trace: Array<{ line: number; note: string }> = [];
       const map = mapTraceStep(ctx, call, 'preemption');
       if (map) trace.push(map);
       trace.push({ line: call.line, note: `${calleeName(call)}() can run here with preemption enabled` });
-      if (lost.site.via) trace.push({ line: lost.site.via.inner.line, note: `${calleeName(lost.site.via.inner)}() in ${lost.site.via.fn.name}() needs preemption disabled` });
+      if (lost.site.via) trace.push(viaStep(ctx, lost.site.via, call.line));
       trace.push({ line: call.line, note: preReason(lost.preHold, 'preemption') });
       ctx.report({ node: call, message: message(lost), detail: detail(ctx, lost), trace, key: lost.preHold.name });
     }

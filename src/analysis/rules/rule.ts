@@ -4,6 +4,8 @@
  * the engine adds fingerprints, decides what is pre-existing and applies configured severities.
  */
 import type { CFunction } from '../source/functions.js';
+import type { CalleeSummaries } from '../summaries/context.js';
+import type { Via } from '../context/sites.js';
 import type { KmapApi } from '../kmap-api.js';
 import type { Fix, Severity, TraceStep } from '../model.js';
 import type { SyntaxNode } from '../syntax/ast.js';
@@ -71,8 +73,12 @@ export interface RuleContext {
   source: string;
   /** True for lines the patch adds (post image); every line counts as changed in a pre-image run. */
   isChanged(line: number): boolean;
-  /** Static functions of the same file by name, for one-level summaries across calls. */
+  /** Functions of the same file by name, for summaries across calls. */
   fileFunctions: ReadonlyMap<string, CFunction>;
+  /** Callee summaries of the tree the file is in (scan, check --tree, fix); absent: the file's own functions only. */
+  callees?: CalleeSummaries;
+  /** Without `callees`: collects the other files' callees an atomic section reaches (see CalleeOptions.asks). */
+  calleeAsks?: Set<string>;
   /**
    * The other image's version of the same function: in a post-image run, the pre-image function
    * (absent for functions the patch adds, and in pre-image runs). Differential rules compare the two.
@@ -94,4 +100,18 @@ export interface RuleCase {
   code: string;
   /** For invalid cases: expected findings as [line, substring of message]; empty for valid cases. */
   findings?: Array<[number, string]>;
+}
+
+/** Where a rule's context sites look for callee summaries (context/sites.ts). */
+export function calleeOptions(ctx: RuleContext): { path: string; api: KmapApi; tree?: CalleeSummaries; asks?: Set<string> } {
+  return { path: ctx.path, api: ctx.api, ...(ctx.callees ? { tree: ctx.callees } : {}), ...(ctx.calleeAsks ? { asks: ctx.calleeAsks } : {}) };
+}
+
+/**
+ * The trace step of a fact that comes from a callee: at the base call when it is in this file, else at the
+ * call made here, naming the chain and the other file ("copyin() -> raw_copy_from_user(): must not fault").
+ */
+export function viaStep(ctx: RuleContext, via: Via, callLine: number): { line: number; note: string } {
+  const here = via.path === ctx.path;
+  return { line: here ? via.line : callLine, note: here ? via.chain : `${via.chain} (${via.path}:${via.line})` };
 }

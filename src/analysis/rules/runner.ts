@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { KmapApi } from '../kmap-api.js';
+import type { CalleeSummaries } from '../summaries/context.js';
 import type { AnalysisGap, EngineConfig, Finding, Severity } from '../model.js';
 import type { CFunction } from '../source/functions.js';
 import { normalizedText, type SyntaxNode } from '../syntax/ast.js';
@@ -60,6 +61,9 @@ export interface CheckOptions {
   api: KmapApi;
   rules: ActiveRule[];
   fileFunctions: ReadonlyMap<string, CFunction>;
+  /** See RuleContext.callees and calleeAsks. */
+  callees?: CalleeSummaries;
+  calleeAsks?: Set<string>;
   gaps?: AnalysisGap[];
   /** In a post-image run, the pre-image version of `fn` (see RuleContext.counterpart). */
   counterpart?: CFunction;
@@ -84,6 +88,8 @@ export function checkFunction(fn: CFunction, opts: CheckOptions): Finding[] {
       source: opts.source,
       isChanged: opts.isChanged,
       fileFunctions: opts.fileFunctions,
+      ...(opts.callees ? { callees: opts.callees } : {}),
+      ...(opts.calleeAsks ? { calleeAsks: opts.calleeAsks } : {}),
       ...(opts.counterpart ? { counterpart: opts.counterpart } : {}),
       report: (r: RuleReport) => findings.push(toFinding(rule, r.severity ?? severity, r, fn, opts.path, seen)),
       gap: (reason: string) => opts.gaps?.push({ path: opts.path, function: fn.name, reason: `${rule.meta.id}: ${reason}` }),

@@ -42,7 +42,7 @@ ruleTester(sleepInAtomic, {
     {
       name: 'a static helper that sleeps',
       code: `static void wait_hw(struct dev *d)\n{\n\tmsleep(1);\n}\n\nstatic void f(struct dev *d, struct page *p)\n{\n\tvoid *v = kmap_atomic(p);\n\twait_hw(d);\n\tkunmap_atomic(v);\n}`,
-      findings: [[9, 'wait_hw() may sleep: msleep() may sleep (line 3)']],
+      findings: [[9, 'wait_hw() -> msleep(): may sleep (line 3)']],
     },
     {
       name: 'preempt_disable()',

@@ -1,7 +1,7 @@
 import { analyseContext, type Hold } from '../context/dataflow.js';
 import { sleepSites, type SleepSite } from '../context/sites.js';
 import { calleeName } from '../syntax/ast.js';
-import type { Rule, RuleContext } from './rule.js';
+import { calleeOptions, viaStep, type Rule, type RuleContext } from './rule.js';
 
 function sectionWords(h: Hold): string {
   if (h.family === 'kmap_atomic') return `the ${h.name}() section opened at line ${h.line}, which disables page faults and preemption`;
@@ -57,7 +57,7 @@ export const sleepInAtomic: Rule = {
 Calls that may sleep — \`mutex_lock*()\`, \`down*()\`, \`msleep()\`, \`schedule*()\`, \`cond_resched()\`, \`wait_event*()\`,
 \`wait_for_completion*()\`, \`might_sleep()\`, \`vmalloc()\`, allocations with a GFP mask that may sleep (\`GFP_KERNEL\`,
 \`GFP_NOFS\`, \`GFP_NOIO\`, \`GFP_USER\`; not \`GFP_ATOMIC\`/\`GFP_NOWAIT\`), user copies (\`copy_from_user()\`, \`get_user()\`, ...)
-and static helpers of the same file that do so — on every path inside a \`kmap_atomic()\` section, or under
+and the functions that do so (the same file's, and with a tree its other files') — on every path inside a \`kmap_atomic()\` section, or under
 \`pagefault_disable()\`, \`preempt_disable()\`, \`get_cpu()\`, spinlocks, \`local_irq_save()\`, \`local_bh_disable()\`. Only calls
 on lines the patch adds, or in sections the patch opens, are reported. A \`kmap_local_page()\` section is not atomic:
 sleeping there is allowed and never reported.
@@ -86,7 +86,7 @@ Under a spinlock, allocate before taking the lock or use \`GFP_ATOMIC\`.`,
   },
 
   check(ctx) {
-    const sites = sleepSites(ctx.fn, ctx.fileFunctions);
+    const sites = sleepSites(ctx.fn, ctx.fileFunctions, calleeOptions(ctx));
     if (!sites.length) return;
     const fc = analyseContext(ctx.fn);
     for (const site of sites) {
@@ -97,7 +97,7 @@ Under a spinlock, allocate before taking the lock or use \`GFP_ATOMIC\`.`,
       if (!introduced(ctx, site, c.holds)) continue;
       const trace = c.holds.map((h) => ({ line: h.line, note: `${h.name}() opens an atomic section (${[h.faults && 'page faults', h.preempt && 'preemption'].filter(Boolean).join(' and ')} disabled)` }));
       trace.push({ line: site.call.line, note: `${calleeName(site.call)}() may sleep here` });
-      if (site.via) trace.push({ line: site.via.inner.line, note: `in ${site.via.fn.name}(): ${calleeName(site.via.inner)}()` });
+      if (site.via) trace.push(viaStep(ctx, site.via, site.call.line));
       ctx.report({ node: site.call, message: message(site, c.holds), detail: detail(site, c.holds), trace, key: c.holds[c.holds.length - 1].name });
     }
   },

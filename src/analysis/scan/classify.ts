@@ -15,6 +15,7 @@ import type { EngineConfig, Finding } from '../model.js';
 import { locateFunctions, type CFunction } from '../source/functions.js';
 import { functionsMatching, linesMatching, matchSpans } from '../source/matches.js';
 import { calleeName, normalizedText, type SyntaxNode } from '../syntax/ast.js';
+import type { CalleeSummaries } from '../summaries/context.js';
 
 /** One use of a deprecated API, and what converting it takes. */
 export interface ScanSite {
@@ -44,6 +45,12 @@ export interface FileScan {
   findings: Finding[];
   /** Functions analysed (planned or checked). */
   functions: number;
+  /**
+   * Scanned without a tree's callee summaries: the names of other files' functions that calls inside its
+   * atomic sections reach (what the tree scan asks its summary index about). Absent when none, or when
+   * the scan had the summaries.
+   */
+  asks?: string[];
 }
 
 
@@ -145,17 +152,20 @@ const placesOf = (ps: readonly Partner[]) => ps.map((p) => `${p.fn}() (line ${p.
 export interface ScanOptions {
   api: KmapApi;
   config: EngineConfig;
+  /** The tree's callee summaries (summaries/context.ts); without them callees of other files are only listed in `asks`. */
+  callees?: CalleeSummaries;
 }
 
 export function scanFile(path: string, source: string, options: ScanOptions): FileScan {
   const { api, config } = options;
   const out: FileScan = { path, sites: [], findings: [], functions: 0 };
+  const callees = options.callees ? { callees: options.callees } : { calleeAsks: new Set<string>() };
   // Files that only mention the API in passing (a comment, `bpf_kmap_...`) are not located or parsed.
   // (The searches are remembered: the functions and lines that call it are asked again below.)
   if (!matchSpans(source, MAPPING_CALL).length && !mentionsWrapper(api, source)) return out;
   const all = locateFunctions(source);
   const fns = all.filter((f) => !API_DEFINITION.test(f.name));
-  const conversion = matchSpans(source, DEPRECATED_CALL).length ? convertFile(path, source, api, config, fns) : null;
+  const conversion = matchSpans(source, DEPRECATED_CALL).length ? convertFile(path, source, api, config, fns, callees) : null;
   const counters = new Map<string, number>();
   const push = (line: number, apiName: string, cls: SiteClass, reason: string, rule: string | null, fn: string | null, evidence: string[] = []) => {
     const k = `${fn ?? ''}\u0000${apiName}`;
@@ -238,7 +248,8 @@ export function scanFile(path: string, source: string, options: ScanOptions): Fi
     if (!callers.has(fn) && !mentionsWrapper(api, fn)) continue;
     out.functions++;
     if (alreadyChecked.has(fn.line)) continue;
-    out.findings.push(...checkFunction(fn, { path, source, image: 'pre', isChanged: () => true, api, rules, fileFunctions: byName }));
+    out.findings.push(...checkFunction(fn, { path, source, image: 'pre', isChanged: () => true, api, rules, fileFunctions: byName, ...callees }));
   }
+  if (callees.calleeAsks?.size) out.asks = [...callees.calleeAsks].sort();
   return out;
 }

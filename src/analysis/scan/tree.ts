@@ -23,6 +23,9 @@ import { KconfigReach } from '../kconfig/reach.js';
 import { dirTreeReader, gitTreeReader, type TreeReader } from '../kconfig/tree-reader.js';
 import { findRule } from '../rules/index.js';
 import { initParser } from '../syntax/parser.js';
+import { CalleeSummaries } from '../summaries/context.js';
+import { DefinitionIndex, type IndexSize } from '../summaries/definitions.js';
+import { TreeDefinitions } from '../summaries/tree.js';
 import { scanFile, type FileScan, type ScanSite } from './classify.js';
 import { gitBlobSha } from './blob-sha.js';
 import { parseMaintainers, type MaintainersIndex } from './maintainers.js';
@@ -67,6 +70,13 @@ export interface TreeScanOptions {
    * blob id is not analysed again, and every file analysed is added.
    */
   results?: ScanResultStore;
+  /**
+   * Callee summaries across the tree's files (summaries/): a lexical index of definitions is built while
+   * reading, and the files whose atomic sections call other files' functions are analysed again with
+   * those functions' summaries. Default: on for a directory, off otherwise (a git revision's files are not
+   * all read, and the App keeps file-local summaries).
+   */
+  treeSummaries?: boolean;
 }
 
 /** Files read before the reading loop counts as optimised (V8 optimises it within the first thousand). */
@@ -87,6 +97,26 @@ export interface TreeScan {
   files: { listed: number; matched: number; analysed: number; cached?: number; skipped: SkippedFile[] };
   baseline: BaselineComparison | null;
   elapsedMs: number;
+  /** The cross-file callee summaries, when the scan built them (what they cost and what they changed). */
+  summaries?: TreeSummaryStats;
+}
+
+export interface TreeSummaryStats {
+  index: IndexSize;
+  /** Time spent indexing while reading, ms. */
+  indexMs: number;
+  /** Distinct callee names asked about, and how many have facts a rule can use. */
+  asked: number;
+  relevant: number;
+  /** Files analysed again with the tree's summaries. */
+  reanalysed: number;
+  /** Files read and located to answer, definitions looked at and parsed, and the time it all took, ms. */
+  filesRead: number;
+  looked: number;
+  parsed: number;
+  /** Definitions left unread because an exploration hit its node budget (0 keeps answers independent of order). */
+  budgetCuts: number;
+  ms: number;
 }
 
 export interface WorkerInit {
@@ -353,7 +383,9 @@ export async function scanTree(source: TreeSource, options: TreeScanOptions): Pr
     return true;
   };
   /** `lookedUp`: the blob id of a git blob, whose result was looked for before reading it. */
+  const index = (options.treeSummaries ?? source.kind === 'dir') ? new DefinitionIndex() : null;
   const offer = (path: string, bytes: Uint8Array, lookedUp?: string) => {
+    index?.add(path, bytes);
     if (!mayMentionApi(bytes, extraNames)) return;
     if (results) {
       const sha = lookedUp ?? gitBlobSha(bytes);
@@ -430,18 +462,19 @@ export async function scanTree(source: TreeSource, options: TreeScanOptions): Pr
   readWarm();
   // This thread helps with what is left once it has read everything, unless it answers webhooks.
   const analysed = await analysers.finish(!options.background);
+  const summaries = index ? withTreeSummaries(source, index, [analysed.scans, cached], analysed.skipped, options.config, init.maxBytes) : null;
   if (results) for (const scan of analysed.scans) results.set(scan.path, shaOf.get(scan.path)!, scan);
   const scans = [...analysed.scans, ...cached].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const sites = scans.flatMap((s) => s.sites);
   const findings = await withKconfigReach(scans.flatMap((s) => s.findings), source, commit);
-  const index: MaintainersIndex | null = maintainers ? parseMaintainers(maintainers) : null;
+  const maintainersIndex: MaintainersIndex | null = maintainers ? parseMaintainers(maintainers) : null;
   return {
     name,
     commit,
     engineVersion: ENGINE_VERSION,
     sites,
     findings,
-    totals: computeTotals(sites, findings, index),
+    totals: computeTotals(sites, findings, maintainersIndex),
     files: {
       listed,
       matched,
@@ -451,5 +484,85 @@ export async function scanTree(source: TreeSource, options: TreeScanOptions): Pr
     },
     baseline: options.baseline ? compareWithBaseline(sites, findings, options.baseline, [...skipped, ...analysed.skipped]) : null,
     elapsedMs: Math.round(performance.now() - t0),
+    ...(summaries ? { summaries } : {}),
+  };
+}
+
+/** A tree file's text again, for the summaries (the reading loop does not keep what it read). */
+function reader(source: TreeSource, maxBytes: number): (path: string) => string | null {
+  if (source.kind === 'dir') {
+    const prefix = source.root === '' || source.root.endsWith('/') ? source.root : `${source.root}/`;
+    return (path) => {
+      const bytes = readBounded(prefix + path, { buf: Buffer.allocUnsafe(0) }, maxBytes);
+      return bytes ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8') : null;
+    };
+  }
+  if (source.kind === 'texts') {
+    const byPath = new Map(source.items.map((i) => [i.path, i.bytes]));
+    return (path) => {
+      const b = byPath.get(path);
+      return b ? Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8') : null;
+    };
+  }
+  return (path) => readGitFile(source.repo, source.rev, path);
+}
+
+/**
+ * The second step of a scan with tree summaries: the callee names the files' atomic sections asked about
+ * (FileScan.asks) are summarised from the tree (only those, and what they reach), and each file one of
+ * whose asks has a fact a rule can use (a need, a sleep, a callback it calls) is analysed again with the
+ * summaries, its result replacing the first one in `scans` (its asks kept, so a cached result is checked
+ * again the same way). Few files are: most sections call nothing of another file with such facts.
+ */
+function withTreeSummaries(source: TreeSource, index: DefinitionIndex, lists: FileScan[][], skipped: SkippedFile[], config: EngineConfig, maxBytes: number): TreeSummaryStats {
+  const read = reader(source, maxBytes);
+  const defs = new TreeDefinitions(index, read);
+  const api = new KmapApi(config);
+  const summaries = new CalleeSummaries(api, defs);
+  const t0 = performance.now();
+  const relevant = new Map<string, boolean>();
+  const asked = new Set<string>();
+  let reanalysed = 0;
+  for (const scans of lists) for (let i = 0; i < scans.length; i++) {
+    const scan = scans[i];
+    if (!scan.asks?.length) continue;
+    let redo = false;
+    for (const name of scan.asks) {
+      asked.add(name);
+      let r = relevant.get(name);
+      if (r === undefined) {
+        let s;
+        try {
+          s = summaries.ofCall(name, { path: scan.path, defs: () => [] });
+        } catch {
+          s = undefined;
+        }
+        r = !!s && (s.needs.length > 0 || s.sleep !== null || s.callsParams.length > 0);
+        relevant.set(name, r);
+      }
+      redo ||= r;
+    }
+    if (!redo) continue;
+    const text = read(scan.path);
+    if (text === null) continue;
+    try {
+      const again = scanFile(scan.path, text, { api, config, callees: summaries });
+      scans[i] = { ...again, asks: scan.asks };
+      reanalysed++;
+    } catch (e) {
+      skipped.push({ path: scan.path, reason: `not analysed with the tree's summaries: ${e instanceof Error ? e.message : String(e)}` });
+    }
+  }
+  return {
+    index: index.size,
+    indexMs: Math.round(index.elapsedMs),
+    asked: asked.size,
+    relevant: [...relevant.values()].filter(Boolean).length,
+    reanalysed,
+    filesRead: defs.filesRead,
+    looked: summaries.stats.looked,
+    parsed: summaries.stats.parsed,
+    budgetCuts: summaries.stats.budgetCuts,
+    ms: Math.round(performance.now() - t0),
   };
 }
