@@ -269,3 +269,43 @@ describe('complete functions in a sparse image', () => {
     expect(fns.map((f) => [f.name, f.fragment, f.line])).toEqual([['bar', false, 5]]);
   });
 });
+
+describe('headings and rules that are not the replay', () => {
+  it("git's default heading is the last column-0 line, a label too: a label hunk 1 shows still joins", async () => {
+    const patch = patchOf('drivers/demo/foo.c', [
+      { at: 10, heading: COPY, lines: [' \tif (!f)', ' \t\tgoto out;', '-\tkaddr = kmap(page);', '+\tkaddr = kmap_local_page(page);', ' \tfoo_fill(f, len);', ' out:', ' \tf->busy = 0;'] },
+      { at: 30, heading: 'out:', lines: [' \tfoo_sum(f, len);', ' \tkunmap(page);', ' \treturn 0;', ' }'] },
+    ]);
+    const r = await review(patch);
+    expect(found(r)).toEqual(['mismatched-unmap/error@31']);
+    expect(notes(r)).toMatch(/one sparse function foo_copy\(\)/);
+  });
+
+  it('a label heading hunk 1 does not show may be any function: no join', async () => {
+    const patch = patchOf('drivers/demo/foo.c', [
+      { at: 10, heading: COPY, lines: [' \tf->busy = 1;', '-\tkaddr = kmap(page);', '+\tkaddr = kmap_local_page(page);', ' \tfoo_fill(f, len);'] },
+      { at: 30, heading: 'out:', lines: [' \tfoo_sum(f, len);', ' \tkunmap(page);', ' \treturn 0;', ' }'] },
+    ]);
+    const r = await review(patch);
+    expect(found(r)).toEqual([]);
+    expect(notes(r)).not.toMatch(/sparse function/);
+  });
+
+  it('a rule outside the replay whose evidence spans the unseen lines is a note (sleep-in-atomic)', async () => {
+    const patch = patchOf('drivers/demo/foo.c', [
+      { at: 10, heading: COPY, lines: [' \tf->busy = 1;', ' \tkaddr = kmap_atomic(page);', ' \tfoo_fill(f, kaddr);'] },
+      { at: 30, heading: COPY, lines: [' \tfoo_sum(f, len);', '+\tmutex_lock(&f->lock);', ' \treturn 0;', ' }'] },
+    ]);
+    const r = await review(patch);
+    expect(found(r)).toEqual([]);
+    expect(notes(r)).toMatch(/sleep-in-atomic: line 31: not reported, as it depends on lines 13-29, which the patch does not show/);
+  });
+
+  it('the same sleep inside one hunk is still reported', async () => {
+    const patch = patchOf('drivers/demo/foo.c', [
+      { at: 10, heading: COPY, lines: [' \tf->busy = 1;', ' \tfoo_fill(f, len);'] },
+      { at: 30, heading: COPY, lines: [' \tkaddr = kmap_atomic(page);', '+\tmutex_lock(&f->lock);', ' \tkunmap_atomic(kaddr);', ' \treturn 0;', ' }'] },
+    ]);
+    expect(found(await review(patch))).toEqual(['sleep-in-atomic/error@31']);
+  });
+});
