@@ -13,7 +13,10 @@
  *   replay cannot see keeps the mapping when the function unmaps it after the call on some path, and is
  *   otherwise undecided (reported as such, never guessed);
  * - flags computed from conditions are followed (conditions.ts), and so are the integers offsets are made of
- *   (values.ts).
+ *   (values.ts);
+ * - lines a sparse function does not show (source/sparse.ts, events.ts `unseen`) may do anything: flags and
+ *   integers are forgotten there, and every violation says which unseen stretches the part of its path it
+ *   depends on crosses, for the rules runner to make a note of it instead.
  */
 import { performance } from 'node:perf_hooks';
 import { buildCfg, type Cfg, type CfgEdge, type CfgNode } from '../cfg/cfg.js';

@@ -250,6 +250,8 @@ describe('locateFunctionsInSparseImage', () => {
     expect(unseenWords([{ from: 18, to: 29 }])).toBe('lines 18-29');
     expect(unseenWords([{ from: 18, to: 18 }])).toBe('line 18');
     expect(unseenWords([{ from: 18, to: 29 }, { from: 41, to: 45 }])).toBe('lines 18-29 and 41-45');
+    const many = Array.from({ length: 10 }, (_, i) => ({ from: 10 * i + 1, to: 10 * i + 5 }));
+    expect(unseenWords(many)).toBe('lines 1-5, 11-15, 21-25, 31-35 and 6 more stretches up to line 95');
   });
 });
 
@@ -307,5 +309,17 @@ describe('headings and rules that are not the replay', () => {
       { at: 30, heading: COPY, lines: [' \tkaddr = kmap_atomic(page);', '+\tmutex_lock(&f->lock);', ' \tkunmap_atomic(kaddr);', ' \treturn 0;', ' }'] },
     ]);
     expect(found(await review(patch))).toEqual(['sleep-in-atomic/error@31']);
+  });
+});
+
+describe('bad input', () => {
+  it('hundreds of hunks of one function: one sparse function, found what the hunks show, a message of bounded length', async () => {
+    const hunks: H[] = [{ at: 10, heading: COPY, lines: [' \tf->busy = 1;', '-\tkaddr = kmap(page);', '+\tkaddr = kmap_local_page(page);', ' \tfoo_fill(f, len);'] }];
+    for (let k = 1; k < 300; k++) hunks.push({ at: 10 + 40 * k, heading: COPY, lines: [' \tfoo_sum(f, len);', '-\tfoo_x(f);', '+\tfoo_y(f);', ' \tfoo_z(f);'] });
+    hunks.push({ at: 20000, heading: COPY, lines: [' \tfoo_sum(f, len);', ' \tkunmap(page);', ' \treturn 0;', ' }'] });
+    const r = await review(patchOf('drivers/demo/foo.c', hunks));
+    expect(found(r)).toEqual(['mismatched-unmap/error@20001']);
+    expect(notes(r)).toMatch(/from 301 hunks; the patch does not show lines 13-49, 53-89, 93-129, 133-169 and 296 more stretches up to line 19999:/);
+    expect(Math.max(...r.gaps.map((g) => g.reason.length), r.findings[0]!.note!.length)).toBeLessThan(400);
   });
 });

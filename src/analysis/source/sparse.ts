@@ -30,9 +30,13 @@ export interface SeenHunk {
 /** The opaque statement standing for an unseen stretch: any C statement that does nothing would do. */
 export const UNSEEN_STATEMENT = '0;';
 
-/** "lines 18-29" / "lines 18-29 and 41-45" / "line 18". */
+/** Stretches named one by one in a message; more are summed up (a forged patch may have thousands). */
+const NAMED_STRETCHES = 4;
+
+/** "lines 18-29" / "lines 18-29 and 41-45" / "line 18" / "lines 13-20, ..., 90-99 and 6 more stretches up to line 400". */
 export function unseenWords(ranges: readonly LineRange[]): string {
-  const parts = ranges.map((r) => (r.from === r.to ? `${r.from}` : `${r.from}-${r.to}`));
+  const parts = ranges.slice(0, NAMED_STRETCHES).map((r) => (r.from === r.to ? `${r.from}` : `${r.from}-${r.to}`));
+  if (ranges.length > NAMED_STRETCHES) parts.push(`${ranges.length - NAMED_STRETCHES} more stretches up to line ${ranges[ranges.length - 1].to}`);
   const joined = parts.length > 1 ? `${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1]}` : parts[0] ?? '';
   return `${ranges.length === 1 && ranges[0].from === ranges[0].to ? 'line' : 'lines'} ${joined}`;
 }
