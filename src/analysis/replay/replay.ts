@@ -24,7 +24,6 @@ import type { KmapApi, MapFamily } from '../kmap-api.js';
 import type { LineRange } from '../model.js';
 import { declaredTypes, findMapSites, findUnmapSites, parameterNames, staticLocals } from '../mappings.js';
 import type { CFunction } from '../source/functions.js';
-import { unseenWords } from '../source/sparse.js';
 import { calleeName, callArguments, normalizedText, type SyntaxNode } from '../syntax/ast.js';
 import { atomKey, atomsOf, evaluate, refine } from './conditions.js';
 import { coreWithOffsets, extractEvents, holderOf, MAX_LIVE_LOCAL_MAPS, strip, type Holder, type Offset, type ReplayEvent } from './events.js';
@@ -995,7 +994,7 @@ export function replayFunction(fn: CFunction, api: KmapApi, opts: ReplayOptions 
           // Code the patch does not show: nothing known about flags or integers holds after it. Mappings stay
           // where they are (a visible unmap after it still meets them), and the step marks every path through
           // here: report() turns what depends on it into notes.
-          s = s.with({ facts: new Map(), defs: new Map(), values: new Map() }).step(ev.range.from, `${unseenWords([ev.range])} not in the patch`, null, 'other');
+          s = s.with({ facts: new Map(), defs: new Map(), values: new Map() }).step(ev.range.from, ev.range.from === ev.range.to ? 'not in the patch' : `not in the patch, up to line ${ev.range.to}`, null, 'other');
           break;
         }
         case 'use': {
