@@ -3,7 +3,7 @@ import { quote, traceOf } from '../replay/path.js';
 import { violationsOf } from '../replay/query.js';
 import type { Violation } from '../replay/violations.js';
 import { calleeName, findWrite, lineWithReplacement, type SyntaxNode } from '../syntax/ast.js';
-import { unseenWords } from '../source/sparse.js';
+import { unseenBetween, unseenWords } from '../source/sparse.js';
 import type { Rule, RuleContext, RuleReport } from './rule.js';
 
 export const mismatchedUnmap: Rule = {
@@ -59,7 +59,8 @@ identifier not reassigned between the map and the unmap.`,
       const across = helper ? { severity: 'warning' as const, note: `the mapping is made by ${helper}(), which is outside this function: convert ${helper}() in the same patch, or keep this unmap` } : {};
       const unseen = ctx.fn.unseen?.length ? acrossUnseen(ctx, v) : {};
       if (unseen === null) continue;
-      ctx.report({ ...reportFor(ctx.fn.body, v), ...across, ...reach, ...unseen });
+      const note = [across.note, reach.note, unseen.note].filter(Boolean).join('; ');
+      ctx.report({ ...reportFor(ctx.fn.body, v), ...across, ...reach, ...unseen, ...(note ? { note } : {}) });
     }
   },
 };
@@ -73,7 +74,8 @@ identifier not reassigned between the map and the unmap.`,
  */
 function acrossUnseen(ctx: RuleContext, v: Violation): Pick<RuleReport, 'unseen' | 'note' | 'fix'> | null {
   const crossed = v.unseen ?? [];
-  if (!crossed.length) return { unseen: crossed };
+  // The exact fix names the address as the map left it: lines not shown between them may have moved it.
+  if (!crossed.length) return { unseen: crossed, ...(unseenBetween(ctx.fn, [v.mapping.line, v.unmap!.line]).length ? { fix: null } : {}) };
   if (!ctx.isChanged(v.mapping.line) && !ctx.isChanged(v.unmap!.line)) {
     ctx.gap(`line ${v.unmap!.line}: which mapping ${quote(v.unmap!.call, 40)} releases depends on ${unseenWords(crossed)}, which the patch does not show, and the patch changes neither it nor the map at line ${v.mapping.line}: not reported`);
     return null;
