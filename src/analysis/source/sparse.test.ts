@@ -290,6 +290,16 @@ describe('headings and rules that are not the replay', () => {
     expect(notes(r)).toMatch(/one sparse function foo_copy\(\)/);
   });
 
+  it('hunk 1 after a label (default heading) and hunk 2 with the same label heading: one function, name unknown', async () => {
+    const patch = patchOf('drivers/demo/foo.c', [
+      { at: 10, heading: 'repeat:', lines: [' \tf->busy = 1;', '-\tkaddr = kmap(page);', '+\tkaddr = kmap_local_page(page);', ' \tfoo_fill(f, len);'] },
+      { at: 30, heading: 'repeat:', lines: [' \tfoo_sum(f, len);', ' \tkunmap(page);', ' \treturn 0;', ' }'] },
+    ]);
+    const r = await review(patch);
+    expect(found(r)).toEqual(['mismatched-unmap/error@31']);
+    expect(notes(r)).toMatch(/lines 10-33 were analysed as one sparse function, from 2 hunks/);
+  });
+
   it('a label heading hunk 1 does not show may be any function: no join', async () => {
     const patch = patchOf('drivers/demo/foo.c', [
       { at: 10, heading: COPY, lines: [' \tf->busy = 1;', '-\tkaddr = kmap(page);', '+\tkaddr = kmap_local_page(page);', ' \tfoo_fill(f, len);'] },

@@ -13,8 +13,10 @@
  * Two hunks are of one function when git's function context says so and the lines shown agree: the
  * second hunk's heading is the last line git would take as a heading before it (a column-0 line) among
  * the first hunk's lines (or is the first hunk's own heading, when none is there); that line starts a
- * function definition not closed (column-0 `}`) within the first hunk; and the second hunk shows no other
- * top-level line before it closes the function. A heading that only matches up to git's cut is taken as
+ * function definition, or is a goto label (git's default pattern takes those; labels are only found in
+ * functions), not closed (column-0 `}`) within the first hunk; and the second hunk shows no other
+ * top-level line before it closes the function. A label the first hunk does not show may be in any
+ * function: no join then. A heading that only matches up to git's cut is taken as
  * the same line when it is long (git keeps a heading's first 80 bytes).
  */
 import type { LineRange } from '../model.js';
@@ -69,9 +71,13 @@ function sameHeading(heading: string, line: string): boolean {
   return heading === l || (heading.length >= 60 && l.startsWith(heading));
 }
 
-/** The function a hunk leaves open at its end: its signature line (and where it is, when seen), or null. */
+/**
+ * The function a hunk leaves open at its end: its signature line and where it is when seen, '' when only a
+ * goto label says a function is open (git's default heading, or a label the hunk shows: labels exist only
+ * inside functions), or null when the hunk closes it or reaches file-level code.
+ */
 function openAtEnd(lines: readonly string[], h: SeenHunk): { signature: string; line: number | null; headings: string[] } | null {
-  let signature: string | null = startsDefinition(h.heading) ? h.heading : null;
+  let signature: string | null = startsDefinition(h.heading) ? h.heading : LABEL.test(h.heading) ? '' : null;
   let at: number | null = null;
   // The heading git would give a hunk right after this one, by its default pattern and by its cpp driver.
   let byDefault = h.heading;
@@ -131,8 +137,8 @@ function chainsOf(lines: readonly string[], hunks: readonly SeenHunk[]): Chain[]
       cur = null;
       continue;
     }
-    // A hunk that closes one function and opens the next ends one chain and starts another.
-    if (!cur || cur.signature !== open.signature) {
+    // A hunk that closes one function, or shows where one starts, ends one chain and starts another.
+    if (!cur || open.line !== null || firstClose(lines, a.lines) !== null) {
       cur = { hunks: [a], signature: open.signature, signatureLine: open.line, closeLine: null };
       chains.push(cur);
     }
@@ -179,7 +185,7 @@ function sparseFunction(lines: readonly string[], chain: Chain): CFunction | nul
   const def = collectDefinitions(parseC(text.join('\n') + tail, from - 1))[0];
   const f = def && toCFunction(def, true);
   if (!f || f.line !== from) return null;
-  return { ...f, name: signatureName(chain.signature) ?? FRAGMENT_NAME, endLine: to, unseen };
+  return { ...f, name: (chain.signature && signatureName(chain.signature)) || FRAGMENT_NAME, endLine: to, unseen };
 }
 
 /**
