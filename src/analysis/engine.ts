@@ -45,11 +45,11 @@ function analyseFile(file: ChangedFile, api: KmapApi, config: EngineConfig, rule
     if (between.length) {
       const name = post.name === FRAGMENT_NAME ? '' : ` ${post.name}()`;
       gaps.push({ path, reason: `lines ${post.line}-${post.endLine} were analysed as one sparse function${name}, from ${between.length + 1} hunks; the patch does not show ${unseenWords(between)}: what depends on them is a note here, not a finding (give --tree for whole-function checks)` });
-      if (post.hasErrors) gaps.push({ path, reason: `lines ${post.line}-${post.endLine} do not parse as whole statements (a hunk starts or ends inside one): the statements cut off were not checked` });
+      if (post.hasErrors || post.cut) gaps.push({ path, reason: `lines ${post.line}-${post.endLine} do not parse as whole statements (a hunk starts or ends inside one): the statements cut off were not checked` });
     } else if (post.fragment) {
       gaps.push({ path, reason: `lines ${post.line}-${post.endLine} were analysed as a fragment: the enclosing function is not in the diff (give --tree for whole-function checks)` });
       // A hunk cut inside a statement still gets its lines checked; what the cut hides is said, not guessed.
-      if (post.hasErrors) gaps.push({ path, reason: `lines ${post.line}-${post.endLine} do not parse as whole statements (the hunk starts or ends inside one): the statements cut off were not checked` });
+      if (post.hasErrors || post.cut) gaps.push({ path, reason: `lines ${post.line}-${post.endLine} do not parse as whole statements (the hunk starts or ends inside one): the statements cut off were not checked` });
     }
     const postFindings = checkFunction(post, { path, source: file.newText, image: 'post', isChanged: (l) => file.addedLines.has(l), api, rules, fileFunctions: postByName, gaps, ...(pre ? { counterpart: pre } : {}) });
     if (pre && postFindings.length) {

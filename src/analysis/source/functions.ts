@@ -33,6 +33,8 @@ export interface CFunction {
    * its hunks that the patch does not show. Each holds an opaque statement the replay knows as unseen code.
    */
   unseen?: readonly LineRange[];
+  /** A hunk of it starts or ends inside a statement, mended to parse (source/sparse.ts): the cut part was not checked. */
+  cut?: boolean;
 }
 
 export const FRAGMENT_NAME = '<hunk>';

@@ -20,6 +20,7 @@
  * the same line when it is long (git keeps a heading's first 80 bytes).
  */
 import type { LineRange } from '../model.js';
+import { blankCommentsAndStrings } from '../syntax/blank.js';
 import { parseC } from '../syntax/parser.js';
 import { collectDefinitions, FRAGMENT_NAME, FUNCTION_CLOSE, locateFunctions, missingBraces, signatureName, toCFunction, type CFunction } from './functions.js';
 
@@ -31,6 +32,8 @@ export interface SeenHunk {
 
 /** The opaque statement standing for an unseen stretch: any C statement that does nothing would do. */
 export const UNSEEN_STATEMENT = '0;';
+/** The condition of an if whose start is not shown (`} else {` at a hunk's start): a name nothing assigns or tests. */
+const UNSEEN_CONDITION = 'kmap_review_unseen';
 
 /** Stretches named one by one in a message; more are summed up (a forged patch may have thousands). */
 const NAMED_STRETCHES = 4;
@@ -154,7 +157,9 @@ function chainsOf(lines: readonly string[], hunks: readonly SeenHunk[]): Chain[]
  * each stretch between hunks gets the unseen statement at the end of the blocks the hunk before left
  * open, the closers of those blocks, the openers the next hunk's leading `}`s need, and the unseen
  * statement again at the start of them: every path from one hunk to the next crosses an unseen statement.
- * The signature is the function's own when the first hunk shows it, else a stub on the first line.
+ * A statement that runs on through a stretch (`foo(a,` ... `b);`) gets an operand there instead: the
+ * unseen part of an expression, which the replay treats as unseen code all the same (events.ts). The
+ * signature is the function's own when the first hunk shows it, else a stub on the first line.
  */
 function sparseFunction(lines: readonly string[], chain: Chain): CFunction | null {
   const first = chain.hunks[0];
@@ -162,30 +167,119 @@ function sparseFunction(lines: readonly string[], chain: Chain): CFunction | nul
   const from = chain.signatureLine ?? first.lines.from;
   const to = chain.closeLine ?? last.lines.to;
   const segments = chain.hunks.map((h, k) => ({ from: k === 0 ? from : h.lines.from, to: k === chain.hunks.length - 1 ? to : h.lines.to }));
-  const braces = segments.map((s) => missingBraces(lines.slice(s.from - 1, s.to).join('\n')));
+  const cut = segments.map((s) => cutOf(lines.slice(s.from - 1, s.to).join('\n')));
+  // Hunks a statement runs on between are one group: no block opens or closes inside a statement.
+  const spans = segments.slice(1).map((_, k) => cut[k].endsMid && cut[k + 1].startsMid);
+  const groupOf: number[] = [];
+  const groups: string[] = [];
+  cut.forEach((c, k) => {
+    if (k > 0 && spans[k - 1]) groups[groups.length - 1] += `\n${c.code}`;
+    else groups.push(c.code);
+    groupOf.push(groups.length - 1);
+  });
+  const braces = groups.map(missingBraces);
+  const lastGroup = groups.length - 1;
   const ownSignature = chain.signatureLine !== null;
   const ownClose = chain.closeLine !== null;
   // The function's own `{` is one of the first hunk's unclosed blocks, its own `}` one of the last hunk's leading closers.
   if (ownSignature && (braces[0].open > 0 || braces[0].close < 1)) return null;
-  if (ownClose && (braces[braces.length - 1].open < 1 || braces[braces.length - 1].close > 0)) return null;
+  if (ownClose && (braces[lastGroup].open < 1 || braces[lastGroup].close > 0)) return null;
   const text = lines.slice(from - 1, to);
   const put = (line: number, s: string) => (text[line - from] = s);
-  if (!ownSignature) put(from, `void ${FRAGMENT_NAME.replace(/\W/g, '_')}(void) {${'{'.repeat(braces[0].open)}${text[0]}`);
+  if (!ownSignature) put(from, `void ${FRAGMENT_NAME.replace(/\W/g, '_')}(void) {${openers(cut[0], braces[0].open)}${cut[0].before}${text[0]}`);
+  else if (cut[0].before) return null;
   const unseen: LineRange[] = [];
   for (let k = 0; k + 1 < segments.length; k++) {
     const gap = { from: segments[k].to + 1, to: segments[k + 1].from - 1 };
     unseen.push(gap);
-    const closers = braces[k].close - (k === 0 && ownSignature ? 1 : 0);
-    const openers = braces[k + 1].open - (k + 1 === segments.length - 1 && ownClose ? 1 : 0);
-    put(gap.from, `${UNSEEN_STATEMENT} ${'}'.repeat(closers)} ${'{'.repeat(openers)} ${UNSEEN_STATEMENT}`);
+    if (spans[k]) {
+      put(gap.from, `${cut[k].wantsOperand ? '0' : ''}${cut[k + 1].operatorFirst ? '' : ','}`);
+      continue;
+    }
+    const g = groupOf[k];
+    const closers = braces[g].close - (g === 0 && ownSignature ? 1 : 0);
+    const opened = braces[g + 1].open - (g + 1 === lastGroup && ownClose ? 1 : 0);
+    put(gap.from, `${cut[k].after}${UNSEEN_STATEMENT} ${'}'.repeat(closers)} ${openers(cut[k + 1], opened)} ${UNSEEN_STATEMENT} ${cut[k + 1].before}`);
   }
-  const open = braces[braces.length - 1].close;
-  const tail = ownClose ? '' : `\n${tailOf(open)}`;
+  const open = braces[lastGroup].close;
+  const tail = ownClose ? '' : `\n${cut[cut.length - 1].after}${tailOf(open)}`;
   if (!ownClose && open > 0) unseen.push({ from: to + 1, to: to + 1 });
   const def = collectDefinitions(parseC(text.join('\n') + tail, from - 1))[0];
   const f = def && toCFunction(def, true);
-  if (!f || f.line !== from) return null;
-  return { ...f, name: (chain.signature && signatureName(chain.signature)) || FRAGMENT_NAME, endLine: to, unseen };
+  // A parse that lost the hunks' structure (it ends before the last hunk does): one fragment per hunk instead.
+  if (!f || f.line !== from || f.endLine < to) return null;
+  const mended = spans.some(Boolean) || cut.some((c) => c.endsMid || c.startsMid);
+  return { ...f, name: (chain.signature && signatureName(chain.signature)) || FRAGMENT_NAME, endLine: to, unseen, ...(mended ? { cut: true } : {}) };
+}
+
+/**
+ * Where a hunk's text is cut, and the text that mends each end so that it parses as whole statements:
+ * `before` goes in front of it (a `/*` when it starts inside a comment, `(`s when it starts inside the
+ * arguments of a call, `0 ` when it starts with a binary operator), `after` behind it (a `*\/` when it
+ * ends inside a comment; an operand, the closers and a `;` when it ends inside a statement, as
+ * `foo(a,` does). `code`: its code with what `before` and `after` stand for left out, to count braces on.
+ */
+interface Cut {
+  before: string;
+  after: string;
+  code: string;
+  /** For each `}` it starts with that closes a block opened before it: whether an `else` follows. */
+  elseAfter: boolean[];
+  /** It starts inside a statement (closers or an operator before anything else). */
+  startsMid: boolean;
+  /** It ends inside a statement; `wantsOperand`: with an operator or separator (`foo(a,`). */
+  endsMid: boolean;
+  wantsOperand: boolean;
+  operatorFirst: boolean;
+}
+
+const CLOSER: Record<string, string> = { '(': ')', '[': ']' };
+
+function cutOf(text: string): Cut {
+  const close = text.indexOf('*/');
+  const open = text.indexOf('/*');
+  const startsInComment = close >= 0 && (open < 0 || close < open);
+  const body = startsInComment ? ' '.repeat(close + 2) + text.slice(close + 2) : text;
+  const endsInComment = body.lastIndexOf('/*') > body.lastIndexOf('*/');
+  // Preprocessor lines are no part of a statement.
+  const code = blankCommentsAndStrings(endsInComment ? body.slice(0, body.lastIndexOf('/*')) : body).replace(/^[ \t]*#.*$/gm, (m) => ' '.repeat(m.length));
+  // The first statement: the parentheses it closes without opening them.
+  let depth = 0;
+  let min = 0;
+  for (const ch of code) {
+    if (ch === '(' || ch === '[') depth++;
+    else if (ch === ')' || ch === ']') min = Math.min(min, --depth);
+    else if ((ch === ';' || ch === '{' || ch === '}') && depth <= 0) break;
+  }
+  const operandFirst = /^\s*(?:&&|\|\||\?|==|!=|<<|>>|,|\|)/.test(code);
+  const elseAfter: boolean[] = [];
+  let braceDepth = 0;
+  for (let i = 0; i < code.length; i++) {
+    if (code[i] === '{') braceDepth++;
+    else if (code[i] === '}' && --braceDepth < -elseAfter.length) elseAfter.push(/^\s*else\b/.test(code.slice(i + 1, i + 64)));
+  }
+  const before = startsInComment ? '/*' : `${'('.repeat(-min)}${operandFirst ? '0 ' : ''}`;
+  // The last statement: what it leaves open.
+  const tail = code.slice(Math.max(code.lastIndexOf(';'), code.lastIndexOf('{'), code.lastIndexOf('}')) + 1);
+  const stack: string[] = [];
+  for (const ch of tail) {
+    if (ch === '(' || ch === '[') stack.push(CLOSER[ch]);
+    else if ((ch === ')' || ch === ']') && stack.length) stack.pop();
+  }
+  const operand = /[,([=+\-*/%&|^!<>?~]\s*$/.test(tail);
+  const mend = stack.length || operand ? `${operand ? ' 0' : ''}${stack.reverse().join('')}; ` : '';
+  return { before, after: `${endsInComment ? '*/ ' : ''}${mend}`, code, elseAfter, startsMid: !startsInComment && before !== '', endsMid: mend !== '', wantsOperand: operand, operatorFirst: operandFirst };
+}
+
+/**
+ * The `n` openers a hunk's leading `}`s need, outermost first. One that an `else` follows (`} else {`) is
+ * the block of an if: `if (UNSEEN_CONDITION) {`, a condition nothing decides, with the unseen statement
+ * in it after them, so the else still has its if.
+ */
+function openers(cut: Cut, n: number): string {
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) out.push(cut.elseAfter[i] ? `if (${UNSEEN_CONDITION}) {` : '{');
+  return out.reverse().join(' ');
 }
 
 /**
@@ -237,11 +331,13 @@ export function locateFunctionsInSparseImage(text: string, touched: ReadonlySet<
       // The wrapper sits on the run's first line, so every line keeps its number. A hunk that starts inside
       // a block (` \t}` of the previous one) or ends inside one gets the braces it lacks, on the wrapper's
       // lines, so that it still parses into one pseudo-function instead of being dropped.
-      const { open, close } = missingBraces(body);
-      const wrapped = `void ${FRAGMENT_NAME.replace(/\W/g, '_')}(void) {${'{'.repeat(open)}` + body + `\n${tailOf(close)}`;
+      const cut = cutOf(body);
+      const { open, close } = missingBraces(cut.code);
+      const wrapped = `void ${FRAGMENT_NAME.replace(/\W/g, '_')}(void) {${openers(cut, open)}${cut.before}` + body + `\n${cut.after}${tailOf(close)}`;
       const def = collectDefinitions(parseC(wrapped, runStart - 1))[0];
       const f = def && toCFunction(def, true);
-      if (f) fragments.push(close > 0 ? { ...f, unseen: [{ from: end + 1, to: end + 1 }] } : f);
+      const mended = cut.startsMid || cut.endsMid;
+      if (f) fragments.push(close > 0 || mended ? { ...f, ...(close > 0 ? { unseen: [{ from: end + 1, to: end + 1 }] } : {}), ...(mended ? { cut: true } : {}) } : f);
     }
     runStart = -1;
   };
