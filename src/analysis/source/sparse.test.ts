@@ -392,3 +392,13 @@ describe('an else at the start of a hunk', () => {
     expect(notes(r)).not.toMatch(/do not parse/);
   });
 });
+
+describe('a hunk that starts inside a block the unseen lines opened', () => {
+  it('a goto in that block ends only its own path: the mistake after the block is still found', async () => {
+    const patch = patchOf('drivers/demo/foo.c', [
+      { at: 10, heading: COPY, lines: [' \tfor (i = 0; i < n; i++) {', ' \t\tif (foo_full(f, i)) {', '-\t\t\tkunmap_atomic(kaddr);', '+\t\t\tkunmap_local(kaddr);', ' \t\t\tret = foo_flush(f, i);'] },
+      { at: 30, heading: COPY, lines: [' \t\t\t\tgoto out;', ' \t\t\t}', '-\t\t\tkaddr = kmap_atomic(page);', '+\t\t\tkaddr = kmap_local_page(page);', ' \t\t}', ' \t}', ' \tkunmap_atomic(kaddr);', ' \treturn 0;'] },
+    ]);
+    expect(found(await review(patch))).toEqual(['mismatched-unmap/error@35']);
+  });
+});

@@ -32,7 +32,7 @@ export interface SeenHunk {
 
 /** The opaque statement standing for an unseen stretch: any C statement that does nothing would do. */
 export const UNSEEN_STATEMENT = '0;';
-/** The condition of an if whose start is not shown (`} else {` at a hunk's start): a name nothing assigns or tests. */
+/** The condition of the blocks a hunk's leading `}`s close (see openers): a name nothing assigns or tests. */
 const UNSEEN_CONDITION = 'kmap_review_unseen';
 
 /** Stretches named one by one in a message; more are summed up (a forged patch may have thousands). */
@@ -186,7 +186,8 @@ function sparseFunction(lines: readonly string[], chain: Chain): CFunction | nul
   if (ownClose && (braces[lastGroup].open < 1 || braces[lastGroup].close > 0)) return null;
   const text = lines.slice(from - 1, to);
   const put = (line: number, s: string) => (text[line - from] = s);
-  if (!ownSignature) put(from, `void ${FRAGMENT_NAME.replace(/\W/g, '_')}(void) {${openers(cut[0], braces[0].open)}${cut[0].before}${text[0]}`);
+  // The stub's `{` is the one the function's own `}` closes, when the last hunk shows it.
+  if (!ownSignature) put(from, `void ${FRAGMENT_NAME.replace(/\W/g, '_')}(void) {${openers(braces[0].open - (lastGroup === 0 && ownClose ? 1 : 0))}${cut[0].before}${text[0]}`);
   else if (cut[0].before) return null;
   const unseen: LineRange[] = [];
   for (let k = 0; k + 1 < segments.length; k++) {
@@ -199,15 +200,16 @@ function sparseFunction(lines: readonly string[], chain: Chain): CFunction | nul
     const g = groupOf[k];
     const closers = braces[g].close - (g === 0 && ownSignature ? 1 : 0);
     const opened = braces[g + 1].open - (g + 1 === lastGroup && ownClose ? 1 : 0);
-    put(gap.from, `${cut[k].after}${UNSEEN_STATEMENT} ${'}'.repeat(closers)} ${openers(cut[k + 1], opened)} ${UNSEEN_STATEMENT} ${cut[k + 1].before}`);
+    put(gap.from, `${cut[k].after}${UNSEEN_STATEMENT} ${'}'.repeat(closers)} ${openers(opened)} ${UNSEEN_STATEMENT} ${cut[k + 1].before}`);
   }
   const open = braces[lastGroup].close;
   const tail = ownClose ? '' : `\n${cut[cut.length - 1].after}${tailOf(open)}`;
   if (!ownClose && open > 0) unseen.push({ from: to + 1, to: to + 1 });
   const def = collectDefinitions(parseC(text.join('\n') + tail, from - 1))[0];
   const f = def && toCFunction(def, true);
-  // A parse that lost the hunks' structure (it ends before the last hunk does): one fragment per hunk instead.
-  if (!f || f.line !== from || f.endLine < to) return null;
+  // A parse that does not hold the hunks as whole statements: their structure, and so which paths cross the
+  // unseen lines, is not known. One fragment per hunk instead.
+  if (!f || f.line !== from || f.endLine < to || f.hasErrors) return null;
   const mended = spans.some(Boolean) || cut.some((c) => c.endsMid || c.startsMid);
   return { ...f, name: (chain.signature && signatureName(chain.signature)) || FRAGMENT_NAME, endLine: to, unseen, ...(mended ? { cut: true } : {}) };
 }
@@ -223,8 +225,6 @@ interface Cut {
   before: string;
   after: string;
   code: string;
-  /** For each `}` it starts with that closes a block opened before it: whether an `else` follows. */
-  elseAfter: boolean[];
   /** It starts inside a statement (closers or an operator before anything else). */
   startsMid: boolean;
   /** It ends inside a statement; `wantsOperand`: with an operator or separator (`foo(a,`). */
@@ -242,7 +242,9 @@ function cutOf(text: string): Cut {
   const body = startsInComment ? ' '.repeat(close + 2) + text.slice(close + 2) : text;
   const endsInComment = body.lastIndexOf('/*') > body.lastIndexOf('*/');
   // Preprocessor lines are no part of a statement.
-  const code = blankCommentsAndStrings(endsInComment ? body.slice(0, body.lastIndexOf('/*')) : body).replace(/^[ \t]*#.*$/gm, (m) => ' '.repeat(m.length));
+  // A string or character literal is an operand: `0` and blanks in its place, so that `"fmt",` does not read as `,`.
+  const literals = (endsInComment ? body.slice(0, body.lastIndexOf('/*')) : body).replace(/"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*'/g, (m) => `0${' '.repeat(m.length - 1)}`);
+  const code = blankCommentsAndStrings(literals).replace(/^[ \t]*#.*$/gm, (m) => ' '.repeat(m.length));
   // The first statement: the parentheses it closes without opening them.
   let depth = 0;
   let min = 0;
@@ -252,12 +254,6 @@ function cutOf(text: string): Cut {
     else if ((ch === ';' || ch === '{' || ch === '}') && depth <= 0) break;
   }
   const operandFirst = /^\s*(?:&&|\|\||\?|==|!=|<<|>>|,|\|)/.test(code);
-  const elseAfter: boolean[] = [];
-  let braceDepth = 0;
-  for (let i = 0; i < code.length; i++) {
-    if (code[i] === '{') braceDepth++;
-    else if (code[i] === '}' && --braceDepth < -elseAfter.length) elseAfter.push(/^\s*else\b/.test(code.slice(i + 1, i + 64)));
-  }
   const before = startsInComment ? '/*' : `${'('.repeat(-min)}${operandFirst ? '0 ' : ''}`;
   // The last statement: what it leaves open.
   const tail = code.slice(Math.max(code.lastIndexOf(';'), code.lastIndexOf('{'), code.lastIndexOf('}')) + 1);
@@ -268,18 +264,17 @@ function cutOf(text: string): Cut {
   }
   const operand = /[,([=+\-*/%&|^!<>?~]\s*$/.test(tail);
   const mend = stack.length || operand ? `${operand ? ' 0' : ''}${stack.reverse().join('')}; ` : '';
-  return { before, after: `${endsInComment ? '*/ ' : ''}${mend}`, code, elseAfter, startsMid: !startsInComment && before !== '', endsMid: mend !== '', wantsOperand: operand, operatorFirst: operandFirst };
+  return { before, after: `${endsInComment ? '*/ ' : ''}${mend}`, code, startsMid: !startsInComment && before !== '', endsMid: mend !== '', wantsOperand: operand, operatorFirst: operandFirst };
 }
 
 /**
- * The `n` openers a hunk's leading `}`s need, outermost first. One that an `else` follows (`} else {`) is
- * the block of an if: `if (UNSEEN_CONDITION) {`, a condition nothing decides, with the unseen statement
- * in it after them, so the else still has its if.
+ * The `n` openers a hunk's leading `}`s need: each the block of an if on a condition nothing decides
+ * (`if (kmap_review_unseen) {`), as the block may be an if's, a loop's or one the unseen lines skip: the
+ * code up to its `}` may run or not (a `goto` in it ends only its own path), and an `else` after it still
+ * has its if. Every path into the hunk has crossed the unseen statement before them.
  */
-function openers(cut: Cut, n: number): string {
-  const out: string[] = [];
-  for (let i = 0; i < n; i++) out.push(cut.elseAfter[i] ? `if (${UNSEEN_CONDITION}) {` : '{');
-  return out.reverse().join(' ');
+function openers(n: number): string {
+  return `if (${UNSEEN_CONDITION}) { `.repeat(n);
 }
 
 /**
@@ -333,7 +328,7 @@ export function locateFunctionsInSparseImage(text: string, touched: ReadonlySet<
       // lines, so that it still parses into one pseudo-function instead of being dropped.
       const cut = cutOf(body);
       const { open, close } = missingBraces(cut.code);
-      const wrapped = `void ${FRAGMENT_NAME.replace(/\W/g, '_')}(void) {${openers(cut, open)}${cut.before}` + body + `\n${cut.after}${tailOf(close)}`;
+      const wrapped = `void ${FRAGMENT_NAME.replace(/\W/g, '_')}(void) {${openers(open)}${cut.before}` + body + `\n${cut.after}${tailOf(close)}`;
       const def = collectDefinitions(parseC(wrapped, runStart - 1))[0];
       const f = def && toCFunction(def, true);
       const mended = cut.startsMid || cut.endsMid;
