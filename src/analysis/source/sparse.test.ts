@@ -402,3 +402,13 @@ describe('a hunk that starts inside a block the unseen lines opened', () => {
     expect(found(await review(patch))).toEqual(['mismatched-unmap/error@35']);
   });
 });
+
+describe('a hunk that starts at the end of a do-while', () => {
+  it('`} while (true);` of a loop the unseen lines may leave: what follows is still reached', async () => {
+    const patch = patchOf('drivers/demo/foo.c', [
+      { at: 10, heading: COPY, lines: [' \tdo {', '-\t\tfoo_x(f);', '+\t\tfoo_y(f);', ' \t\tfoo_next(f);'] },
+      { at: 30, heading: COPY, lines: [' \t} while (true);', '-\tkaddr = kmap_atomic(page);', '+\tkaddr = kmap_local_page(page);', ' \tfoo_sum(f, kaddr);', ' \tkunmap_atomic(kaddr);', ' \treturn 0;'] },
+    ]);
+    expect(found(await review(patch))).toEqual(['mismatched-unmap/error@33']);
+  });
+});

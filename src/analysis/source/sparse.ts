@@ -187,7 +187,7 @@ function sparseFunction(lines: readonly string[], chain: Chain): CFunction | nul
   const text = lines.slice(from - 1, to);
   const put = (line: number, s: string) => (text[line - from] = s);
   // The stub's `{` is the one the function's own `}` closes, when the last hunk shows it.
-  if (!ownSignature) put(from, `void ${FRAGMENT_NAME.replace(/\W/g, '_')}(void) {${openers(braces[0].open - (lastGroup === 0 && ownClose ? 1 : 0))}${cut[0].before}${text[0]}`);
+  if (!ownSignature) put(from, `void ${FRAGMENT_NAME.replace(/\W/g, '_')}(void) {${openers(cut[0], braces[0].open - (lastGroup === 0 && ownClose ? 1 : 0))}${cut[0].before}${text[0]}`);
   else if (cut[0].before) return null;
   const unseen: LineRange[] = [];
   for (let k = 0; k + 1 < segments.length; k++) {
@@ -200,7 +200,7 @@ function sparseFunction(lines: readonly string[], chain: Chain): CFunction | nul
     const g = groupOf[k];
     const closers = braces[g].close - (g === 0 && ownSignature ? 1 : 0);
     const opened = braces[g + 1].open - (g + 1 === lastGroup && ownClose ? 1 : 0);
-    put(gap.from, `${cut[k].after}${UNSEEN_STATEMENT} ${'}'.repeat(closers)} ${openers(opened)} ${UNSEEN_STATEMENT} ${cut[k + 1].before}`);
+    put(gap.from, `${cut[k].after}${UNSEEN_STATEMENT} ${'}'.repeat(closers)} ${openers(cut[k + 1], opened)} ${UNSEEN_STATEMENT} ${cut[k + 1].before}`);
   }
   const open = braces[lastGroup].close;
   const tail = ownClose ? '' : `\n${cut[cut.length - 1].after}${tailOf(open)}`;
@@ -225,6 +225,8 @@ interface Cut {
   before: string;
   after: string;
   code: string;
+  /** For each `}` it starts with that closes a block opened before it: whether `while (...)` follows (a do-while). */
+  doWhile: boolean[];
   /** It starts inside a statement (closers or an operator before anything else). */
   startsMid: boolean;
   /** It ends inside a statement; `wantsOperand`: with an operator or separator (`foo(a,`). */
@@ -254,6 +256,11 @@ function cutOf(text: string): Cut {
     else if ((ch === ';' || ch === '{' || ch === '}') && depth <= 0) break;
   }
   const operandFirst = /^\s*(?:&&|\|\||\?|==|!=|<<|>>|,|\|)/.test(code);
+  const doWhile: boolean[] = [];
+  for (let i = 0, depth = 0; i < code.length; i++) {
+    if (code[i] === '{') depth++;
+    else if (code[i] === '}' && --depth < -doWhile.length) doWhile.push(/^\s*while\b/.test(code.slice(i + 1, i + 64)));
+  }
   const before = startsInComment ? '/*' : `${'('.repeat(-min)}${operandFirst ? '0 ' : ''}`;
   // The last statement: what it leaves open.
   const tail = code.slice(Math.max(code.lastIndexOf(';'), code.lastIndexOf('{'), code.lastIndexOf('}')) + 1);
@@ -264,17 +271,21 @@ function cutOf(text: string): Cut {
   }
   const operand = /[,([=+\-*/%&|^!<>?~]\s*$/.test(tail);
   const mend = stack.length || operand ? `${operand ? ' 0' : ''}${stack.reverse().join('')}; ` : '';
-  return { before, after: `${endsInComment ? '*/ ' : ''}${mend}`, code, startsMid: !startsInComment && before !== '', endsMid: mend !== '', wantsOperand: operand, operatorFirst: operandFirst };
+  return { before, after: `${endsInComment ? '*/ ' : ''}${mend}`, code, doWhile, startsMid: !startsInComment && before !== '', endsMid: mend !== '', wantsOperand: operand, operatorFirst: operandFirst };
 }
 
 /**
- * The `n` openers a hunk's leading `}`s need: each the block of an if on a condition nothing decides
- * (`if (kmap_review_unseen) {`), as the block may be an if's, a loop's or one the unseen lines skip: the
- * code up to its `}` may run or not (a `goto` in it ends only its own path), and an `else` after it still
- * has its if. Every path into the hunk has crossed the unseen statement before them.
+ * The `n` openers a hunk's leading `}`s need, outermost first: each the block of an if on a condition
+ * nothing decides (`if (kmap_review_unseen) {`), as the block may be an if's, a loop's or one the unseen
+ * lines skip: the code up to its `}` may run or not (a `goto` in it ends only its own path), and an `else`
+ * after it still has its if. A `}` that a `while (...);` follows ends a do-while: its opener is
+ * `do { if (kmap_review_unseen) break;`, as the unseen lines may leave the loop (`while (true)` would
+ * else make all that follows unreachable). Every path into the hunk has crossed the unseen statement.
  */
-function openers(n: number): string {
-  return `if (${UNSEEN_CONDITION}) { `.repeat(n);
+function openers(cut: Cut, n: number): string {
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) out.push(cut.doWhile[i] ? `do { if (${UNSEEN_CONDITION}) break;` : `if (${UNSEEN_CONDITION}) {`);
+  return `${out.reverse().join(' ')} `;
 }
 
 /**
@@ -328,7 +339,7 @@ export function locateFunctionsInSparseImage(text: string, touched: ReadonlySet<
       // lines, so that it still parses into one pseudo-function instead of being dropped.
       const cut = cutOf(body);
       const { open, close } = missingBraces(cut.code);
-      const wrapped = `void ${FRAGMENT_NAME.replace(/\W/g, '_')}(void) {${openers(open)}${cut.before}` + body + `\n${cut.after}${tailOf(close)}`;
+      const wrapped = `void ${FRAGMENT_NAME.replace(/\W/g, '_')}(void) {${openers(cut, open)}${cut.before}` + body + `\n${cut.after}${tailOf(close)}`;
       const def = collectDefinitions(parseC(wrapped, runStart - 1))[0];
       const f = def && toCFunction(def, true);
       const mended = cut.startsMid || cut.endsMid;
