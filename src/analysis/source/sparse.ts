@@ -9,6 +9,9 @@
  * - Any other seen lines form fragments: each run parsed wrapped in a pseudo-function, keeping line numbers.
  * - A hunk that ends inside a block (a loop, an if) gets the unseen statement where that block's unseen
  *   rest would be, so that nothing goes round a loop the hunk leaves open without crossing unseen code.
+ * - A hunk cut inside a comment or a statement is mended so that it parses (cutOf); a chain whose parse
+ *   still has errors is analysed as one fragment per hunk instead: which of its paths cross unseen lines
+ *   would not be known.
  *
  * Two hunks are of one function when git's function context says so and the lines shown agree: the
  * second hunk's heading is the last line git would take as a heading before it (a column-0 line) among
@@ -16,8 +19,8 @@
  * function definition, or is a goto label (git's default pattern takes those; labels are only found in
  * functions), not closed (column-0 `}`) within the first hunk; and the second hunk shows no other
  * top-level line before it closes the function. A label the first hunk does not show may be in any
- * function: no join then. A heading that only matches up to git's cut is taken as
- * the same line when it is long (git keeps a heading's first 80 bytes).
+ * function: no join then. A long heading that matches a line only up to git's cut is taken as that line
+ * (git keeps a heading's first 80 bytes). No heading (plain `diff -u`): no join.
  */
 import type { LineRange } from '../model.js';
 import { blankCommentsAndStrings } from '../syntax/blank.js';
