@@ -11,7 +11,8 @@ import { applyKconfigReach } from './kconfig/apply.js';
 import type { KconfigReach } from './kconfig/reach.js';
 import { activeRules, checkFunction, type ActiveRule } from './rules/runner.js';
 import { initParser } from './syntax/parser.js';
-import { functionsTouching, locateFunctions, locateFunctionsInSparseImage, pairFunctions, type CFunction } from './source/functions.js';
+import { FRAGMENT_NAME, functionsTouching, locateFunctions, pairFunctions, type CFunction } from './source/functions.js';
+import { locateFunctionsInSparseImage, unseenWords, type SeenHunk } from './source/sparse.js';
 import type { CalleeRun, OnDemandTree } from './summaries/on-demand.js';
 
 export const ENGINE_VERSION = '1';
@@ -26,12 +27,13 @@ function byName(fns: CFunction[]): Map<string, CFunction> {
 
 function analyseFile(file: ChangedFile, api: KmapApi, config: EngineConfig, rules: ActiveRule[], gaps: AnalysisGap[], callees: CalleeRun = {}): { findings: Finding[]; summary: FileSummary } {
   const path = file.newPath ?? file.oldPath!;
-  const locate = (text: string, touched: ReadonlySet<number>) => (file.complete ? locateFunctions(text) : locateFunctionsInSparseImage(text, touched));
+  const seen = (side: 'old' | 'new'): SeenHunk[] | undefined => file.hunks?.flatMap((h) => (h[side] ? [{ lines: h[side]!, heading: h.heading }] : []));
+  const locate = (text: string, touched: ReadonlySet<number>, side: 'old' | 'new') => (file.complete ? locateFunctions(text) : locateFunctionsInSparseImage(text, touched, seen(side)));
   // Only files that mention the API can have findings: skip parsing the rest.
   const relevant = api.mentionsMapping(file.newText) || api.mentionsMapping(file.oldText);
   if (!relevant) return { findings: [], summary: { path, functionsAnalysed: 0 } };
-  const preFns = file.oldPath ? locate(file.oldText, file.removedLines) : [];
-  const postFns = file.newPath ? locate(file.newText, file.addedLines) : [];
+  const preFns = file.oldPath ? locate(file.oldText, file.removedLines, 'old') : [];
+  const postFns = file.newPath ? locate(file.newText, file.addedLines, 'new') : [];
   const pairs = pairFunctions(preFns, postFns, functionsTouching(preFns, file.removedLines), functionsTouching(postFns, file.addedLines));
   const preByName = byName(preFns);
   const postByName = byName(postFns);
@@ -41,10 +43,16 @@ function analyseFile(file: ChangedFile, api: KmapApi, config: EngineConfig, rule
     if (!post) continue;
     if (!api.mentionsMapping(post.text) && !(pre && api.mentionsMapping(pre.text))) continue;
     analysed++;
-    if (post.fragment) {
+    // The stretches between hunks (a hunk that ends inside a block also has one after it, the block's unseen rest).
+    const between = post.unseen?.filter((g) => g.from > post.line && g.to < post.endLine) ?? [];
+    if (between.length) {
+      const name = post.name === FRAGMENT_NAME ? '' : ` ${post.name}()`;
+      gaps.push({ path, reason: `lines ${post.line}-${post.endLine} were analysed as one sparse function${name}, from ${between.length + 1} hunks; the patch does not show ${unseenWords(between)}: what depends on them is a note here, not a finding (give --tree for whole-function checks)` });
+      if (post.hasErrors || post.cut) gaps.push({ path, reason: `lines ${post.line}-${post.endLine} do not parse as whole statements (a hunk starts or ends inside one): the statements cut off were not checked` });
+    } else if (post.fragment) {
       gaps.push({ path, reason: `lines ${post.line}-${post.endLine} were analysed as a fragment: the enclosing function is not in the diff (give --tree for whole-function checks)` });
       // A hunk cut inside a statement still gets its lines checked; what the cut hides is said, not guessed.
-      if (post.hasErrors) gaps.push({ path, reason: `lines ${post.line}-${post.endLine} do not parse as whole statements (the hunk starts or ends inside one): the statements cut off were not checked` });
+      if (post.hasErrors || post.cut) gaps.push({ path, reason: `lines ${post.line}-${post.endLine} do not parse as whole statements (the hunk starts or ends inside one): the statements cut off were not checked` });
     }
     const postFindings = checkFunction(post, { path, source: file.newText, image: 'post', isChanged: (l) => file.addedLines.has(l), api, rules, fileFunctions: postByName, gaps, ...callees, ...(pre ? { counterpart: pre } : {}) });
     if (pre && postFindings.length) {

@@ -71,6 +71,26 @@ export interface ChangedFile {
    * were reconstructed from the diff's hunks only, so whole-function checks may not have full code.
    */
   complete: boolean;
+  /**
+   * When !complete: each hunk's lines in each image (null on a side it has no lines on) and the function
+   * heading git wrote after its `@@`, so the engine knows which lines are seen and which hunks belong to
+   * one function (source/sparse.ts).
+   */
+  hunks?: readonly SparseHunk[];
+}
+
+/** First and last line (1-based, inclusive) of a stretch of an image. */
+export interface LineRange {
+  from: number;
+  to: number;
+}
+
+/** One hunk of a file reviewed without its tree: where its lines are in each image. */
+export interface SparseHunk {
+  old: LineRange | null;
+  new: LineRange | null;
+  /** The text after the header's second `@@` (git's function context), trimmed; '' when none. */
+  heading: string;
 }
 
 /** A file that was not analysed, and why (binary, not C, over a size cap, excluded by config...). */

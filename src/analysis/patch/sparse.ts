@@ -5,7 +5,7 @@
  * finding's line number is right even though most of the file is missing (complete: false tells the
  * engine that whole-function checks may lack code).
  */
-import type { ChangedFile } from '../model.js';
+import type { ChangedFile, SparseHunk } from '../model.js';
 import type { FilePatch } from './diff.js';
 
 /**
@@ -49,6 +49,11 @@ export function changedFileFromHunks(fp: FilePatch): ChangedFile {
       if (l.kind !== '-') newLines[n++ - 1] = l.text;
     }
   }
+  const hunks: SparseHunk[] = fp.hunks.map((h) => ({
+    old: h.oldLines ? { from: h.oldStart, to: h.oldStart + h.oldLines - 1 } : null,
+    new: h.newLines ? { from: h.newStart, to: h.newStart + h.newLines - 1 } : null,
+    heading: headingOf(h.header),
+  }));
   return {
     oldPath: fp.oldPath,
     newPath: fp.newPath,
@@ -57,7 +62,13 @@ export function changedFileFromHunks(fp: FilePatch): ChangedFile {
     addedLines,
     removedLines,
     complete: false,
+    hunks,
   };
+}
+
+/** git's function context: what follows the second `@@` of a hunk header (`@@ -1,2 +1,3 @@ int f(void)`). */
+export function headingOf(header: string): string {
+  return /^@@ [^@]*@@(.*)$/.exec(header)?.[1]?.trim() ?? '';
 }
 
 function render(lines: readonly string[]): string {

@@ -11,6 +11,7 @@
  * replay's to decide.
  */
 import type { KmapApi, MapFamily } from '../kmap-api.js';
+import type { LineRange } from '../model.js';
 import { callArguments, calleeName, declaredIdentifier, normalizedText, unwrap, type SyntaxNode } from '../syntax/ast.js';
 
 /** Where an address is held. Array elements with a variable index are one "group" holder `ptrs[]`. */
@@ -50,7 +51,12 @@ export type ReplayEvent =
   | { kind: 'address-taken'; name: string; line: number }
   | { kind: 'return'; node: SyntaxNode; value: SyntaxNode | null; line: number }
   /** Code the parser could not read (an ERROR node): every name in it may have changed. */
-  | { kind: 'opaque'; node: SyntaxNode; names: string[]; line: number };
+  | { kind: 'opaque'; node: SyntaxNode; names: string[]; line: number }
+  /**
+   * Lines of the function the patch does not show (a sparse function's stretch between two hunks, see
+   * source/sparse.ts): code that may do anything, the replay decides what that means.
+   */
+  | { kind: 'unseen'; node: SyntaxNode; range: LineRange; line: number };
 
 const NO_USE_CALLS = new Set(['sizeof', 'likely', 'unlikely', 'WARN_ON', 'WARN_ON_ONCE', 'BUG_ON', 'IS_ERR', 'IS_ERR_OR_NULL', 'PTR_ERR', 'ERR_CAST', 'ERR_PTR', 'offset_in_page', 'virt_to_page', 'kmap_to_page', 'PTR_ALIGN', 'PTR_ALIGN_DOWN']);
 

@@ -43,6 +43,8 @@ describe('events', () => {
           return `call ${e.name} ${e.args.map((a) => a.holder.name).join(',')}`;
         case 'opaque':
           return `opaque ${e.names.join(',')}`;
+        case 'unseen':
+          return `unseen ${e.range.from}-${e.range.to}`;
         default:
           return `${e.kind} ${e.name}`;
       }

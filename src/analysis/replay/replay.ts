@@ -13,11 +13,15 @@
  *   replay cannot see keeps the mapping when the function unmaps it after the call on some path, and is
  *   otherwise undecided (reported as such, never guessed);
  * - flags computed from conditions are followed (conditions.ts), and so are the integers offsets are made of
- *   (values.ts).
+ *   (values.ts);
+ * - lines a sparse function does not show (source/sparse.ts, events.ts `unseen`) may do anything: flags and
+ *   integers are forgotten there, and every violation says which unseen stretches the part of its path it
+ *   depends on crosses, for the rules runner to make a note of it instead.
  */
 import { performance } from 'node:perf_hooks';
 import { buildCfg, type Cfg, type CfgEdge, type CfgNode } from '../cfg/cfg.js';
 import type { KmapApi, MapFamily } from '../kmap-api.js';
+import type { LineRange } from '../model.js';
 import { declaredTypes, findMapSites, findUnmapSites, parameterNames, staticLocals } from '../mappings.js';
 import type { CFunction } from '../source/functions.js';
 import { calleeName, callArguments, normalizedText, type SyntaxNode } from '../syntax/ast.js';
@@ -140,6 +144,8 @@ interface Prepared {
   armUnmaps: Map<number, { then: Set<string>; else: Set<string> }>;
   /** Node id -> its predecessors. */
   preds: number[][];
+  /** A stretch of unseen lines no CFG node stands for (the parse lost it): every path may cross it. */
+  unseenUnmodelled: boolean;
 }
 
 function endsInJump(arm: SyntaxNode | null): boolean {
@@ -204,7 +210,7 @@ function liveOffsetVars(cfg: Cfg, offsetVars: ReadonlySet<string>, counted: Read
 
 function prepare(fn: CFunction, api: KmapApi, summaries: Summaries): Prepared {
   const cfg = buildCfg(fn.body);
-  const events = cfg.nodes.map((n) => extractEvents(n.ast, api));
+  const events = cfg.nodes.map((n) => withUnseen(n, extractEvents(n.ast, api), fn.unseen));
   const types = declaredTypes(fn.node);
   const locals = new Set(types.keys());
   for (const p of parameterNames(fn)) if (p) locals.add(p);
@@ -369,8 +375,35 @@ function prepare(fn: CFunction, api: KmapApi, summaries: Summaries): Prepared {
     if (a.then.size || a.else.size) armUnmaps.set(n.id, a);
   }
   const counted = countedLoops(cfg, events);
+  const unseenUnmodelled = !!fn.unseen?.some((r) => !events.some((evs) => evs.some((e) => e.kind === 'unseen' && e.range === r)));
   const liveValues = liveOffsetVars(cfg, offsetVars, counted, preds);
-  return { cfg, events, relevant, defined, atomsById, offsetVars, liveValues, loopsOf, bodyOf, arrayUnmaps, counted, types, locals, statics, params, armUnmaps, preds };
+  return { cfg, events, relevant, defined, atomsById, offsetVars, liveValues, loopsOf, bodyOf, arrayUnmaps, counted, types, locals, statics, params, armUnmaps, preds, unseenUnmodelled };
+}
+
+/** What the replay decided about violations of sparse functions: node -> `kind\0key` -> the unseen stretches crossed. */
+const judgements = new WeakMap<SyntaxNode, Map<string, LineRange[]>>();
+
+function judge(v: Violation): void {
+  let m = judgements.get(v.node);
+  if (!m) judgements.set(v.node, (m = new Map()));
+  m.set(`${v.kind}\u0000${v.key}`, v.unseen ?? []);
+}
+
+/**
+ * For a finding a replay rule reports in a sparse function, on `node` with `key`: the unseen stretches the
+ * path it depends on crosses ([] for none: the lines shown decide it), or undefined when the replay made no
+ * such violation. The rules runner asks, so that it need not guess from the finding's lines.
+ */
+export function unseenJudgement(node: SyntaxNode, kind: string, key: string | undefined): readonly LineRange[] | undefined {
+  return judgements.get(node)?.get(`${kind}\u0000${key ?? ''}`);
+}
+
+/** The node's events, after an `unseen` event when its syntax covers a stretch the patch does not show. */
+function withUnseen(n: CfgNode, events: ReplayEvent[], unseen: readonly LineRange[] | undefined): ReplayEvent[] {
+  const ast = n.ast;
+  if (!unseen?.length || !ast) return events;
+  const range = unseen.find((r) => ast.line <= r.to && ast.endLine >= r.from);
+  return range ? [{ kind: 'unseen', node: ast, range, line: range.from }, ...events] : events;
 }
 
 /** `for (i = A; i < B; i++)` with constant A and B, and the pointers its body always advances by a fixed step. */
@@ -475,7 +508,16 @@ export function replayFunction(fn: CFunction, api: KmapApi, opts: ReplayOptions 
   const undecided: Undecided[] = [];
   const exits: ExitRecord[] | undefined = opts.seedParameters ? [] : undefined;
   let stoppedBy: ReplayResult['stoppedBy'];
-  const done = (states: number, complete: boolean): ReplayResult => ({ violations, undecided, states, complete, ...(stoppedBy ? { stoppedBy } : {}), ms: performance.now() - t0, ...(exits ? { exits } : {}) });
+  /**
+   * Violations whose evidence crosses unseen lines, by id: kept back in case a path the patch shows in full
+   * has the same one, which then stands instead.
+   */
+  const acrossUnseen = new Map<string, Violation>();
+  const done = (states: number, complete: boolean): ReplayResult => {
+    for (const [id, v] of acrossUnseen) if (!seenViolation.has(id)) violations.push(v);
+    if (fn.unseen?.length) for (const v of violations) judge(v);
+    return { violations, undecided, states, complete, ...(stoppedBy ? { stoppedBy } : {}), ms: performance.now() - t0, ...(exits ? { exits } : {}) };
+  };
   const params = parameterNames(fn);
   const seeded = opts.seedParameters ? params.map((p, i) => ({ p, i })).filter(({ p }) => p && /\*|\[\]/.test(declaredTypes(fn.node).get(p) ?? '')) : [];
   // Nothing to replay without a stack mapping in the function (or a mapping it is given, or a helper that maps).
@@ -512,10 +554,12 @@ export function replayFunction(fn: CFunction, api: KmapApi, opts: ReplayOptions 
     if (opts.seedParameters) return;
     const id = `${v.kind}\u0000${v.node.start}\u0000${v.key}`;
     if (seenViolation.has(id)) return;
-    seenViolation.add(id);
     const steps = stepsOf(state.trace);
     let start = steps.findIndex((s) => s.kind === 'map' && s.site !== undefined && sites.includes(s.site));
     if (start < 0) start = 0;
+    const crossed = unseenCrossed(v, steps, start);
+    if (!crossed.length) seenViolation.add(id);
+    else if (acrossUnseen.has(id)) return;
     let sel = steps.slice(start);
     if (sel.length > 16) {
       const keep = new Set(sel.filter((s) => s.kind !== 'branch' && s.kind !== 'loop' && s.site !== undefined && sites.includes(s.site)));
@@ -523,7 +567,32 @@ export function replayFunction(fn: CFunction, api: KmapApi, opts: ReplayOptions 
       const chosen = new Set([...keep, ...rest]);
       sel = sel.filter((s) => chosen.has(s));
     }
-    violations.push({ ...v, path: sel });
+    if (crossed.length) acrossUnseen.set(id, { ...v, path: sel, unseen: crossed });
+    else violations.push({ ...v, path: sel, ...(fn.unseen?.length ? { unseen: [] } : {}) });
+  };
+
+  /**
+   * The unseen stretches (in order, once each) on the part of the path a violation depends on: from the
+   * unmap for a use after it or a second unmap (whatever the unseen lines did before, that unmap released
+   * what the name held), from the map of the mapping on top for an unmap out of order, else from the map.
+   */
+  const unseenCrossed = (v: Omit<Violation, 'path'>, steps: readonly Step[], mapStart: number): LineRange[] => {
+    const unseen = fn.unseen;
+    if (!unseen?.length) return [];
+    if (P.unseenUnmodelled) return [...unseen];
+    const from = (i: number) => (i < 0 ? mapStart : i);
+    const firstUnmap = (call: SyntaxNode | undefined) => steps.findIndex((s) => s.node === call);
+    const start =
+      v.kind === 'use-after-unmap' ? from(firstUnmap(v.unmap?.call))
+      : v.kind === 'double-unmap' ? from(firstUnmap(v.earlier?.call))
+      : v.kind === 'unmap-order' && v.top ? from(steps.findIndex((s) => s.kind === 'map' && s.site === v.top!.site))
+      : mapStart;
+    const out: LineRange[] = [];
+    for (let i = start; i < steps.length; i++) {
+      const r = unseen.find((g) => g.from === steps[i].line && steps[i].kind === 'other' && steps[i].node === null);
+      if (r && !out.includes(r)) out.push(r);
+    }
+    return out;
   };
 
   const noteUndecided = (line: number, reason: string) => {
@@ -980,6 +1049,13 @@ export function replayFunction(fn: CFunction, api: KmapApi, opts: ReplayOptions 
         }
         case 'opaque': {
           for (const name of ev.names) s = lose(s, name, ev.line, ev.node);
+          break;
+        }
+        case 'unseen': {
+          // Code the patch does not show: nothing known about flags or integers holds after it. Mappings stay
+          // where they are (a visible unmap after it still meets them), and the step marks every path through
+          // here: report() turns what depends on it into notes.
+          s = s.with({ facts: new Map(), defs: new Map(), values: new Map() }).step(ev.range.from, ev.range.from === ev.range.to ? 'not in the patch' : `not in the patch, up to line ${ev.range.to}`, null, 'other');
           break;
         }
         case 'use': {

@@ -4,6 +4,7 @@
  * they report and own every word of the message and the trace.
  */
 import type { MapFamily } from '../kmap-api.js';
+import type { LineRange } from '../model.js';
 import type { SyntaxNode } from '../syntax/ast.js';
 import type { Step } from './state.js';
 import type { Value } from './values.js';
@@ -68,6 +69,12 @@ export interface Violation {
   offset?: Value;
   /** The path, oldest step first, from the mapping's map to the violation. */
   path: Step[];
+  /**
+   * In a sparse function (CFunction.unseen): the stretches the patch does not show that the part of the
+   * path the violation depends on crosses ([] for none). The rules runner makes a note of any but a
+   * mismatched-unmap, whose rule judges it.
+   */
+  unseen?: LineRange[];
 }
 
 /** Something the replay could not decide from the code it sees (reported as an analysis gap). */

@@ -3,7 +3,8 @@ import { quote, traceOf } from '../replay/path.js';
 import { violationsOf } from '../replay/query.js';
 import type { Violation } from '../replay/violations.js';
 import { calleeName, findWrite, lineWithReplacement, type SyntaxNode } from '../syntax/ast.js';
-import type { Rule, RuleReport } from './rule.js';
+import { unseenBetween, unseenWords } from '../source/sparse.js';
+import type { Rule, RuleContext, RuleReport } from './rule.js';
 
 export const mismatchedUnmap: Rule = {
   meta: {
@@ -56,10 +57,36 @@ identifier not reassigned between the map and the unmap.`,
       // report it as a warning; converting the helper in the same patch is the usual fix.
       const helper = v.mapping.viaHelper ?? v.unmap!.viaHelper ?? null;
       const across = helper ? { severity: 'warning' as const, note: `the mapping is made by ${helper}(), which is outside this function: convert ${helper}() in the same patch, or keep this unmap` } : {};
-      ctx.report({ ...reportFor(ctx.fn.body, v), ...across, ...reach });
+      const unseen = ctx.fn.unseen?.length ? acrossUnseen(ctx, v) : {};
+      if (unseen === null) continue;
+      const note = [across.note, reach.note, unseen.note].filter(Boolean).join('; ');
+      ctx.report({ ...reportFor(ctx.fn.body, v), ...across, ...reach, ...unseen, ...(note ? { note } : {}) });
     }
   },
 };
+
+/**
+ * A sparse function (hunks without their tree): the map and the unmap are both shown, the lines between
+ * them maybe not. Those lines are the same before and after the patch, so when the patch changed the map
+ * or the unmap, the pair it leaves is its own: released with the wrong API here, or (should the unseen
+ * lines map the same name again with this unmap's API) by them. That is said in a note, and no exact fix
+ * is offered. When the patch changed neither, it is left to a note (null).
+ */
+function acrossUnseen(ctx: RuleContext, v: Violation): Pick<RuleReport, 'unseen' | 'note' | 'fix'> | null {
+  const crossed = v.unseen ?? [];
+  // The exact fix names the address as the map left it: lines not shown between them may have moved it.
+  if (!crossed.length) return { unseen: crossed, ...(unseenBetween(ctx.fn, [v.mapping.line, v.unmap!.line]).length ? { fix: null } : {}) };
+  if (!ctx.isChanged(v.mapping.line) && !ctx.isChanged(v.unmap!.line)) {
+    ctx.gap(`line ${v.unmap!.line}: which mapping ${quote(v.unmap!.call, 40)} releases depends on ${unseenWords(crossed)}, which the patch does not show, and the patch changes neither it nor the map at line ${v.mapping.line}: not reported`);
+    return null;
+  }
+  const what = v.mapping.family === 'kmap' ? v.mapping.page ?? 'the page' : v.hold ?? v.mapping.holder ?? 'the address';
+  return {
+    unseen: crossed,
+    fix: null,
+    note: `the patch does not show ${unseenWords(crossed)}, between the map at line ${v.mapping.line} and this unmap: this holds unless they map ${what} again with the API of this unmap (give --tree to check)`,
+  };
+}
 
 /** What the right unmap is given, in words and as code. */
 function rightCall(v: Violation): { name: string; arg: string | null; what: string } {

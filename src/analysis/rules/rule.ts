@@ -7,7 +7,7 @@ import type { CFunction } from '../source/functions.js';
 import type { CalleeSummaries } from '../summaries/context.js';
 import type { Via } from '../context/sites.js';
 import type { KmapApi } from '../kmap-api.js';
-import type { Fix, Severity, TraceStep } from '../model.js';
+import type { Fix, LineRange, Severity, TraceStep } from '../model.js';
 import type { SyntaxNode } from '../syntax/ast.js';
 
 export interface RuleMeta {
@@ -60,6 +60,12 @@ export interface RuleReport {
   note?: string;
   /** Overrides the rule's default severity for this finding (e.g. a cleanup on a no-HIGHMEM arch). */
   severity?: Severity;
+  /**
+   * In a sparse function (CFunction.unseen): the unseen stretches the rule judged this finding across ([]
+   * when its path crosses none). Absent, the runner takes a finding whose lines span an unseen stretch as
+   * depending on it, and records a note instead.
+   */
+  unseen?: readonly LineRange[];
 }
 
 export interface RuleContext {

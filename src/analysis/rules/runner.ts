@@ -8,6 +8,8 @@ import type { KmapApi } from '../kmap-api.js';
 import type { CalleeSummaries } from '../summaries/context.js';
 import type { AnalysisGap, EngineConfig, Finding, Severity } from '../model.js';
 import type { CFunction } from '../source/functions.js';
+import { unseenJudgement } from '../replay/replay.js';
+import { unseenBetween, unseenWords } from '../source/sparse.js';
 import { normalizedText, type SyntaxNode } from '../syntax/ast.js';
 import { allRules } from './index.js';
 import type { Rule, RuleContext, RuleReport, RuleTraits } from './rule.js';
@@ -91,7 +93,17 @@ export function checkFunction(fn: CFunction, opts: CheckOptions): Finding[] {
       ...(opts.callees ? { callees: opts.callees } : {}),
       ...(opts.calleeAsks ? { calleeAsks: opts.calleeAsks } : {}),
       ...(opts.counterpart ? { counterpart: opts.counterpart } : {}),
-      report: (r: RuleReport) => findings.push(toFinding(rule, r.severity ?? severity, r, fn, opts.path, seen)),
+      report: (r: RuleReport) => {
+        // A sparse function: what the replay (or the rule) decided about the unseen lines, else the
+        // finding's own lines. A rule that says what it crossed has judged it (mismatched-unmap).
+        const across = !fn.unseen?.length ? [] : r.unseen ?? unseenJudgement(r.node, rule.meta.id, r.key) ?? unseenBetween(fn, [r.node.line, r.node.endLine, ...(r.trace ?? []).map((t) => t.line)]);
+        if (r.unseen === undefined && across.length) {
+          // Evidence on both sides of lines the patch does not show: those lines may change everything between.
+          opts.gaps?.push({ path: opts.path, function: fn.name, reason: `${rule.meta.id}: line ${r.node.line}: not reported, as it depends on ${unseenWords(across)}, which the patch does not show: ${r.message}` });
+          return;
+        }
+        findings.push(toFinding(rule, r.severity ?? severity, r, fn, opts.path, seen));
+      },
       gap: (reason: string) => opts.gaps?.push({ path: opts.path, function: fn.name, reason: `${rule.meta.id}: ${reason}` }),
     };
     rule.check(ctx);

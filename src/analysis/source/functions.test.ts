@@ -1,5 +1,5 @@
 import { initParser } from '../syntax/parser.js';
-import { functionsTouching, locateFunctions, locateFunctionsInSparseImage, pairFunctions } from './functions.js';
+import { functionsTouching, locateFunctions, pairFunctions } from './functions.js';
 
 beforeAll(initParser);
 
@@ -45,21 +45,6 @@ describe('locateFunctions', () => {
     const fns = locateFunctions(file);
     expect(functionsTouching(fns, new Set([15])).map((f) => f.name)).toEqual(['kmap_demo']);
     expect(functionsTouching(fns, new Set([2, 11]))).toEqual([]);
-  });
-});
-
-describe('locateFunctionsInSparseImage', () => {
-  it('wraps hunk lines outside a complete function into a fragment with the right line numbers', () => {
-    const lines = Array(20).fill('');
-    lines[9] = '\tvaddr = kmap_atomic(page);';
-    lines[10] = '\tmemcpy(vaddr, buf, len);';
-    lines[11] = '\tkunmap_atomic(vaddr);';
-    lines[12] = '}';
-    const fns = locateFunctionsInSparseImage(lines.join('\n'), new Set([10, 12]));
-    expect(fns).toHaveLength(1);
-    expect(fns[0].fragment).toBe(true);
-    const call = fns[0].body.descendants('call_expression').find((c) => c.text.startsWith('kunmap_atomic'));
-    expect(call?.line).toBe(12);
   });
 });
 

@@ -10,6 +10,7 @@ import { parseC } from '../syntax/parser.js';
 import { normalizeKernelSource } from '../syntax/kernel-idioms.js';
 import { blankCommentsAndStrings } from '../syntax/blank.js';
 import { linesOf } from './lines.js';
+import type { LineRange } from '../model.js';
 
 export interface CFunction {
   name: string;
@@ -27,9 +28,16 @@ export interface CFunction {
   returnType: string;
   /** The function's source text (signature and body), available without parsing it. */
   text: string;
+  /**
+   * A sparse function (several hunks of one function, reviewed without the tree): the stretches between
+   * its hunks that the patch does not show. Each holds an opaque statement the replay knows as unseen code.
+   */
+  unseen?: readonly LineRange[];
+  /** A hunk of it starts or ends inside a statement, mended to parse (source/sparse.ts): the cut part was not checked. */
+  cut?: boolean;
 }
 
-const FRAGMENT_NAME = '<hunk>';
+export const FRAGMENT_NAME = '<hunk>';
 
 function declaratorName(decl: SyntaxNode | null): string | null {
   let d = decl;
@@ -74,7 +82,7 @@ export function toCFunction(node: SyntaxNode, fragment = false): CFunction | nul
   };
 }
 
-function collectDefinitions(root: SyntaxNode): SyntaxNode[] {
+export function collectDefinitions(root: SyntaxNode): SyntaxNode[] {
   const out: SyntaxNode[] = [];
   root.walk((n) => {
     if (n.type === 'function_definition') {
@@ -96,7 +104,7 @@ interface Block {
 const INDENTED_HEADER_END = /^[ \t]+[^;{}=#\s][^;{}=#]*\)[ \t]*\{[ \t]*(?:\/\*.*\*\/[ \t]*)?\r?$/;
 
 /** A column-0 `}` alone (or with a comment): how a function body ends, unlike `};` or `} name;`. */
-const FUNCTION_CLOSE = /^\}[ \t]*(?:\/\*.*\*\/[ \t]*|\/\/.*)?\r?$/;
+export const FUNCTION_CLOSE = /^\}[ \t]*(?:\/\*.*\*\/[ \t]*|\/\/.*)?\r?$/;
 
 /**
  * Lines (1-based) of column-0 `{` ... `}` blocks: the kernel-style function bodies. With `sameLine`, a
@@ -128,7 +136,7 @@ function kernelStyleBlocks(lines: readonly string[], sameLine = false): { blocks
 }
 
 /** The name a macro-made signature defines: SYSCALL_DEFINE2(kmap_demo, ...) -> kmap_demo. */
-function signatureName(signature: string): string | null {
+export function signatureName(signature: string): string | null {
   const define = /\b[A-Z][A-Z0-9_]*DEFINE\w*\s*\(\s*(\w+)/.exec(signature);
   if (define) return define[1];
   // The first `identifier (` once attribute macros are blanked: also right for `void (*get(int))(void)`.
@@ -309,44 +317,6 @@ export function locateFunctionsByParse(text: string, lines: readonly string[] = 
     if (f && !fns.some((g) => g.line === f.line)) fns.push(f);
   }
   return fns.sort((a, b) => a.line - b.line);
-}
-
-/**
- * Functions for an image reconstructed from hunks only (blank lines between hunks). Functions whose
- * whole text is in the diff are analysed as usual; the other changed lines form fragments: each run of
- * hunk lines outside a complete function is parsed wrapped in a pseudo-function, keeping line numbers.
- */
-export function locateFunctionsInSparseImage(text: string, touched: ReadonlySet<number>): CFunction[] {
-  const complete = locateFunctions(text).filter((f) => !f.hasErrors || f.body.text.trim().endsWith('}'));
-  const lines = text.split('\n');
-  const covered = (line: number) => complete.some((f) => f.line <= line && line <= f.endLine);
-  const fragments: CFunction[] = [];
-  let runStart = -1;
-  const flush = (end: number) => {
-    if (runStart < 0) return;
-    const body = lines.slice(runStart - 1, end).join('\n');
-    let hasTouched = false;
-    for (let l = runStart; l <= end && !hasTouched; l++) hasTouched = touched.has(l);
-    if (hasTouched) {
-      // The wrapper sits on the run's first line, so every line keeps its number. A hunk that starts inside
-      // a block (` \t}` of the previous one) or ends inside one gets the braces it lacks, on the wrapper's
-      // lines, so that it still parses into one pseudo-function instead of being dropped.
-      const { open, close } = missingBraces(body);
-      const wrapped = `void ${FRAGMENT_NAME.replace(/\W/g, '_')}(void) {${'{'.repeat(open)}` + body + `\n${'}'.repeat(close)}}`;
-      const def = collectDefinitions(parseC(wrapped, runStart - 1))[0];
-      const f = def && toCFunction(def, true);
-      if (f) fragments.push(f);
-    }
-    runStart = -1;
-  };
-  for (let l = 1; l <= lines.length; l++) {
-    const inDiff = lines[l - 1].trim() !== '' || (runStart > 0 && l + 1 <= lines.length && lines[l].trim() !== '');
-    if (inDiff && !covered(l)) {
-      if (runStart < 0) runStart = l;
-    } else flush(l - 1);
-  }
-  flush(lines.length);
-  return [...complete, ...fragments].sort((a, b) => a.line - b.line);
 }
 
 /**
