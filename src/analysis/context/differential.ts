@@ -37,13 +37,24 @@ function occurrence(sites: NeedSite[], key: (s: NeedSite) => string): Map<NeedSi
 const byName = (s: NeedSite) => `${calleeName(s.call) ?? s.call.type}\u0000${s.need.kind}`;
 
 export function lostContexts(post: CFunction, pre: CFunction, fileFunctions: ReadonlyMap<string, CFunction>, kind: NeedKind, opts: CalleeOptions = {}): LostContext[] {
-  // The pre-image first: its calls inside atomic sections are the ones whose callees the tree is asked
-  // about, and the post-image (where the sections are gone) asks about the same callees.
-  const preSites = needSites(pre, fileFunctions, kind, opts);
-  if (!preSites.length) return [];
-  const alsoAsk = new Set(preSites.flatMap((s) => (s.via ? [calleeName(s.call) ?? ''] : [])));
-  const postSites = needSites(post, fileFunctions, kind, { ...opts, alsoAsk });
-  if (!postSites.length) return [];
+  let preSites: NeedSite[];
+  let postSites: NeedSite[];
+  if (opts.tree || opts.asks) {
+    // The pre-image first: its calls inside atomic sections are the ones whose callees the tree is asked
+    // about, and the post-image (where the sections are gone) asks about the same callees.
+    preSites = needSites(pre, fileFunctions, kind, opts);
+    if (!preSites.length) return [];
+    const alsoAsk = new Set(preSites.flatMap((s) => (s.via ? [calleeName(s.call) ?? ''] : [])));
+    postSites = needSites(post, fileFunctions, kind, { ...opts, alsoAsk });
+    if (!postSites.length) return [];
+  } else {
+    // The file alone: the post-image first, since most converted sections need nothing and the pre-image
+    // (often not parsed otherwise) is then never parsed.
+    postSites = needSites(post, fileFunctions, kind, opts);
+    if (!postSites.length) return [];
+    preSites = needSites(pre, fileFunctions, kind, opts);
+    if (!preSites.length) return [];
+  }
   const postCtx = analyseContext(post);
   const preCtx = analyseContext(pre);
 

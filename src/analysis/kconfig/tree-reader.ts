@@ -43,8 +43,8 @@ export function dirTreeReader(root: string): TreeReader {
     let ok = insideDirs.get(dir);
     if (ok === undefined) {
       try {
-        realRoot ??= realpathSync(root);
-        const real = realpathSync(prefix + dir);
+        realRoot ??= realpathSync.native(root);
+        const real = realpathSync.native(prefix + dir);
         ok = real === realRoot || real.startsWith(`${realRoot}/`);
       } catch {
         ok = false;
