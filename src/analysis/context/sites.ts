@@ -6,7 +6,7 @@
  */
 import type { KmapApi } from '../kmap-api.js';
 import type { CFunction } from '../source/functions.js';
-import { CalleeSummaries, describeChain, scopeOf, type ContextSummary, type Effect, type Scope } from '../summaries/context.js';
+import { CalleeSummaries, describeChain, scopeOf, type ContextSummary, type Effect, type Scope, type SummaryFacts } from '../summaries/context.js';
 import { callArguments, calleeName, normalizedText, type SyntaxNode } from '../syntax/ast.js';
 import { acceptsFaults, acquireOf, needOf, sleepOf, type Need, type NeedKind, type SleepInfo } from './atomic-api.js';
 import { analyseContext } from './dataflow.js';
@@ -65,7 +65,8 @@ export interface CalleeOptions {
   alsoAsk?: ReadonlySet<string>;
 }
 
-const localSummaries = new WeakMap<KmapApi, CalleeSummaries>();
+/** The file-local summaries, per API and per what is asked (needs alone spare parsing sleeping helpers). */
+const localSummaries = new WeakMap<KmapApi, Record<SummaryFacts, CalleeSummaries>>();
 const scopes = new WeakMap<ReadonlyMap<string, CFunction>, Map<string, Scope>>();
 
 function scopeFor(path: string, fileFunctions: ReadonlyMap<string, CFunction>): Scope {
@@ -82,12 +83,12 @@ interface Resolved {
 }
 
 /** What the calls of `fn` reach through callees: the summary behind each call that has one. */
-function calleeFacts(fn: CFunction, fileFunctions: ReadonlyMap<string, CFunction>, opts: CalleeOptions): (call: SyntaxNode) => Array<{ effects: Effect[]; head: string[] }> {
+function calleeFacts(fn: CFunction, fileFunctions: ReadonlyMap<string, CFunction>, opts: CalleeOptions, wants: SummaryFacts): (call: SyntaxNode) => Array<{ effects: Effect[]; head: string[] }> {
   const api = opts.api;
   if (!api) return () => [];
   let local = localSummaries.get(api);
-  if (!local) localSummaries.set(api, (local = new CalleeSummaries(api)));
-  const summaries = opts.tree ?? local;
+  if (!local) localSummaries.set(api, (local = { all: new CalleeSummaries(api), needs: new CalleeSummaries(api, null, 'needs') }));
+  const summaries = opts.tree ?? local[wants];
   const scope = scopeFor(opts.path ?? '', fileFunctions);
   let ctx: ReturnType<typeof analyseContext> | null = null;
   let opens: boolean | null = null;
@@ -147,7 +148,7 @@ function where(v: Via, path: string | undefined): string {
 
 export function needSites(fn: CFunction, fileFunctions: ReadonlyMap<string, CFunction>, kind?: NeedKind, opts: CalleeOptions = {}): NeedSite[] {
   const out: NeedSite[] = [];
-  const facts = calleeFacts(fn, fileFunctions, opts);
+  const facts = calleeFacts(fn, fileFunctions, opts, 'needs');
   let mayFault: boolean | null = null;
   for (const call of fn.body.descendants('call_expression')) {
     const need = needOf(call);
@@ -174,7 +175,7 @@ export function needSites(fn: CFunction, fileFunctions: ReadonlyMap<string, CFun
 
 export function sleepSites(fn: CFunction, fileFunctions: ReadonlyMap<string, CFunction>, opts: CalleeOptions = {}): SleepSite[] {
   const out: SleepSite[] = [];
-  const facts = calleeFacts(fn, fileFunctions, opts);
+  const facts = calleeFacts(fn, fileFunctions, opts, 'all');
   for (const call of fn.body.descendants('call_expression')) {
     const sleep = sleepOf(call);
     if (sleep) {

@@ -113,9 +113,9 @@ function signatureParams(text: string): string[] {
 }
 
 /** Lexically: can this function's own text give it a fact (a base call, or a call through a parameter)? */
-function mayHaveOwnFacts(fn: CFunction): boolean {
+function mayHaveOwnFacts(fn: CFunction, wants: SummaryFacts): boolean {
   const text = fn.text;
-  if (mayNeedContext(text) || maySleep(text)) return true;
+  if (mayNeedContext(text) || (wants === 'all' && maySleep(text))) return true;
   const params = new Set(signatureParams(text));
   const open = text.indexOf('{');
   for (const m of text.slice(open < 0 ? 0 : open).matchAll(CALLED)) if (params.has(m[1])) return true;
@@ -150,6 +150,13 @@ export interface SummaryStats {
  * Summaries with one way of resolving names outside the caller's file (a tree, or none: then only the
  * caller's own file is seen and the names it cannot resolve are listed in `open`).
  */
+/**
+ * What the summaries are asked for: every fact, or the needs alone (then `sleep` is never set, and a
+ * definition whose text only names sleeping calls is not parsed: most helpers allocate or lock, few need a
+ * context, and the lost-context rules only ask about needs).
+ */
+export type SummaryFacts = 'all' | 'needs';
+
 export class CalleeSummaries {
   private readonly done = new WeakMap<CFunction, ContextSummary>();
   readonly stats: SummaryStats = { explorations: 0, undecided: 0, budgetCuts: 0, looked: 0, parsed: 0, ms: 0 };
@@ -157,6 +164,7 @@ export class CalleeSummaries {
   constructor(
     private readonly api: KmapApi,
     private readonly tree: DefinitionSource | null = null,
+    private readonly wants: SummaryFacts = 'all',
   ) {}
 
   get hasTree(): boolean {
@@ -215,7 +223,7 @@ export class CalleeSummaries {
     for (let i = 0; i < order.length; i++) {
       const n = order[i];
       this.stats.looked++;
-      n.lexical = mayHaveOwnFacts(n.fn);
+      n.lexical = mayHaveOwnFacts(n.fn, this.wants);
       if (n.depth >= MAX_DEPTH || order.length >= MAX_NODES) {
         if (order.length >= MAX_NODES) this.stats.budgetCuts++;
         n.cut = true;
@@ -237,7 +245,9 @@ export class CalleeSummaries {
       changed = false;
       for (const n of order) {
         for (const t of n.edges.values()) {
-          const tm = fresh(t) ? t.matters : t.summary !== EMPTY;
+          // A summary known from before matters when it has facts; the names it leaves open do not make its
+          // callers worth parsing (they reach them through the lexical pass below).
+          const tm = fresh(t) ? t.matters : hasFacts(t.summary);
           if (tm && !n.matters) n.matters = changed = true;
           if (fresh(t) && t.cut && !n.cut) n.cut = changed = true;
         }
@@ -301,7 +311,7 @@ export class CalleeSummaries {
         if (satisfiedBy(e as { kind: NeedKind }, e.chain[e.chain.length - 1], holds)) continue;
         addNeed({ ...e, chain: [...head, ...e.chain] });
       }
-      if (s.sleep && !holds.length && !sleep) sleep = { ...s.sleep, chain: [...head, ...s.sleep.chain] };
+      if (this.wants === 'all' && s.sleep && !holds.length && !sleep) sleep = { ...s.sleep, chain: [...head, ...s.sleep.chain] };
     };
     for (const c of reached) {
       const name = calleeName(c.call);
@@ -314,7 +324,7 @@ export class CalleeSummaries {
       const need = needOf(c.call);
       if (need && !need.ownOnly && !(need.raw && mayFault) && !satisfiedBy(need, name, c.holds)) addNeed({ kind: need.kind, chain: [name], why: need.why, uaccess: false, path, line: c.call.line });
       const sl = sleepOf(c.call);
-      if (sl && !c.holds.length && !sleep) sleep = { kind: 'sleep', chain: [name], why: sl.why, uaccess: sl.uaccess, path, line: c.call.line };
+      if (this.wants === 'all' && sl && !c.holds.length && !sleep) sleep = { kind: 'sleep', chain: [name], why: sl.why, uaccess: sl.uaccess, path, line: c.call.line };
       if (need || sl || this.api.isContextPrimitive(name)) continue;
       const target = n.edges.get(name);
       if (!target) continue;
@@ -334,6 +344,10 @@ export class CalleeSummaries {
     }
     return { needs: [...needs.values()], sleep, callsParams: [...callsParams].sort((a, b) => a - b), open: n.summary.open, undecided: n.undecided };
   }
+}
+
+function hasFacts(s: ContextSummary): boolean {
+  return s.needs.length > 0 || s.sleep !== null || s.callsParams.length > 0;
 }
 
 function sameFacts(a: ContextSummary, b: ContextSummary): boolean {
