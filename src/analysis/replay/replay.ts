@@ -1240,7 +1240,9 @@ export function replayFunction(fn: CFunction, api: KmapApi, opts: ReplayOptions 
   const initial = State.initial(
     seeded.map(({ p, i }) => newMapping(-1 - i, fn.node, 'local', fn.line, [{ name: p, kind: 'base', off: null }], null, null)),
   );
-  const seen = new Set<string>();
+  // States seen, per node: the key string is the State's own (cached, so V8 hashes it once), where a
+  // `${node}|${key}` string made per arrival would be hashed afresh each time.
+  const seen: Array<Set<string> | undefined> = new Array(cfg.nodes.length);
   const work: Array<[number, State]> = [[cfg.entry, initial]];
   let states = 0;
   let complete = true;
@@ -1251,9 +1253,10 @@ export function replayFunction(fn: CFunction, api: KmapApi, opts: ReplayOptions 
     // along each path) multiply the states without deciding anything; forget them there. Offsets already
     // held by a mapping's holders stay; unknown values only make unmap-outside-page say nothing.
     const state = ++visits[id] > WIDEN_VALUES_AFTER && arrived.values.size ? arrived.with({ values: new Map() }) : withLiveValues(arrived, P.liveValues[id]);
-    const k = `${id}|${state.key}`;
-    if (seen.has(k)) continue;
-    seen.add(k);
+    const k = state.key;
+    const here = (seen[id] ??= new Set());
+    if (here.has(k)) continue;
+    here.add(k);
     if (++states > budget || ((states & 255) === 0 && performance.now() - t0 - calleeMs > timeLimitMs)) {
       complete = false;
       stoppedBy = states > budget ? 'budget' : 'time';

@@ -87,8 +87,15 @@ export class SyntaxNode {
 
 /** Whitespace-collapsed text: what fingerprints and text comparisons use. */
 export function normalizedText(n: SyntaxNode | string): string {
-  return (typeof n === 'string' ? n : n.text).replace(/\s+/g, ' ').replace(/ ?([(),;[\]]) ?/g, '$1').trim();
+  if (typeof n === 'string') return normalize(n);
+  // Asked again and again of the same nodes (the replay compares conditions on every path): kept per node.
+  let t = normalizedTexts.get(n);
+  if (t === undefined) normalizedTexts.set(n, (t = normalize(n.text)));
+  return t;
 }
+
+const normalizedTexts = new WeakMap<SyntaxNode, string>();
+const normalize = (text: string) => text.replace(/\s+/g, ' ').replace(/ ?([(),;[\]]) ?/g, '$1').trim();
 
 /** The identifier a declarator declares, through `*p`, `p[4]`, `(*p)` and `p = init`; null when there is none. */
 export function declaredIdentifier(declarator: SyntaxNode | null): SyntaxNode | null {
