@@ -314,3 +314,75 @@ describe('architectures', () => {
     expect(NO_HIGHMEM_ARCHES).toContain('loongarch');
   });
 });
+
+describe('which callees are worth a summary', () => {
+  const helpers = `static int count_zero(struct page *page)
+{
+	char *p = kmap_local_page(page);
+	int n = !p[0];
+
+	kunmap_local(p);
+	return n;
+}
+
+static unsigned long map_long(struct page *page)
+{
+	return (unsigned long)kmap_local_page(page);
+}
+
+static void *map_ptr(struct page *page)
+{
+	return kmap_local_page(page);
+}
+
+static int no_maps(int x)
+{
+	return x + 1;
+}
+`;
+  const fns = locateFunctions(helpers);
+  const s = fileSummaries(new Map(fns.map((f) => [f.name, f])), api);
+
+  it('an int (or narrower, or void) return cannot carry an address: `ret = f()` needs no summary of f', () => {
+    expect(s.mayReturnAddress('count_zero')).toBe(false);
+    expect(s.mayReturnAddress('no_maps')).toBe(false);
+  });
+
+  it('a pointer or an unsigned long can: those callees are still summarised', () => {
+    expect(s.mayReturnAddress('map_ptr')).toBe(true);
+    expect(s.mayReturnAddress('map_long')).toBe(true);
+    expect(s.of('map_ptr')?.returnsMapping).toBe('always');
+  });
+
+  it('a helper returning a mapping is still followed into its caller (a leak through it is found)', () => {
+    const code = `${helpers}
+int use(struct page *page)
+{
+	char *v = map_ptr(page);
+
+	if (!v[0])
+		return -EINVAL;
+	kunmap_local(v);
+	return 0;
+}`;
+    expect(kinds(code)).toContain('mapping-leak@30');
+  });
+
+  it('a call whose arguments cannot hold a mapping does not summarise the callee, one given a mapping does', () => {
+    // Outside summary mode a pointer parameter holds no mapping of this function's: `count_zero(page)` is
+    // not asked about; `kunmap_it(v)` with v mapped here is (and unmaps it: no leak).
+    const code = `static void kunmap_it(void *addr)
+{
+	kunmap_local(addr);
+}
+
+int g(struct page *page)
+{
+	void *v = kmap_local_page(page);
+
+	kunmap_it(v);
+	return 0;
+}`;
+    expect(kinds(code)).toEqual([]);
+  });
+});

@@ -71,6 +71,11 @@ export interface Summaries {
    * (What it does with an address it is given still needs `of`.)
    */
   mayMapOrUnmap(name: string): boolean;
+  /**
+   * False when the function cannot return a mapped address: mayMapOrUnmap() is false, or its declared return
+   * type cannot hold an address (void, bool, int and narrower). Spares the summary of every `ret = f(...)`.
+   */
+  mayReturnAddress(name: string): boolean;
 }
 
 /** In summary mode: what became of each seeded parameter on one path that returns. */
@@ -109,7 +114,7 @@ const STACK_FAMILIES = new Set<MapFamily>(['local', 'atomic', 'pte']);
 const PAGE_ADDRESS_FAMILIES = new Set<MapFamily>(['local', 'atomic']);
 const GUARD_PARENTS = new Set(['if_statement', 'conditional_expression']);
 const JUMPS = new Set(['return_statement', 'goto_statement', 'break_statement', 'continue_statement']);
-const NO_SUMMARIES: Summaries = { of: () => undefined, mayMapOrUnmap: () => false };
+const NO_SUMMARIES: Summaries = { of: () => undefined, mayMapOrUnmap: () => false, mayReturnAddress: () => false };
 
 /** A for-loop run a known number of times, and the pointers it advances by a fixed amount each time. */
 interface CountedLoop {
@@ -208,7 +213,7 @@ function liveOffsetVars(cfg: Cfg, offsetVars: ReadonlySet<string>, counted: Read
   return live;
 }
 
-function prepare(fn: CFunction, api: KmapApi, summaries: Summaries): Prepared {
+function prepare(fn: CFunction, api: KmapApi, summaries: Summaries, seeded: boolean): Prepared {
   const cfg = buildCfg(fn.body);
   const events = cfg.nodes.map((n) => withUnseen(n, extractEvents(n.ast, api), fn.unseen));
   const types = declaredTypes(fn.node);
@@ -237,7 +242,9 @@ function prepare(fn: CFunction, api: KmapApi, summaries: Summaries): Prepared {
   // Pointers that may hold (a pointer into) a mapping: map destinations, pointer parameters (a caller's
   // mapping, in summary mode), and whatever is assigned from an expression naming one of them. Only their
   // offsets matter; tracking the integers of every other pointer's arithmetic multiplies states for nothing.
-  const mayHold = new Set<string>([...params]);
+  // (Pointer parameters hold a mapping only in summary mode, where they are seeded with one; otherwise a
+  // parameter assigned a mapping is a map destination, or assigned from one, like any local.)
+  const mayHold = new Set<string>(seeded ? [...params] : []);
   for (const evs of events) for (const e of evs) if (e.kind === 'map' && e.dest && e.dest !== 'return') mayHold.add(e.dest.name);
   for (let changed = true; changed; ) {
     changed = false;
@@ -264,12 +271,13 @@ function prepare(fn: CFunction, api: KmapApi, summaries: Summaries): Prepared {
         guard(e.call);
         addOffsets(e.offsets);
       } else if (e.kind === 'call') {
-        const s = e.name && summaries.mayMapOrUnmap(e.name) ? summaries.of(e.name) : undefined;
+        // A callee that unmaps a parameter matters only for an argument that may hold a mapping.
+        const s = e.name && e.args.some((a) => mayHold.has(a.holder.name)) && summaries.mayMapOrUnmap(e.name) ? summaries.of(e.name) : undefined;
         if (s && s.params.some((p) => p === 'unmaps' || p === 'may-unmap')) guard(e.call);
       } else if (e.kind === 'assign') {
         if (mayHold.has(e.target.name)) addOffsets(e.offsets);
         const callee = e.fromCall ? calleeName(e.fromCall) : null;
-        const s = callee && summaries.mayMapOrUnmap(callee) ? summaries.of(callee) : undefined;
+        const s = callee && summaries.mayReturnAddress(callee) ? summaries.of(callee) : undefined;
         if (s?.returnsMapping && !e.target.array) {
           guard(e.fromCall!);
           relevant.add(e.target.name);
@@ -503,6 +511,7 @@ export function replayFunction(fn: CFunction, api: KmapApi, opts: ReplayOptions 
       }
     },
     mayMapOrUnmap: (name) => given.mayMapOrUnmap(name),
+    mayReturnAddress: (name) => given.mayReturnAddress(name),
   };
   const violations: Violation[] = [];
   const undecided: Undecided[] = [];
@@ -529,7 +538,7 @@ export function replayFunction(fn: CFunction, api: KmapApi, opts: ReplayOptions 
   const unmapsOnly = !ownMaps && unmapSites.some((u) => STACK_FAMILIES.has(u.api.family) && !u.api.takesPage);
   if (!ownMaps && !unmapsOnly && !seeded.length && !mayCallMapHelper(fn, api, summaries)) return done(0, true);
 
-  const P = prepare(fn, api, summaries);
+  const P = prepare(fn, api, summaries, seeded.length > 0);
   const { cfg } = P;
   const seenViolation = new Set<string>();
   const seenUndecided = new Set<string>();
@@ -994,7 +1003,7 @@ export function replayFunction(fn: CFunction, api: KmapApi, opts: ReplayOptions 
           } else if (ev.fromCall && !t.array) {
             // `addr = helper(...)` where the same-file helper returns a mapping: a map, here.
             const callee = calleeName(ev.fromCall);
-            const summary = callee && summaries.mayMapOrUnmap(callee) ? summaries.of(callee) : undefined;
+            const summary = callee && summaries.mayReturnAddress(callee) ? summaries.of(callee) : undefined;
             if (summary?.returnsMapping) {
               const m = newMapping(ev.fromCall.start, ev.fromCall, summary.returnsFamily ?? 'local', ev.line, [{ name: t.name, kind: 'base', off: null }], null, null, {
                 mayFail: summary.returnsMapping === 'sometimes', viaHelper: callee, escaped: reachable(t),
@@ -1298,7 +1307,7 @@ function insideOpaqueCall(id: SyntaxNode, top: SyntaxNode): boolean {
 function mayCallMapHelper(fn: CFunction, api: KmapApi, summaries: Summaries): boolean {
   if (summaries === NO_SUMMARIES || !api.mayUnmap(fn.text)) return false;
   for (const m of fn.text.matchAll(/=\s*(?:\([^()]*\)\s*)?([A-Za-z_]\w*)\s*\(/g)) {
-    const s = summaries.mayMapOrUnmap(m[1]) ? summaries.of(m[1]) : undefined;
+    const s = summaries.mayReturnAddress(m[1]) ? summaries.of(m[1]) : undefined;
     if (s?.returnsMapping) return true;
   }
   return false;

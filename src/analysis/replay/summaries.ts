@@ -33,12 +33,16 @@ const summaryMemo: FileMemo<FunctionSummary | null> = new WeakMap();
 
 /** Summaries of the functions of one file, computed when first asked and kept for the file's lifetime. */
 export function fileSummaries(fileFunctions: ReadonlyMap<string, CFunction> | undefined, api: KmapApi): Summaries {
-  if (!fileFunctions) return { of: () => undefined, mayMapOrUnmap: () => false };
+  if (!fileFunctions) return { of: () => undefined, mayMapOrUnmap: () => false, mayReturnAddress: () => false };
   const known = memoFor(summaryMemo, fileFunctions, api);
   const inProgress = new Set<string>();
   const touches = touchingMemo(fileFunctions, api);
   const summaries: Summaries = {
     mayMapOrUnmap: (name) => touches(name, MAX_DEPTH),
+    mayReturnAddress: (name) => {
+      const fn = fileFunctions.get(name);
+      return !!fn && !NARROW_RETURN.test(bareType(fn.returnType)) && touches(name, MAX_DEPTH);
+    },
     of(name: string): FunctionSummary | null | undefined {
       const fn = fileFunctions.get(name);
       if (!fn) return undefined;
@@ -103,6 +107,16 @@ function textKey(fileFunctions: ReadonlyMap<string, CFunction>, name: string): s
 }
 
 const CALLED = /\b([A-Za-z_]\w*)\s*\(/g;
+
+/**
+ * Return types that cannot carry an address (none, or at most 32 bits: every HIGHMEM kernel's pointers are
+ * 32-bit, but an address returned as `int` is truncated on the 64-bit builds of the same code, so no kernel
+ * code does it). `long`, `unsigned long`, `uintptr_t` and pointers can: `(unsigned long)kmap_local_page(p)` is
+ * seen.
+ */
+const NARROW_RETURN = /^(?:void|bool|_Bool|int|signed|unsigned|signed int|unsigned int|short|short int|unsigned short|char|signed char|unsigned char|[us](?:8|16|32)|__[us](?:8|16|32)|__(?:le|be)(?:16|32)|vm_fault_t|blk_status_t|enum \w+)$/;
+/** The return type without storage classes and attributes: `static inline int` -> `int`. */
+const bareType = (t: string) => t.replace(/\b(?:static|inline|extern|__always_inline|noinline|__must_check|notrace|__init|__exit|__cold|__hot|__maybe_unused|__weak|asmlinkage|__noinline|noinstr|__sched)\b/g, '').replace(/\s+/g, ' ').trim();
 
 const touchMemo: FileMemo<boolean> = new WeakMap();
 
