@@ -110,12 +110,23 @@ describe('--format checkpatch', () => {
     expect(await cli(['check', '--format', 'checkpatch'], { cwd: s.repo, stdin: s.patches.docs })).toEqual({ code: 0, out: '', err: '' });
   });
 
-  it('gives the same findings with and without the tree where the hunks show the function', async () => {
-    for (const k of ['leak', 'clean'] as const) {
-      const withTree = await cli(['check', '--format', 'checkpatch', '--tree', s.repo, patchFile(s, k)]);
-      const noTree = await cli(['check', '--format', 'checkpatch', patchFile(s, k)], { cwd: s.dir }); // s.dir: not a git repository
-      expect({ k, f: findings(noTree.out) }).toEqual({ k, f: findings(withTree.out) });
-    }
+  // Several patches per case (one hunk, a hunk starting inside its function, two hunks of one function:
+  // right, leaking, half converted), each against a tree that has moved on since the patch's base.
+  it.each([
+    ['leak', ['mismatched-unmap']],
+    ['clean', []],
+    ['multiHunk', ['mismatched-unmap']],
+    ['multiHunkClean', []],
+    ['multiHunkLeak', ['mapping-leak']],
+    ['partialUnmap', ['mismatched-unmap']],
+  ] as const)('%s: the same findings with and without the tree where the hunks show enough', async (k, rules) => {
+    // The cases are what they say: two hunks of one function; one hunk that does not show its signature.
+    if (k.startsWith('multiHunk')) expect(s.patches[k].match(/^@@ .* @@ static int demo_fill/gm)).toHaveLength(2);
+    if (k === 'partialUnmap') expect(s.patches[k]).not.toMatch(/^ static void demo_zero/m);
+    const withTree = await cli(['check', '--format', 'checkpatch', '--tree', s.repo, patchFile(s, k)]);
+    const noTree = await cli(['check', '--format', 'checkpatch', patchFile(s, k)], { cwd: s.dir }); // s.dir: not a git repository
+    expect(findings(withTree.out).map((f) => f.split('@')[0])).toEqual([...rules]);
+    expect(findings(noTree.out)).toEqual(findings(withTree.out));
   });
 
   it('finds the wrong unmap in the second hunk of a two-hunk function', async () => {

@@ -71,7 +71,7 @@ export interface Scratch {
   /** The repository, checked out at the moved-on commit. */
   repo: string;
   /** Mails (one patch each) and the series mbox. */
-  patches: Record<'leak' | 'clean' | 'multiHunk' | 'docs' | 'series', string>;
+  patches: Record<'leak' | 'clean' | 'multiHunk' | 'multiHunkClean' | 'multiHunkLeak' | 'partialUnmap' | 'docs' | 'series', string>;
   /** The commit the patches were made against. */
   base: string;
   cleanup(): void;
@@ -130,6 +130,34 @@ export function makeScratch(): Scratch {
       edit(repo, 'drivers/demo/demo.c', 'nothing to fill', 'page already filled');
     },
     ['-U2'],
+  );
+  git(repo, 'reset', '-q', '--hard', base);
+  // The same function converted right, in two hunks: nothing to say, with or without the tree.
+  patches.multiHunkClean = mailOf(
+    repo,
+    'demo: use kmap_local_page() in demo_fill()',
+    () => {
+      edit(repo, 'drivers/demo/demo.c', '\tp = kmap(page);\n', '\tp = kmap_local_page(page);\n');
+      edit(repo, 'drivers/demo/demo.c', '\tkunmap(page);\n\treturn ret;\n', '\tkunmap_local(p);\n\treturn ret;\n');
+    },
+    ['-U2'],
+  );
+  git(repo, 'reset', '-q', '--hard', base);
+  // Converted in two hunks, with an early return added right after the map: a leak the first hunk shows whole.
+  patches.multiHunkLeak = mailOf(
+    repo,
+    'demo: use kmap_local_page() in demo_fill()',
+    () => {
+      edit(repo, 'drivers/demo/demo.c', '\tp = kmap(page);\n', '\tp = kmap_local_page(page);\n\tif (!len)\n\t\treturn -EINVAL;\n');
+      edit(repo, 'drivers/demo/demo.c', '\tkunmap(page);\n\treturn ret;\n', '\tkunmap_local(p);\n\treturn ret;\n');
+    },
+    ['-U2'],
+  );
+  git(repo, 'reset', '-q', '--hard', base);
+  // Half a conversion in one hunk that starts inside the function (its signature not shown): the unmap
+  // changed, the map it releases still kmap_atomic() three lines above.
+  patches.partialUnmap = mailOf(repo, 'demo: unmap demo_zero() with kunmap_local()', () =>
+    edit(repo, 'drivers/demo/demo.c', '\tkunmap_atomic(kaddr);\n}', '\tkunmap_local(kaddr);\n}'),
   );
   git(repo, 'reset', '-q', '--hard', base);
   patches.docs = mailOf(repo, 'Documentation: demo: describe the driver', () => edit(repo, 'Documentation/demo.rst', '===========\n', '===========\n\nA demo.\n'));
