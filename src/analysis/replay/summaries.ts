@@ -37,11 +37,17 @@ export function fileSummaries(fileFunctions: ReadonlyMap<string, CFunction> | un
   const known = memoFor(summaryMemo, fileFunctions, api);
   const inProgress = new Set<string>();
   const touches = touchingMemo(fileFunctions, api);
+  const returnsAddress = new Map<string, boolean>();
   const summaries: Summaries = {
     mayMapOrUnmap: (name) => touches(name, MAX_DEPTH),
     mayReturnAddress: (name) => {
-      const fn = fileFunctions.get(name);
-      return !!fn && !NARROW_RETURN.test(bareType(fn.returnType)) && touches(name, MAX_DEPTH);
+      let r = returnsAddress.get(name);
+      if (r === undefined) {
+        const fn = fileFunctions.get(name);
+        r = !!fn && touches(name, MAX_DEPTH) && !NARROW_RETURN.test(bareType(declaredReturnType(fn.text, name)));
+        returnsAddress.set(name, r);
+      }
+      return r;
     },
     of(name: string): FunctionSummary | null | undefined {
       const fn = fileFunctions.get(name);
@@ -115,6 +121,17 @@ const CALLED = /\b([A-Za-z_]\w*)\s*\(/g;
  * seen.
  */
 const NARROW_RETURN = /^(?:void|bool|_Bool|int|signed|unsigned|signed int|unsigned int|short|short int|unsigned short|char|signed char|unsigned char|[us](?:8|16|32)|__[us](?:8|16|32)|__(?:le|be)(?:16|32)|vm_fault_t|blk_status_t|enum \w+)$/;
+/**
+ * The return type as written before the name in the signature (lexically: the function is not parsed for
+ * it); '' when the name is not found there, which no narrow type matches.
+ */
+function declaredReturnType(text: string, name: string): string {
+  const open = text.indexOf('{');
+  const sig = open < 0 ? text : text.slice(0, open);
+  const at = new RegExp(`(?:^|[\\s*])${name}\\s*\\(`).exec(sig);
+  return at ? sig.slice(0, at.index + at[0].indexOf(name)) : '';
+}
+
 /** The return type without storage classes and attributes: `static inline int` -> `int`. */
 const bareType = (t: string) => t.replace(/\b(?:static|inline|extern|__always_inline|noinline|__must_check|notrace|__init|__exit|__cold|__hot|__maybe_unused|__weak|asmlinkage|__noinline|noinstr|__sched)\b/g, '').replace(/\s+/g, ' ').trim();
 
