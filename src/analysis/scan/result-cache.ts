@@ -29,7 +29,7 @@ export interface ScanResultStore {
 
 /** The format's name and version: the first thing checked in a file that claims to be a cache. */
 const FORMAT = 'kmap-review scan cache 1';
-/** A larger file is not a cache this tool wrote (a kernel tree's is ~1 MB): ignored, not read into memory. */
+/** A larger file is not a cache this tool wrote (a kernel tree's is ~10 MB, most of it the index by file of summaries/tree-facts.ts): ignored, not read into memory. */
 export const MAX_CACHE_BYTES = 256 << 20;
 
 interface Entry {

@@ -398,7 +398,7 @@ export async function scanTree(source: TreeSource, options: TreeScanOptions): Pr
   const treeSummaries = options.treeSummaries ?? source.kind === 'dir';
   /** What the last scan's callee answers depended on (result cache), and this scan's index by file. */
   const facts = treeSummaries ? (results?.treeFacts?.() ?? null) : null;
-  const indexed = treeSummaries ? new IndexedFiles(facts?.index) : null;
+  const indexed = treeSummaries ? new IndexedFiles(facts?.index, results?.setTreeFacts !== undefined) : null;
   /** The files the kept answers read, hashed as read here to tell whether they still hold. */
   const wantSha = new Set(facts?.read.map((r) => r[0]));
   const readSha = new Map<string, string>();

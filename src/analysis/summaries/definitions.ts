@@ -86,12 +86,12 @@ export function namesDefinedIn(path: string, bytes: Uint8Array): string[] {
     if (k === 0 || b[k - 1] !== 0x0a) continue;
     const name = nameBeforeBrace(b, k - 1, skipStatic);
     if (!name) continue;
-    if (!out) {
-      out = [name];
-      seen = new Set(out);
-    } else if (!seen!.has(name)) {
-      seen!.add(name);
+    if (!out) out = [name];
+    else if (seen ? !seen.has(name) : !out.includes(name)) {
       out.push(name);
+      // Most files define a few names: a set only for the ones that define many.
+      if (seen) seen.add(name);
+      else if (out.length > 32) seen = new Set(out);
     }
   }
   return out ?? [];

@@ -81,13 +81,23 @@ export class IndexedFiles {
   /** Files indexed from their bytes this run (not unchanged since the snapshot): path -> names. */
   private readonly fresh = new Map<string, string[]>();
   private built: DefinitionIndex | null = null;
-  /** Time spent indexing bytes, ms. */
-  elapsedMs = 0;
+  #elapsedMs = 0;
+  /** Time spent indexing, ms. */
+  get elapsedMs(): number {
+    return this.direct ? this.direct.elapsedMs : this.#elapsedMs;
+  }
   /** Files whose names were taken from the snapshot. */
   reused = 0;
 
-  constructor(snapshotIndex?: string) {
-    if (!snapshotIndex) return;
+  /**
+   * Without `keep` nothing is kept by file (a scan without a result cache): the files go straight into the
+   * index, as cheap as a scan without a cache ever was.
+   */
+  private readonly direct: DefinitionIndex | null;
+
+  constructor(snapshotIndex?: string, keep = true) {
+    this.direct = keep ? null : new Index();
+    if (!snapshotIndex || !keep) return;
     let at = 0;
     while (at < snapshotIndex.length) {
       let nl = snapshotIndex.indexOf('\n', at);
@@ -104,6 +114,10 @@ export class IndexedFiles {
 
   /** A file read by the scan: indexed from its bytes unless its key is the snapshot's. */
   offer(path: string, key: string | null, bytes: Uint8Array): void {
+    if (this.direct) {
+      this.direct.add(path, bytes);
+      return;
+    }
     const had = key === null ? undefined : this.earlier.get(path);
     if (had && had.key === key) {
       this.reused++;
@@ -112,7 +126,7 @@ export class IndexedFiles {
     }
     const t0 = performance.now();
     const names = namesDefinedIn(path, bytes);
-    this.elapsedMs += performance.now() - t0;
+    this.#elapsedMs += performance.now() - t0;
     this.fresh.set(path, names);
     this.now.set(path, { key, names });
   }
@@ -150,12 +164,13 @@ export class IndexedFiles {
 
   /** This run's index (built on first use, in the order the files were offered, as a cold scan builds it). */
   index(): DefinitionIndex {
+    if (this.direct) return this.direct;
     if (this.built) return this.built;
     const t0 = performance.now();
     const index = new Index();
     for (const [path, e] of this.now) index.addNames(path, namesList(e.names));
-    this.elapsedMs += performance.now() - t0;
-    index.elapsedMs = this.elapsedMs;
+    this.#elapsedMs += performance.now() - t0;
+    index.elapsedMs = this.#elapsedMs;
     this.built = index;
     return index;
   }
