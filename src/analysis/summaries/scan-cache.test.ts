@@ -159,9 +159,26 @@ describe('IndexedFiles (the index by file kept between scans)', () => {
     expect(lost.changed).toBe(true);
   });
 
+  it('finds files out of the snapshot\'s order (a directory of 100 files removed, files added between)', () => {
+    const first = new IndexedFiles();
+    for (let i = 0; i < 110; i++) first.offer(`d${i < 100 ? 'a' : 'b'}/f${i}.c`, `k${i}`, def(`fn${i}`));
+    const next = new IndexedFiles(first.serialise());
+    next.offer('new/x.c', 'kx', def('fnx'));
+    for (let i = 100; i < 110; i++) {
+      next.offer(`db/f${i}.c`, `k${i}`, def('ignored'));
+      next.offer(`db/g${i}.c`, 'kg', def(`gn${i}`));
+    }
+    expect(next.reused).toBe(10);
+    expect(next.index().files('fn105')).toEqual(['db/f105.c']);
+    expect(next.index().files('fn5')).toEqual([]);
+    expect(next.unchanged('fn5', ['da/f5.c'])).toBe(false);
+    expect(next.unchanged('fn105', ['db/f105.c'])).toBe(true);
+    expect(next.unchanged('fnx', [])).toBe(false);
+  });
+
   it('does not trust the stat key of a file written just before the scan', () => {
     const st = { size: 10, ino: 7, mtimeMs: 1_000_000, ctimeMs: 1_000_000 };
-    expect(statKey(st, 1_000_000 + 10_000)).toBe('10:7:1000000:1000000');
+    expect(statKey(st, 1_000_000 + 10_000)).toBe('10:7:1000000000:1000000000');
     expect(statKey(st, 1_000_000 + 1_000)).toBeNull();
     expect(statKey({ ...st, ctimeMs: 1_009_500 }, 1_000_000 + 10_000)).toBeNull();
   });

@@ -32,7 +32,8 @@ export const RACY_MS = 3000;
 /** The stat key of a file (see above), or null when it must not be trusted. */
 export function statKey(st: { size: number; ino: number; mtimeMs: number; ctimeMs: number }, startedAt: number, racyMs = RACY_MS): string | null {
   if (Math.max(st.mtimeMs, st.ctimeMs) >= startedAt - racyMs) return null;
-  return `${st.size}:${st.ino}:${st.mtimeMs}:${st.ctimeMs}`;
+  // Microseconds as integers (a double's ms carry no more than that, and an integer prints fast).
+  return `${st.size}:${st.ino}:${Math.round(st.mtimeMs * 1000)}:${Math.round(st.ctimeMs * 1000)}`;
 }
 
 export interface TreeFacts {
@@ -71,13 +72,24 @@ interface FileEntry {
 
 const namesList = (n: string | string[]): string[] => (typeof n === 'string' ? (n ? n.split(' ') : []) : n);
 
+/** How far ahead of its cursor the snapshot is searched for a file before it is looked up by path. */
+const LOOKAHEAD = 64;
+
 /**
  * The index of this run, by file: fed while the tree is read (offer), built into a DefinitionIndex only
- * when asked (index()).
+ * when asked (index()). The snapshot's lines are in the order the files were listed, as this run's are:
+ * it is read with a cursor, a line parsed when its file comes (no map of 55,000 paths is built on a
+ * re-scan); only files out of that order (added, deleted) are looked up by path.
  */
 export class IndexedFiles {
-  private readonly earlier = new Map<string, FileEntry>();
-  private readonly now = new Map<string, FileEntry>();
+  private readonly snap: string;
+  private at = 0;
+  /** Lines the cursor passed over without their file being offered (yet): path -> entry. */
+  private readonly passed = new Map<string, FileEntry>();
+  /** True once every line left has been moved to `passed` (files far out of order). */
+  private byPath = false;
+  /** This run's files, in the order offered. */
+  private readonly order: Array<{ path: string; e: FileEntry }> = [];
   /** Files indexed from their bytes this run (not unchanged since the snapshot): path -> names. */
   private readonly fresh = new Map<string, string[]>();
   private built: DefinitionIndex | null = null;
@@ -88,7 +100,6 @@ export class IndexedFiles {
   }
   /** Files whose names were taken from the snapshot. */
   reused = 0;
-
   /**
    * Without `keep` nothing is kept by file (a scan without a result cache): the files go straight into the
    * index, as cheap as a scan without a cache ever was.
@@ -97,19 +108,52 @@ export class IndexedFiles {
 
   constructor(snapshotIndex?: string, keep = true) {
     this.direct = keep ? null : new Index();
-    if (!snapshotIndex || !keep) return;
-    let at = 0;
-    while (at < snapshotIndex.length) {
-      let nl = snapshotIndex.indexOf('\n', at);
-      if (nl < 0) nl = snapshotIndex.length;
-      const t1 = snapshotIndex.indexOf('\t', at);
-      const t2 = t1 < 0 ? -1 : snapshotIndex.indexOf('\t', t1 + 1);
-      if (t2 > 0 && t2 < nl) {
-        const key = snapshotIndex.slice(t1 + 1, t2);
-        if (key) this.earlier.set(snapshotIndex.slice(at, t1), { key, names: snapshotIndex.slice(t2 + 1, nl) });
+    this.snap = keep ? (snapshotIndex ?? '') : '';
+  }
+
+  /** The line at `at`: [path, entry, where the next line starts], or null at the end or on a damaged line. */
+  private lineAt(at: number): [string, FileEntry, number] | null {
+    if (at >= this.snap.length) return null;
+    let nl = this.snap.indexOf('\n', at);
+    if (nl < 0) nl = this.snap.length;
+    const t1 = this.snap.indexOf('\t', at);
+    const t2 = t1 < 0 ? -1 : this.snap.indexOf('\t', t1 + 1);
+    // A damaged line: no entry (its file, if any, is indexed from its bytes).
+    if (t1 < 0 || t2 < 0 || t2 > nl) return ['', { key: null, names: '' }, nl + 1];
+    return [this.snap.slice(at, t1), { key: this.snap.slice(t1 + 1, t2) || null, names: this.snap.slice(t2 + 1, nl) }, nl + 1];
+  }
+
+  /** The snapshot's entry for `path`, taken (each is given once). */
+  private take(path: string): FileEntry | undefined {
+    if (!this.byPath) {
+      // Most files come in the snapshot's order: the line at the cursor, or one a few lines on.
+      let at = this.at;
+      for (let k = 0; k < LOOKAHEAD; k++) {
+        const line = this.lineAt(at);
+        if (!line) break;
+        if (line[0] === path) {
+          for (let skip = this.at; skip < at; ) {
+            const l = this.lineAt(skip)!;
+            if (l[0]) this.passed.set(l[0], l[1]);
+            skip = l[2];
+          }
+          this.at = line[2];
+          return line[1];
+        }
+        at = line[2];
       }
-      at = nl + 1;
     }
+    const had = this.passed.get(path);
+    if (had) {
+      this.passed.delete(path);
+      return had;
+    }
+    if (this.byPath || this.at >= this.snap.length) return undefined;
+    // Far out of order (a directory added or removed): every line left by path from now on.
+    this.byPath = true;
+    for (let line = this.lineAt(this.at); line; line = this.lineAt(line[2])) if (line[0]) this.passed.set(line[0], line[1]);
+    this.at = this.snap.length;
+    return this.take(path);
   }
 
   /** A file read by the scan: indexed from its bytes unless its key is the snapshot's. */
@@ -118,24 +162,33 @@ export class IndexedFiles {
       this.direct.add(path, bytes);
       return;
     }
-    const had = key === null ? undefined : this.earlier.get(path);
-    if (had && had.key === key) {
+    const had = this.take(path);
+    if (had && key !== null && had.key === key) {
       this.reused++;
-      this.now.set(path, had);
+      this.order.push({ path, e: had });
       return;
     }
     const t0 = performance.now();
     const names = namesDefinedIn(path, bytes);
     this.#elapsedMs += performance.now() - t0;
     this.fresh.set(path, names);
-    this.now.set(path, { key, names });
+    this.order.push({ path, e: { key, names } });
   }
 
-  /** Whether the snapshot's index named the same files for every one of `resolved` as this run's does. */
+  private gone: Set<string> | null = null;
+  /** The snapshot's files not offered in this run (deleted, unreadable, not selected). */
+  private goneFiles(): Set<string> {
+    if (this.gone) return this.gone;
+    this.gone = new Set(this.passed.keys());
+    for (let line = this.lineAt(this.at); line; line = this.lineAt(line[2])) if (line[0]) this.gone.add(line[0]);
+    return this.gone;
+  }
+
+  /** Whether this run's index names the same files for `name` as the snapshot's did (`files`). Call after the last offer. */
   unchanged(name: string, files: readonly string[]): boolean {
+    const gone = this.goneFiles();
     for (const f of files) {
-      const e = this.now.get(f);
-      if (!e) return false; // deleted, unreadable or not selected
+      if (gone.has(f)) return false;
       const names = this.fresh.get(f);
       if (names && !names.includes(name)) return false;
     }
@@ -157,9 +210,9 @@ export class IndexedFiles {
     return this.definers;
   }
 
-  /** Whether the index differs from the snapshot's (files indexed afresh, or gone). */
+  /** Whether the index differs from the snapshot's (files indexed afresh, or gone). Call after the last offer. */
   get changed(): boolean {
-    return this.fresh.size > 0 || this.now.size !== this.earlier.size;
+    return this.fresh.size > 0 || this.goneFiles().size > 0;
   }
 
   /** This run's index (built on first use, in the order the files were offered, as a cold scan builds it). */
@@ -168,7 +221,7 @@ export class IndexedFiles {
     if (this.built) return this.built;
     const t0 = performance.now();
     const index = new Index();
-    for (const [path, e] of this.now) index.addNames(path, namesList(e.names));
+    for (const { path, e } of this.order) index.addNames(path, namesList(e.names));
     this.#elapsedMs += performance.now() - t0;
     index.elapsedMs = this.#elapsedMs;
     this.built = index;
@@ -178,7 +231,7 @@ export class IndexedFiles {
   /** The index part of the next snapshot. */
   serialise(): string {
     const lines: string[] = [];
-    for (const [path, e] of this.now) lines.push(`${path}\t${e.key ?? ''}\t${typeof e.names === 'string' ? e.names : e.names.join(' ')}`);
+    for (const { path, e } of this.order) lines.push(`${path}\t${e.key ?? ''}\t${typeof e.names === 'string' ? e.names : e.names.join(' ')}`);
     return lines.join('\n');
   }
 }
