@@ -115,7 +115,7 @@ export interface TreeSummaryStats {
   indexMs: number;
   /** Files whose names came from the result cache (unchanged since: summaries/tree-facts.ts), not indexed again. */
   indexReused: number;
-  /** Callee answers and second analyses kept from the result cache. */
+  /** Uses of callee answers and of results made with the summaries kept from the result cache. */
   answersKept: number;
   /** Distinct callee names asked about, and how many have facts a rule can use. */
   asked: number;
