@@ -13,6 +13,7 @@
  */
 import { lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { readTreeFacts, type TreeFacts } from '../summaries/tree-facts.js';
 import type { FileScan } from './classify.js';
 
 /** What scanTree asks and tells (tree.ts): the engine knows no file format. */
@@ -20,11 +21,15 @@ export interface ScanResultStore {
   /** The result of `path` when its content (git blob id) was scanned before, else undefined. */
   get(path: string, sha: string): FileScan | undefined;
   set(path: string, sha: string, scan: FileScan): void;
+  /** What the tree's callee answers depended on in the last scan (summaries/tree-facts.ts), when kept. */
+  treeFacts?(): TreeFacts | null;
+  /** This scan's, to keep (only called when they differ from treeFacts()'s). */
+  setTreeFacts?(facts: TreeFacts): void;
 }
 
 /** The format's name and version: the first thing checked in a file that claims to be a cache. */
 const FORMAT = 'kmap-review scan cache 1';
-/** A larger file is not a cache this tool wrote (a kernel tree's is ~1 MB): ignored, not read into memory. */
+/** A larger file is not a cache this tool wrote (a kernel tree's is ~10 MB, most of it the index by file of summaries/tree-facts.ts): ignored, not read into memory. */
 export const MAX_CACHE_BYTES = 256 << 20;
 
 interface Entry {
@@ -37,6 +42,8 @@ interface CacheFile {
   fingerprint: string;
   /** [path, blob sha, result] */
   files: Array<[string, string, FileScan]>;
+  /** The callee answers' dependencies (absent, or of the wrong shape: the answers are made again). */
+  tree?: TreeFacts;
 }
 
 function isFileScan(v: unknown, path: string): v is FileScan {
@@ -50,14 +57,27 @@ export class ScanResultCache implements ScanResultStore {
   /** Results this run used or made: what is saved. */
   readonly #now = new Map<string, Entry>();
   #made = 0;
+  #tree: TreeFacts | null;
+  #treeChanged = false;
   hits = 0;
 
   private constructor(
     readonly file: string,
     readonly fingerprint: string,
     earlier: Map<string, Entry>,
+    tree: TreeFacts | null = null,
   ) {
     this.#earlier = earlier;
+    this.#tree = tree;
+  }
+
+  treeFacts(): TreeFacts | null {
+    return this.#tree;
+  }
+
+  setTreeFacts(facts: TreeFacts): void {
+    this.#tree = facts;
+    this.#treeChanged = true;
   }
 
   /** An empty cache that will be saved to `file`. */
@@ -96,7 +116,7 @@ export class ScanResultCache implements ScanResultStore {
       const [path, sha, scan] = item as unknown[];
       if (typeof path === 'string' && typeof sha === 'string' && isFileScan(scan, path)) earlier.set(path, { sha, scan });
     }
-    return { cache: new ScanResultCache(file, fingerprint, earlier), warning: null };
+    return { cache: new ScanResultCache(file, fingerprint, earlier, readTreeFacts(data.tree)), warning: null };
   }
 
   get(path: string, sha: string): FileScan | undefined {
@@ -121,7 +141,7 @@ export class ScanResultCache implements ScanResultStore {
   save(keep: (path: string) => boolean = () => false): string | null {
     const files: Array<[string, string, FileScan]> = [];
     for (const [path, e] of this.#now) files.push([path, e.sha, e.scan]);
-    let unchanged = this.#made === 0;
+    let unchanged = this.#made === 0 && !this.#treeChanged;
     for (const [path, e] of this.#earlier) {
       if (this.#now.get(path) === e) continue; // used in this run
       if (keep(path)) files.push([path, e.sha, e.scan]);
@@ -142,7 +162,7 @@ export class ScanResultCache implements ScanResultStore {
         // stays clean and nobody commits it by accident.
         writeFileSync(join(dir, '.gitignore'), '# made by kmap-review scan --cache\n*\n');
       }
-      writeFileSync(temp, JSON.stringify({ format: FORMAT, fingerprint: this.fingerprint, files } satisfies CacheFile));
+      writeFileSync(temp, JSON.stringify({ format: FORMAT, fingerprint: this.fingerprint, files, ...(this.#tree ? { tree: this.#tree } : {}) } satisfies CacheFile));
       renameSync(temp, this.file);
       return null;
     } catch (e) {

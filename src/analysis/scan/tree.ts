@@ -24,7 +24,8 @@ import { dirTreeReader, gitTreeReader, type TreeReader } from '../kconfig/tree-r
 import { findRule } from '../rules/index.js';
 import { initParser } from '../syntax/parser.js';
 import { CalleeSummaries } from '../summaries/context.js';
-import { DefinitionIndex, type IndexSize } from '../summaries/definitions.js';
+import type { IndexSize } from '../summaries/definitions.js';
+import { firstChanged, IndexedFiles, statKey, type TreeFacts } from '../summaries/tree-facts.js';
 import { TreeDefinitions } from '../summaries/tree.js';
 import { scanFile, type FileScan, type ScanSite } from './classify.js';
 import { gitBlobSha } from './blob-sha.js';
@@ -77,6 +78,12 @@ export interface TreeScanOptions {
    * all read, and the App keeps file-local summaries).
    */
   treeSummaries?: boolean;
+  /**
+   * How recently (ms before the scan) a file may have been written and still be known by its stat key in
+   * the result store (summaries/tree-facts.ts RACY_MS, the default); tests that write a tree and scan it
+   * at once give 0.
+   */
+  racyMs?: number;
 }
 
 /** Files read before the reading loop counts as optimised (V8 optimises it within the first thousand). */
@@ -102,9 +109,14 @@ export interface TreeScan {
 }
 
 export interface TreeSummaryStats {
-  index: IndexSize;
+  /** The index's size, when it was built (a re-scan whose answers all still hold does not build it). */
+  index?: IndexSize;
   /** Time spent indexing while reading, ms. */
   indexMs: number;
+  /** Files whose names came from the result cache (unchanged since: summaries/tree-facts.ts), not indexed again. */
+  indexReused: number;
+  /** Uses of callee answers and of results made with the summaries kept from the result cache. */
+  answersKept: number;
   /** Distinct callee names asked about, and how many have facts a rule can use. */
   asked: number;
   relevant: number;
@@ -378,14 +390,28 @@ export async function scanTree(source: TreeSource, options: TreeScanOptions): Pr
   const takeCached = (path: string, sha: string) => {
     const scan = results?.get(path, sha);
     if (!scan) return false;
+    shaOf.set(path, sha);
     matched++;
     cached.push(scan);
     return true;
   };
+  const treeSummaries = options.treeSummaries ?? source.kind === 'dir';
+  /** What the last scan's callee answers depended on (result cache), and this scan's index by file. */
+  const facts = treeSummaries ? (results?.treeFacts?.() ?? null) : null;
+  const indexed = treeSummaries ? new IndexedFiles(facts?.index, results?.setTreeFacts !== undefined) : null;
+  /** The files the kept answers read, hashed as read here to tell whether they still hold. */
+  const wantSha = new Set(facts?.read.map((r) => r[0]));
+  const readSha = new Map<string, string>();
+  /** Stat keys only when the index by file can be kept (summaries/tree-facts.ts: why a stat key). */
+  const startedAt = Date.now();
+  const stat = { key: null as string | null };
+  const onStat = indexed && results?.setTreeFacts ? (st: { size: number; ino: number; mtimeMs: number; ctimeMs: number }) => void (stat.key = statKey(st, startedAt, options.racyMs)) : undefined;
   /** `lookedUp`: the blob id of a git blob, whose result was looked for before reading it. */
-  const index = (options.treeSummaries ?? source.kind === 'dir') ? new DefinitionIndex() : null;
-  const offer = (path: string, bytes: Uint8Array, lookedUp?: string) => {
-    index?.add(path, bytes);
+  const offer = (path: string, bytes: Uint8Array, lookedUp?: string, key: string | null = null) => {
+    if (indexed) {
+      indexed.offer(path, key, bytes);
+      if (wantSha.has(path)) readSha.set(path, gitBlobSha(bytes));
+    }
     if (!mayMentionApi(bytes, extraNames)) return;
     if (results) {
       const sha = lookedUp ?? gitBlobSha(bytes);
@@ -408,13 +434,14 @@ export async function scanTree(source: TreeSource, options: TreeScanOptions): Pr
         if (++listed === READ_WARM_FILES) readWarm();
         const file = prefix + path;
         let bytes: Uint8Array | null;
+        stat.key = null;
         try {
-          bytes = readBounded(file, scratch, init.maxBytes);
+          bytes = readBounded(file, scratch, init.maxBytes, onStat);
         } catch (e) {
           skipped.push({ path, reason: `unreadable: ${(e as NodeJS.ErrnoException).code ?? String(e)}` });
           continue;
         }
-        if (bytes) offer(path, bytes);
+        if (bytes) offer(path, bytes, undefined, stat.key);
         else if (largeFileMentionsApi(file, extraNames)) skipped.push({ path, reason: `larger than ${init.maxBytes} bytes`, ...usesOf(() => readFileSync(file, 'latin1')) });
       }
       try {
@@ -462,7 +489,7 @@ export async function scanTree(source: TreeSource, options: TreeScanOptions): Pr
   readWarm();
   // This thread helps with what is left once it has read everything, unless it answers webhooks.
   const analysed = await analysers.finish(!options.background);
-  const summaries = index ? withTreeSummaries(source, index, [analysed.scans, cached], analysed.skipped, options.config, init.maxBytes) : null;
+  const summaries = indexed ? withTreeSummaries(source, indexed, analysed.scans, cached, analysed.skipped, options.config, init.maxBytes, { facts, readSha, shaOf, ...(results ? { results } : {}) }) : null;
   if (results) for (const scan of analysed.scans) results.set(scan.path, shaOf.get(scan.path)!, scan);
   const scans = [...analysed.scans, ...cached].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const sites = scans.flatMap((s) => s.sites);
@@ -489,11 +516,12 @@ export async function scanTree(source: TreeSource, options: TreeScanOptions): Pr
 }
 
 /** A tree file's text again, for the summaries (the reading loop does not keep what it read). */
-function reader(source: TreeSource, maxBytes: number): (path: string) => string | null {
+function reader(source: TreeSource, maxBytes: number, onBytes?: (path: string, bytes: Uint8Array) => void): (path: string) => string | null {
   if (source.kind === 'dir') {
     const prefix = source.root === '' || source.root.endsWith('/') ? source.root : `${source.root}/`;
     return (path) => {
       const bytes = readBounded(prefix + path, { buf: Buffer.allocUnsafe(0) }, maxBytes);
+      if (bytes) onBytes?.(path, bytes);
       return bytes ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8') : null;
     };
   }
@@ -501,68 +529,165 @@ function reader(source: TreeSource, maxBytes: number): (path: string) => string 
     const byPath = new Map(source.items.map((i) => [i.path, i.bytes]));
     return (path) => {
       const b = byPath.get(path);
+      if (b) onBytes?.(path, b);
       return b ? Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8') : null;
     };
   }
-  return (path) => readGitFile(source.repo, source.rev, path);
+  return (path) => {
+    const text = readGitFile(source.repo, source.rev, path);
+    if (text !== null) onBytes?.(path, Buffer.from(text, 'utf8'));
+    return text;
+  };
+}
+
+/** What the second step keeps in and takes from the result cache. */
+interface TreeFactsIo {
+  /** The last scan's (null: none, or damaged). */
+  facts: TreeFacts | null;
+  /** Blob ids, in this run, of the files the last scan's answers read. */
+  readSha: ReadonlyMap<string, string>;
+  /** Blob ids of the scanned files (the result store's keys). */
+  shaOf: ReadonlyMap<string, string>;
+  results?: ScanResultStore;
 }
 
 /**
  * The second step of a scan with tree summaries: the callee names the files' atomic sections asked about
  * (FileScan.asks) are summarised from the tree (only those, and what they reach), and each file one of
  * whose asks has a fact a rule can use (a need, a sleep, a callback it calls) is analysed again with the
- * summaries, its result replacing the first one in `scans` (its asks kept, so a cached result is checked
- * again the same way). Few files are: most sections call nothing of another file with such facts.
+ * summaries, its result replacing the first one (its asks kept, so a cached result is checked again the
+ * same way). Few files are: most sections call nothing of another file with such facts.
+ *
+ * With a result cache, what the last scan answered is kept as long as what it read holds (tree-facts.ts):
+ * an answer, and a cached result made with the summaries, are used as they are; the index is built and
+ * the summaries made only for what must be answered afresh. A cached result made with summaries that no
+ * longer hold is made again (with the summaries, or without when its asks no longer have facts).
  */
-function withTreeSummaries(source: TreeSource, index: DefinitionIndex, lists: FileScan[][], skipped: SkippedFile[], config: EngineConfig, maxBytes: number): TreeSummaryStats {
-  const read = reader(source, maxBytes);
-  const defs = new TreeDefinitions(index, read);
-  const api = new KmapApi(config);
-  const summaries = new CalleeSummaries(api, defs);
+function withTreeSummaries(source: TreeSource, files: IndexedFiles, fresh: FileScan[], cached: FileScan[], skipped: SkippedFile[], config: EngineConfig, maxBytes: number, io: TreeFactsIo): TreeSummaryStats {
   const t0 = performance.now();
-  const relevant = new Map<string, boolean>();
+  const { facts } = io;
+  const api = new KmapApi(config);
+  /** What the last scan recorded before this number still holds. */
+  const valid = facts ? firstChanged(facts, files, (p) => io.readSha.get(p)) : 0;
+  const answers = new Map<string, { relevant: boolean; seq: number }>();
+  const read: TreeFacts['read'] = [];
+  const resolvedNow = new Map<string, [string, string[], number]>();
+  const summarisedBefore = new Map<string, number>();
+  const summarised: TreeFacts['summarised'] = [];
+  let seq = 0;
+  if (facts) {
+    for (const a of facts.answers) if (a[2] < valid) answers.set(a[0], { relevant: a[1], seq: a[2] });
+    for (const r of facts.read) if (r[2] < valid) read.push(r);
+    for (const r of facts.resolved) if (r[2] < valid) resolvedNow.set(r[0], r);
+    for (const [p, n] of facts.summarised) summarisedBefore.set(p, n);
+    for (const list of [facts.answers, facts.read, facts.resolved]) for (const e of list) if (e[2] < valid) seq = Math.max(seq, e[2] + 1);
+    for (const [, n] of facts.summarised) if (n < valid) seq = Math.max(seq, n + 1);
+  }
+  const firstNew = seq;
+  let defs: TreeDefinitions | null = null;
+  let summaries: CalleeSummaries | null = null;
+  /** The tree's summaries, made on first use; what they read and resolve is recorded under the current `seq`. */
+  const live = (): CalleeSummaries => {
+    if (summaries) return summaries;
+    const readText = reader(source, maxBytes, (path, bytes) => void read.push([path, gitBlobSha(bytes), seq]));
+    defs = new TreeDefinitions(files.index(), readText, (name, named) => {
+      if (!resolvedNow.has(name)) resolvedNow.set(name, [name, [...named], seq]);
+    });
+    summaries = new CalleeSummaries(api, defs);
+    return summaries;
+  };
+  /** A scanned file's own text again (not a dependency of any answer: its result is keyed by its own blob id). */
+  const ownText = reader(source, maxBytes);
   const asked = new Set<string>();
   let reanalysed = 0;
-  for (const scans of lists) for (let i = 0; i < scans.length; i++) {
-    const scan = scans[i];
-    if (!scan.asks?.length) continue;
-    let redo = false;
-    for (const name of scan.asks) {
-      asked.add(name);
-      let r = relevant.get(name);
-      if (r === undefined) {
-        let s;
-        try {
-          s = summaries.ofCall(name, { path: scan.path, defs: () => [] });
-        } catch {
-          s = undefined;
-        }
-        r = !!s && (s.needs.length > 0 || s.sleep !== null || s.callsParams.length > 0);
-        relevant.set(name, r);
-      }
-      redo ||= r;
+  let kept = 0;
+  const relevantOf = (name: string, path: string): boolean => {
+    const had = answers.get(name);
+    if (had) {
+      if (had.seq < firstNew) kept++;
+      return had.relevant;
     }
-    if (!redo) continue;
-    const text = read(scan.path);
-    if (text === null) continue;
+    let s;
     try {
-      const again = scanFile(scan.path, text, { api, config, callees: summaries });
-      scans[i] = { ...again, asks: scan.asks };
-      reanalysed++;
-    } catch (e) {
-      skipped.push({ path: scan.path, reason: `not analysed with the tree's summaries: ${e instanceof Error ? e.message : String(e)}` });
+      s = live().ofCall(name, { path, defs: () => [] });
+    } catch {
+      s = undefined;
     }
+    const relevant = !!s && (s.needs.length > 0 || s.sleep !== null || s.callsParams.length > 0);
+    answers.set(name, { relevant, seq: seq++ });
+    return relevant;
+  };
+  const step = (scans: FileScan[], fromCache: boolean) => {
+    for (let i = 0; i < scans.length; i++) {
+      const scan = scans[i];
+      if (!scan.asks?.length) continue;
+      const before = fromCache ? summarisedBefore.get(scan.path) : undefined;
+      if (before !== undefined && before < valid) {
+        // Made with the summaries, all of which still hold: as it is.
+        for (const name of scan.asks) asked.add(name);
+        summarised.push([scan.path, before]);
+        kept++;
+        continue;
+      }
+      let redo = false;
+      for (const name of scan.asks) {
+        asked.add(name);
+        if (relevantOf(name, scan.path)) redo = true;
+      }
+      // A cached result made with summaries that no longer hold, or not known to be made without them.
+      const stale = fromCache && (facts === null || before !== undefined);
+      if (!redo && !stale) continue;
+      const text = ownText(scan.path);
+      if (text === null) continue;
+      try {
+        const mine = seq;
+        const again = scanFile(scan.path, text, redo ? { api, config, callees: live() } : { api, config });
+        seq++;
+        scans[i] = { ...again, asks: scan.asks };
+        if (redo) {
+          summarised.push([scan.path, mine]);
+          reanalysed++;
+        }
+        const sha = io.shaOf.get(scan.path);
+        if (fromCache && io.results && sha) io.results.set(scan.path, sha, scans[i]);
+      } catch (e) {
+        skipped.push({ path: scan.path, reason: `not analysed with the tree's summaries: ${e instanceof Error ? e.message : String(e)}` });
+      }
+    }
+  };
+  step(fresh, false);
+  step(cached, true);
+  if (io.results?.setTreeFacts) {
+    const next: TreeFacts = {
+      index: '',
+      answers: [...answers].filter(([name]) => asked.has(name)).map(([name, a]) => [name, a.relevant, a.seq]),
+      read,
+      resolved: [...resolvedNow.values()],
+      summarised: summarised.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)),
+    };
+    const same =
+      facts !== null &&
+      !files.changed &&
+      seq === firstNew &&
+      valid === Infinity &&
+      next.answers.length === facts.answers.length &&
+      next.summarised.length === facts.summarised.length &&
+      next.summarised.every((e, i) => e[0] === facts.summarised[i][0]);
+    if (!same) io.results.setTreeFacts({ ...next, index: files.serialise() });
   }
+  const built = summaries !== null;
   return {
-    index: index.size,
-    indexMs: Math.round(index.elapsedMs),
+    ...(built ? { index: files.index().size } : {}),
+    indexMs: Math.round(files.elapsedMs),
+    indexReused: files.reused,
+    answersKept: kept,
     asked: asked.size,
-    relevant: [...relevant.values()].filter(Boolean).length,
+    relevant: [...answers].filter(([name, a]) => asked.has(name) && a.relevant).length,
     reanalysed,
-    filesRead: defs.filesRead,
-    looked: summaries.stats.looked,
-    parsed: summaries.stats.parsed,
-    budgetCuts: summaries.stats.budgetCuts,
+    filesRead: defs ? (defs as TreeDefinitions).filesRead : 0,
+    looked: summaries ? (summaries as CalleeSummaries).stats.looked : 0,
+    parsed: summaries ? (summaries as CalleeSummaries).stats.parsed : 0,
+    budgetCuts: summaries ? (summaries as CalleeSummaries).stats.budgetCuts : 0,
     ms: Math.round(performance.now() - t0),
   };
 }

@@ -22,7 +22,7 @@ describe('the tree scan with callee summaries', () => {
     // A callee (a header's static inline) that needs nothing: still ready.
     expect(sitesOf(scan, 'demo_zero_page')).toEqual(['16:kmap_atomic:ready', '19:kunmap_atomic:ready']);
     expect(scan.summaries).toMatchObject({ reanalysed: 1, relevant: 1 });
-    expect(scan.summaries!.index.names).toBeGreaterThanOrEqual(3);
+    expect(scan.summaries!.index!.names).toBeGreaterThanOrEqual(3);
   });
 
   it('without them (file-local summaries, as the App scans) the same section is ready', async () => {

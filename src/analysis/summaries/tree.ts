@@ -15,10 +15,14 @@ export class TreeDefinitions implements DefinitionSource {
   /** Files read and located on demand. */
   filesRead = 0;
 
-  /** `read`: a file's text by its path in the tree, or null when it cannot be read. */
+  /**
+   * `read`: a file's text by its path in the tree, or null when it cannot be read. `onResolve`: told every
+   * name looked up in the index and the files it named (what an answer kept by the scan cache depends on).
+   */
   constructor(
     readonly index: DefinitionIndex,
     private readonly read: (path: string) => string | null,
+    private readonly onResolve?: (name: string, files: readonly string[]) => void,
   ) {}
 
   scope(path: string): Scope | null {
@@ -51,7 +55,9 @@ export class TreeDefinitions implements DefinitionSource {
   }
 
   definitions(name: string, fromPath: string): Array<{ fn: CFunction; scope: Scope }> | { several: number } {
-    const files = this.index.files(name).filter((p) => p !== fromPath);
+    const named = this.index.files(name);
+    this.onResolve?.(name, named);
+    const files = named.filter((p) => p !== fromPath);
     // Several files: several definitions (per-arch variants, a stub and the real one), never followed
     // (summaries/context.ts), so none is read. The index may over-count (a macro-made definition): then a
     // name goes unfollowed that could have been, never the other way.
