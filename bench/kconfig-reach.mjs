@@ -3,7 +3,8 @@
 // tree: the cold `scan --format json` (which includes it), and, in a fresh process each time, the reach alone
 // on that scan's findings (reading every Kconfig file the top-level Kconfig sources, the Makefiles on the
 // findings' paths). Also: how many findings change severity, and how many of the tree's .c files with a
-// deprecated use are restricted. Needs `npm run build` and ../shared/corpus/build.sh.
+// deprecated use are restricted; and the reach from the record of a first run (what a cached re-scan does:
+// the stamps of every build file read checked, nothing read). Needs `npm run build` and the corpus.
 //
 // usage: node bench/kconfig-reach.mjs [--tree DIR]... [--runs N]
 import { spawnSync } from 'node:child_process';
@@ -35,9 +36,24 @@ const t0 = performance.now();
 const reach = new KconfigReach(dirTreeReader(tree));
 const out = applyKconfigReach(raw, reach);
 const ms = performance.now() - t0;
+// A cached re-scan: the first run's record, checked against the tree through a fresh reader.
+let recordMs = null, reused = null;
+try {
+  const { CachedReach } = await import(${dist('reach-cache.js')});
+  const first = new CachedReach(dirTreeReader(tree));
+  applyKconfigReach(raw, first);
+  const record = JSON.parse(JSON.stringify(first.record()));
+  const t1 = performance.now();
+  const again = new CachedReach(dirTreeReader(tree), record);
+  const out2 = applyKconfigReach(raw, again);
+  recordMs = performance.now() - t1;
+  reused = again.computed === 0 && out2.filter((f, i) => f !== raw[i]).length === out.filter((f, i) => f !== raw[i]).length;
+} catch (e) {
+  if (e.code !== 'ERR_MODULE_NOT_FOUND') throw e; // a build before the reach cache
+}
 const files = [...new Set(scan.sites.map((s) => s.path))].filter((p) => p.endsWith('.c'));
 const restricted = files.filter((p) => reach.reachOf(p));
-console.log(JSON.stringify({ ms, findings: raw.length, changed: out.filter((f, i) => f !== raw[i]).length, files: files.length, restricted: restricted.length, outsideArch: restricted.filter((p) => !p.startsWith('arch/')).length, problem: reach.problem ?? null }));
+console.log(JSON.stringify({ ms, recordMs, reused, findings: raw.length, changed: out.filter((f, i) => f !== raw[i]).length, files: files.length, restricted: restricted.length, outsideArch: restricted.filter((p) => !p.startsWith('arch/')).length, problem: reach.problem ?? null }));
 `;
 
 for (const tree of trees) {
@@ -58,6 +74,7 @@ for (const tree of trees) {
     const m = JSON.parse(r.stdout);
     if (!best || m.ms < best.ms) best = m;
   }
-  console.log(`${tree}: cold scan ${scanMs.toFixed(0)} ms (best of ${runs}), of which the Kconfig reach ${best.ms.toFixed(0)} ms (${((100 * best.ms) / scanMs).toFixed(1)} %); ` +
+  console.log(`${tree}: cold scan ${scanMs.toFixed(0)} ms (best of ${runs}), of which the Kconfig reach ${best.ms.toFixed(0)} ms (${((100 * best.ms) / scanMs).toFixed(1)} %)` +
+    `${best.recordMs === null ? '' : `, from a first run's record ${best.recordMs.toFixed(1)} ms (${best.reused ? 'reused, same answers' : 'NOT reused'})`}; ` +
     `${best.changed} of ${best.findings} findings become warnings; ${best.restricted} of ${best.files} .c files with deprecated uses are built only without HIGHMEM (${best.outsideArch} outside arch/)${best.problem ? `; index incomplete: ${best.problem}` : ''}`);
 }

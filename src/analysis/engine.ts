@@ -7,8 +7,7 @@ import { isCPath, KmapApi } from './kmap-api.js';
 import type { AnalysisGap, ChangeSet, ChangedFile, EngineConfig, FileSummary, Finding, Report } from './model.js';
 import { DEFAULT_CONFIG } from './model.js';
 import { attachConversionFixes } from './convert/conversion-fixes.js';
-import { applyKconfigReach } from './kconfig/apply.js';
-import type { KconfigReach } from './kconfig/reach.js';
+import { applyKconfigReach, type ReachOf } from './kconfig/apply.js';
 import { activeRules, checkFunction, type ActiveRule } from './rules/runner.js';
 import { initParser } from './syntax/parser.js';
 import { FRAGMENT_NAME, functionsTouching, locateFunctions, pairFunctions, type CFunction } from './source/functions.js';
@@ -70,7 +69,7 @@ export interface AnalyzeOptions {
    * The Kconfig reach of the tree the patch applies to (`check --tree`): findings in files that tree builds
    * only without HIGHMEM become warnings (kconfig/apply.ts). Without it (a bare patch) nothing changes.
    */
-  reach?: KconfigReach;
+  reach?: ReachOf;
   /** The tree the patch applies to, for callee summaries across its files (check --tree); none: each file's own functions. */
   tree?: OnDemandTree;
 }

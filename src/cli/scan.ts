@@ -13,6 +13,7 @@ import { configHash } from '../analysis/config-hash.js';
 import { ENGINE_VERSION } from '../analysis/engine.js';
 import type { EngineConfig } from '../analysis/model.js';
 import { ScanResultCache, type ScanResultStore } from '../analysis/scan/result-cache.js';
+import { ReachCacheFile, reachCachePath } from '../analysis/scan/reach-cache-file.js';
 import { parseBaseline, type BaselineInput } from '../analysis/scan/totals.js';
 import { scanTree, type TreeSource } from '../analysis/scan/tree.js';
 import { MemoryResultStore, scanHistory, type HistoryPoint } from '../analysis/scan/history.js';
@@ -193,11 +194,13 @@ export async function runScan(args: string[], io: CliIo): Promise<number> {
   }
 
   const cache = historyResults ?? (cacheDir ? openCache(source, cacheDir, config, io) : undefined);
+  // The Kconfig reach's answers, in a file of their own next to the results (scan/reach-cache-file.ts).
+  const reachCache = cache instanceof ScanResultCache ? new ReachCacheFile(reachCachePath(cache.file), cache.fingerprint) : undefined;
 
   let scan;
   try {
     const workerUrl = bundledScanWorker();
-    scan = await scanTree(source, { config, ...(select ? { select } : {}), ...(jobs !== undefined ? { jobs } : {}), ...(maxBytes ? { maxBytes } : {}), ...(baseline ? { baseline } : {}), ...(workerUrl ? { workerUrl } : {}), ...(cache ? { results: cache } : {}), onReadWarm: jitFlagsForAnalysis });
+    scan = await scanTree(source, { config, ...(select ? { select } : {}), ...(jobs !== undefined ? { jobs } : {}), ...(maxBytes ? { maxBytes } : {}), ...(baseline ? { baseline } : {}), ...(workerUrl ? { workerUrl } : {}), ...(cache ? { results: cache } : {}), ...(reachCache ? { reachCache } : {}), onReadWarm: jitFlagsForAnalysis });
   } catch (e) {
     // git failures (unknown revision, not a repository) are input errors, not crashes.
     if (source.kind === 'git') throw new InputError((e as Error).message);
@@ -207,6 +210,7 @@ export async function runScan(args: string[], io: CliIo): Promise<number> {
     // Results of files outside a --config selection belong to other scans of the tree: kept.
     const warning = cache.save(select ? (path) => !select(path) : undefined);
     if (warning) io.stderr(`kmap-review: ${warning} (--cache-dir DIR keeps it in a writable place)\n`);
+    reachCache?.save();
   }
   if (values.verbose && scan.summaries) {
     const m = scan.summaries;

@@ -76,10 +76,21 @@ describe('applyKconfigReach', () => {
     expect(input.note).toBeUndefined();
   });
 
-  it('does not raise a severity configured below warning, and keeps an earlier note', () => {
-    const [out] = applyKconfigReach([finding('stack-depth', 'drivers/foo/psp.c', { severity: 'notice', note: 'earlier' })], reach);
-    expect(out?.severity).toBe('notice');
+  it('keeps an earlier note when it changes an error', () => {
+    const [out] = applyKconfigReach([finding('stack-depth', 'drivers/foo/psp.c', { note: 'earlier' })], reach);
+    expect(out?.severity).toBe('warning');
     expect(out?.note).toMatch(/^earlier; a cleanup, not a runtime bug: built only without HIGHMEM/);
+  });
+
+  it.each(['warning', 'notice'] as const)('leaves a %s as it was, without asking the reach (which would read every Kconfig file)', (severity) => {
+    let asked = 0;
+    const counting = { reachOf: (p: string) => (asked++, reach.reachOf(p)) };
+    const input = finding('stack-depth', 'drivers/foo/psp.c', { severity });
+    expect(applyKconfigReach([input], counting)[0]).toBe(input);
+    expect(asked).toBe(0);
+    // The same finding as an error is asked about (the counter can count).
+    applyKconfigReach([finding('stack-depth', 'drivers/foo/psp.c')], counting);
+    expect(asked).toBe(1);
   });
 
   it('leaves arch/ paths of architectures without HIGHMEM to the rule, which has said so already', () => {

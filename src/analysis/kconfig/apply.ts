@@ -8,7 +8,12 @@
 import type { Finding } from '../model.js';
 import { noHighmemArch } from '../replay/query.js';
 import { findRule } from '../rules/index.js';
-import type { KconfigReach, Restriction } from './reach.js';
+import type { Restriction } from './reach.js';
+
+/** What the findings need of a reach: KconfigReach, or CachedReach (reach-cache.ts) for a scan with a cache. */
+export interface ReachOf {
+  reachOf(path: string): Restriction | null;
+}
 
 /** The note of a restricted finding: the dependency first, then why that makes it a cleanup. */
 export function reachNote(r: Restriction): string {
@@ -16,18 +21,26 @@ export function reachNote(r: Restriction): string {
 }
 
 /**
- * The findings with the reach applied: new objects for the findings it changes (the inputs may be cached
- * elsewhere), the others as they were. An error becomes a warning; other severities stay (a rule configured
- * down to `notice` is not raised).
+ * Whether the reach can change a finding: an error of a rule whose findings are cleanups without HIGHMEM.
+ * Only errors: the reach's one effect is an error becoming a warning (the note says why). A warning or a
+ * notice stays as it is, without the note - asking about it would read every Kconfig file of the tree
+ * (~0.1 s) to change no severity and no exit status, and a `check --tree` of one patch would pay it.
  */
-export function applyKconfigReach(findings: readonly Finding[], reach: KconfigReach): Finding[] {
+export function reachCanChange(f: Finding): boolean {
+  return f.severity === 'error' && !!findRule(f.rule)?.meta.traits?.cleanupWithoutHighmem && !noHighmemArch(f.path);
+}
+
+/**
+ * The findings with the reach applied: new objects for the findings it changes (the inputs may be cached
+ * elsewhere), the others as they were. An error becomes a warning with a note naming the dependency.
+ */
+export function applyKconfigReach(findings: readonly Finding[], reach: ReachOf): Finding[] {
   return findings.map((f) => {
-    if (!findRule(f.rule)?.meta.traits?.cleanupWithoutHighmem) return f;
-    // An architecture without HIGHMEM: the rule's own Reach has said so already.
-    if (noHighmemArch(f.path)) return f;
+    // An architecture without HIGHMEM (noHighmemArch): the rule's own Reach has said so already.
+    if (!reachCanChange(f)) return f;
     const r = reach.reachOf(f.path);
     if (!r) return f;
     const note = reachNote(r);
-    return { ...f, severity: f.severity === 'error' ? 'warning' : f.severity, note: f.note ? `${f.note}; ${note}` : note };
+    return { ...f, severity: 'warning', note: f.note ? `${f.note}; ${note}` : note };
   });
 }

@@ -31,4 +31,30 @@ describe('tree readers', () => {
       rmSync(outside, { recursive: true, force: true });
     }
   });
+
+  it('a directory reader walks down without following links: nothing below a linked directory, even one pointing inside the tree', () => {
+    const root = mkdtempSync(join(tmpdir(), 'kmap-reader-'));
+    const outside = mkdtempSync(join(tmpdir(), 'kmap-outside-'));
+    try {
+      mkdirSync(join(root, 'drivers', 'real'), { recursive: true });
+      writeFileSync(join(root, 'drivers', 'real', 'Kconfig'), 'config REAL\n');
+      mkdirSync(join(outside, 'sub'));
+      writeFileSync(join(outside, 'sub', 'Kconfig'), 'config SECRET\n');
+      symlinkSync(outside, join(root, 'drivers', 'evil'));
+      symlinkSync(join(root, 'drivers', 'real'), join(root, 'drivers', 'alias'));
+      const r = dirTreeReader(root);
+      expect(r.read('drivers/real/Kconfig')).toBe('config REAL\n');
+      expect(r.read('drivers/evil/sub/Kconfig')).toBeNull();
+      expect(r.read('drivers/alias/Kconfig')).toBeNull();
+      expect(r.list('drivers/evil')).toBeNull();
+      expect(r.list('drivers')).toEqual(['real']);
+      // The root itself may be a link: the user named it.
+      const viaLink = join(outside, 'root-link');
+      symlinkSync(root, viaLink);
+      expect(dirTreeReader(viaLink).read('drivers/real/Kconfig')).toBe('config REAL\n');
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+      rmSync(outside, { recursive: true, force: true });
+    }
+  });
 });

@@ -4,11 +4,12 @@
  * the findings as the file alone decides them.
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { DEFAULT_CONFIG } from '../model.js';
 import { initParser } from '../syntax/parser.js';
+import type { ReachRecord, ReachStore } from '../kconfig/reach-cache.js';
 import type { FileScan } from './classify.js';
 import type { ScanResultStore } from './result-cache.js';
 import { scanTree } from './tree.js';
@@ -85,5 +86,73 @@ describe('scanTree with a Kconfig', () => {
     } finally {
       rmSync(repo, { recursive: true, force: true });
     }
+  });
+
+  describe('with a store of the reach\'s answers', () => {
+    /** A reach store in memory that counts what it is given. */
+    class Reaches implements ReachStore {
+      record: ReachRecord | null = null;
+      kept = 0;
+      load() {
+        return this.record && (JSON.parse(JSON.stringify(this.record)) as ReachRecord);
+      }
+      keep(r: ReachRecord) {
+        this.kept++;
+        this.record = r;
+      }
+    }
+    /** A copy of the tree whose files are an hour old (a file just written has an UNSTABLE stamp). */
+    const aged = (dir: string) => {
+      const old = new Date(Date.now() - 3600_000);
+      for (const p of Object.keys(BUILD_FILES)) utimesSync(join(dir, p), old, old);
+    };
+
+    it('a directory: unchanged build files give the same answer without a new record; a Kconfig edit recomputes it', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'kmap-reach-store-'));
+      try {
+        cpSync(root, dir, { recursive: true });
+        aged(dir);
+        const reaches = new Reaches();
+        const opts = { config: DEFAULT_CONFIG, jobs: 1, results: new Store(), reachCache: reaches };
+        const first = await scanTree({ kind: 'dir', root: dir }, opts);
+        expect(reaches.kept).toBe(1);
+        expect(reaches.record?.answers.map(([p]) => p)).toEqual(['drivers/demo/leak.c']);
+        const again = await scanTree({ kind: 'dir', root: dir }, opts);
+        expect(reaches.kept).toBe(1);
+        expect(leakOf(again)).toEqual(leakOf(first));
+        expect(leakOf(again)?.note).toContain(NOTE);
+        writeFileSync(join(dir, 'drivers/demo/Kconfig'), 'config DEMO\n\ttristate "demo"\n\tdepends on PCI\n');
+        const edited = await scanTree({ kind: 'dir', root: dir }, opts);
+        expect(reaches.kept).toBe(2);
+        expect(leakOf(edited)?.severity).toBe('error');
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it('a git revision: the blob ids decide; a commit that edits a Kconfig recomputes', async () => {
+      const repo = mkdtempSync(join(tmpdir(), 'kmap-reach-git-'));
+      try {
+        cpSync(root, repo, { recursive: true });
+        const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.org', ...args], { cwd: repo });
+        git('init', '-q');
+        git('add', '.');
+        git('commit', '-qm', 'one');
+        const reaches = new Reaches();
+        const opts = { config: DEFAULT_CONFIG, jobs: 1, results: new Store(), reachCache: reaches };
+        const first = await scanTree({ kind: 'git', repo, rev: 'HEAD' }, opts);
+        expect(leakOf(first)?.note).toContain(NOTE);
+        const again = await scanTree({ kind: 'git', repo, rev: 'HEAD' }, opts);
+        expect(reaches.kept).toBe(1);
+        expect(leakOf(again)).toEqual(leakOf(first));
+        writeFileSync(join(repo, 'drivers/demo/Kconfig'), 'config DEMO\n\ttristate "demo"\n');
+        git('commit', '-qam', 'two');
+        const edited = await scanTree({ kind: 'git', repo, rev: 'HEAD' }, opts);
+        expect(reaches.kept).toBe(2);
+        expect(leakOf(edited)?.severity).toBe('error');
+      } finally {
+        rmSync(repo, { recursive: true, force: true });
+      }
+    });
   });
 });

@@ -18,9 +18,9 @@ import { Worker } from 'node:worker_threads';
 import { ENGINE_VERSION } from '../engine.js';
 import { countDeprecatedCalls, KmapApi } from '../kmap-api.js';
 import type { EngineConfig, Finding, SkippedFile } from '../model.js';
-import { applyKconfigReach } from '../kconfig/apply.js';
-import { KconfigReach } from '../kconfig/reach.js';
-import { dirTreeReader, gitTreeReader, type TreeReader } from '../kconfig/tree-reader.js';
+import { applyKconfigReach, reachCanChange } from '../kconfig/apply.js';
+import { CachedReach, type ReachStore } from '../kconfig/reach-cache.js';
+import { dirTreeReader, gitTreeListing, type TreeReader } from '../kconfig/tree-reader.js';
 import { findRule } from '../rules/index.js';
 import { initParser } from '../syntax/parser.js';
 import { CalleeSummaries } from '../summaries/context.js';
@@ -71,6 +71,11 @@ export interface TreeScanOptions {
    * blob id is not analysed again, and every file analysed is added.
    */
   results?: ScanResultStore;
+  /**
+   * The Kconfig reach's answers of earlier scans (kconfig/reach-cache.ts): reused while the build files they
+   * were read from are unchanged, and the answers of this scan kept.
+   */
+  reachCache?: ReachStore;
   /**
    * Callee summaries across the tree's files (summaries/): a lexical index of definitions is built while
    * reading, and the files whose atomic sections call other files' functions are analysed again with
@@ -341,17 +346,30 @@ function copyOf(bytes: Uint8Array): Uint8Array {
 
 /**
  * The findings with the tree's Kconfig reach (kconfig/apply.ts): a directory's or a commit's build files are
- * read only when a finding can change (files in memory, the App's, have none to read).
+ * read only when a finding can change (files in memory, the App's, have none to read), and not at all when
+ * the store's answers from an earlier scan cover the findings and their build files are unchanged (a
+ * commit's blob ids come from `git ls-tree` alone; its blobs are read only when something is computed).
  */
-async function withKconfigReach(findings: Finding[], source: TreeSource, commit: string | null): Promise<Finding[]> {
-  if (source.kind === 'texts' || !findings.some((f) => findRule(f.rule)?.meta.traits?.cleanupWithoutHighmem)) return findings;
+async function withKconfigReach(findings: Finding[], source: TreeSource, commit: string | null, store?: ReachStore): Promise<Finding[]> {
+  const paths = new Set(findings.filter(reachCanChange).map((f) => f.path));
+  if (source.kind === 'texts' || !paths.size) return findings;
   let reader: TreeReader;
+  let reach: CachedReach | undefined;
   try {
-    reader = source.kind === 'dir' ? dirTreeReader(source.root) : await gitTreeReader(source.repo, commit!);
+    if (source.kind === 'dir') reader = dirTreeReader(source.root);
+    else {
+      const listing = gitTreeListing(source.repo, commit!);
+      reader = listing;
+      reach = new CachedReach(reader, store?.load());
+      if (!reach.covers(paths)) await listing.load();
+    }
   } catch {
     return findings; // the build files could not be read: nothing is claimed about them
   }
-  return applyKconfigReach(findings, new KconfigReach(reader));
+  reach ??= new CachedReach(reader, store?.load());
+  const out = applyKconfigReach(findings, reach);
+  if (store && reach.changed) store.keep(reach.record());
+  return out;
 }
 
 export async function scanTree(source: TreeSource, options: TreeScanOptions): Promise<TreeScan> {
@@ -493,7 +511,7 @@ export async function scanTree(source: TreeSource, options: TreeScanOptions): Pr
   if (results) for (const scan of analysed.scans) results.set(scan.path, shaOf.get(scan.path)!, scan);
   const scans = [...analysed.scans, ...cached].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const sites = scans.flatMap((s) => s.sites);
-  const findings = await withKconfigReach(scans.flatMap((s) => s.findings), source, commit);
+  const findings = await withKconfigReach(scans.flatMap((s) => s.findings), source, commit, options.reachCache);
   const maintainersIndex: MaintainersIndex | null = maintainers ? parseMaintainers(maintainers) : null;
   return {
     name,

@@ -1,0 +1,63 @@
+/**
+ * `scan --cache-dir` keeps the Kconfig reach's answers in a file of their own beside the results: the next
+ * scan gives the same report from them, a damaged file is recomputed and replaced, and a Kconfig edit
+ * changes the answer.
+ */
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { runCaptured } from '../../test/helpers/cli.js';
+
+const root = join(import.meta.dirname ?? '.', '..', '..');
+const FIXTURE = join(root, 'test', 'fixtures', 'scan-tree');
+const BUILD_FILES: Record<string, string> = {
+  Kconfig: 'source "arch/$(SRCARCH)/Kconfig"\nsource "drivers/Kconfig"\n',
+  'arch/x86/Kconfig': 'config 64BIT\n\tbool "64-bit kernel"\n\nconfig X86_64\n\tdef_bool y\n\tdepends on 64BIT\n',
+  'drivers/Kconfig': 'source "drivers/demo/Kconfig"\n',
+  'drivers/Makefile': 'obj-$(CONFIG_DEMO) += demo/\n',
+  'drivers/demo/Kconfig': 'config DEMO\n\ttristate "demo"\n\tdepends on PCI && X86_64\n',
+  'drivers/demo/Makefile': 'obj-$(CONFIG_DEMO) += leak.o blocked.o\n',
+};
+
+const leak = (out: string) => (JSON.parse(out) as { findings: Array<{ rule: string; severity: string; note?: string }> }).findings.find((f) => f.rule === 'mapping-leak');
+
+describe('scan --cache-dir and the Kconfig reach', () => {
+  it('keeps the answers for the next scan; a damaged file is computed again; a Kconfig edit changes the answer', async () => {
+    const tree = mkdtempSync(join(tmpdir(), 'kmap-cli-reach-'));
+    const cache = mkdtempSync(join(tmpdir(), 'kmap-cli-reach-cache-'));
+    try {
+      cpSync(FIXTURE, tree, { recursive: true });
+      const old = new Date(Date.now() - 3600_000);
+      for (const [p, text] of Object.entries(BUILD_FILES)) {
+        mkdirSync(dirname(join(tree, p)), { recursive: true });
+        writeFileSync(join(tree, p), text);
+        utimesSync(join(tree, p), old, old); // (a file written within the last 2 s is not vouched for)
+      }
+      const scan = () => runCaptured(['scan', '--jobs', '1', '--format', 'json', '--cache-dir', cache, tree], { cwd: root });
+      const first = await scan();
+      expect(leak(first.out)?.severity).toBe('warning');
+      const reachFile = readdirSync(cache).find((f) => f.endsWith('.reach.json'));
+      expect(reachFile).toMatch(/^scan-[0-9a-f]{12}\.reach\.json$/);
+      const saved = readFileSync(join(cache, reachFile!), 'utf8');
+      expect(saved).toContain('drivers/demo/leak.c');
+
+      const second = await scan();
+      expect(leak(second.out)).toEqual(leak(first.out));
+      expect(readFileSync(join(cache, reachFile!), 'utf8')).toBe(saved);
+
+      writeFileSync(join(cache, reachFile!), '{"format": "kmap-review kconfig reach cache 1", "record": [');
+      const damaged = await scan();
+      expect(damaged.err).toBe('');
+      expect(leak(damaged.out)).toEqual(leak(first.out));
+      expect(readFileSync(join(cache, reachFile!), 'utf8')).toBe(saved);
+
+      writeFileSync(join(tree, 'drivers/demo/Kconfig'), 'config DEMO\n\ttristate "demo"\n\tdepends on PCI\n');
+      const edited = await scan();
+      expect(leak(edited.out)?.severity).toBe('error');
+      expect(leak(edited.out)?.note ?? '').not.toContain('built only without HIGHMEM');
+    } finally {
+      rmSync(tree, { recursive: true, force: true });
+      rmSync(cache, { recursive: true, force: true });
+    }
+  });
+});
