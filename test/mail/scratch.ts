@@ -121,38 +121,26 @@ export function makeScratch(): Scratch {
     edit(repo, 'drivers/demo/demo.c', '\tkunmap_atomic(kaddr);\n}', '\tkunmap_local(kaddr);\n}');
   });
   git(repo, 'reset', '-q', '--hard', base);
-  // Two hunks of one function: the map at its top, the unmap at its bottom (the unmap still kunmap()).
-  patches.multiHunk = mailOf(
-    repo,
-    'demo: use kmap_local_page() in demo_fill()',
-    () => {
-      edit(repo, 'drivers/demo/demo.c', '\tp = kmap(page);\n', '\tp = kmap_local_page(page);\n');
-      edit(repo, 'drivers/demo/demo.c', 'nothing to fill', 'page already filled');
-    },
-    ['-U2'],
-  );
+  // demo_fill() converted in two hunks (-U2 keeps them apart): the map at its top, the second edit at its bottom.
+  const demoFill = (map: string, bottom: [string, string]) =>
+    mailOf(
+      repo,
+      'demo: use kmap_local_page() in demo_fill()',
+      () => {
+        edit(repo, 'drivers/demo/demo.c', '\tp = kmap(page);\n', map);
+        edit(repo, 'drivers/demo/demo.c', ...bottom);
+      },
+      ['-U2'],
+    );
+  const localUnmap: [string, string] = ['\tkunmap(page);\n\treturn ret;\n', '\tkunmap_local(p);\n\treturn ret;\n'];
+  // The unmap left as kunmap() (a neighbouring line changed): mismatched-unmap across the hunks.
+  patches.multiHunk = demoFill('\tp = kmap_local_page(page);\n', ['nothing to fill', 'page already filled']);
   git(repo, 'reset', '-q', '--hard', base);
-  // The same function converted right, in two hunks: nothing to say, with or without the tree.
-  patches.multiHunkClean = mailOf(
-    repo,
-    'demo: use kmap_local_page() in demo_fill()',
-    () => {
-      edit(repo, 'drivers/demo/demo.c', '\tp = kmap(page);\n', '\tp = kmap_local_page(page);\n');
-      edit(repo, 'drivers/demo/demo.c', '\tkunmap(page);\n\treturn ret;\n', '\tkunmap_local(p);\n\treturn ret;\n');
-    },
-    ['-U2'],
-  );
+  // Converted right: nothing to say, with or without the tree.
+  patches.multiHunkClean = demoFill('\tp = kmap_local_page(page);\n', localUnmap);
   git(repo, 'reset', '-q', '--hard', base);
-  // Converted in two hunks, with an early return added right after the map: a leak the first hunk shows whole.
-  patches.multiHunkLeak = mailOf(
-    repo,
-    'demo: use kmap_local_page() in demo_fill()',
-    () => {
-      edit(repo, 'drivers/demo/demo.c', '\tp = kmap(page);\n', '\tp = kmap_local_page(page);\n\tif (!len)\n\t\treturn -EINVAL;\n');
-      edit(repo, 'drivers/demo/demo.c', '\tkunmap(page);\n\treturn ret;\n', '\tkunmap_local(p);\n\treturn ret;\n');
-    },
-    ['-U2'],
-  );
+  // Converted, with an early return added right after the map: a leak the first hunk shows whole.
+  patches.multiHunkLeak = demoFill('\tp = kmap_local_page(page);\n\tif (!len)\n\t\treturn -EINVAL;\n', localUnmap);
   git(repo, 'reset', '-q', '--hard', base);
   // Half a conversion in one hunk that starts inside the function (its signature not shown): the unmap
   // changed, the map it releases still kmap_atomic() three lines above.
