@@ -9,6 +9,8 @@
 import { createHash } from 'node:crypto';
 import type { KmapApi } from '../kmap-api.js';
 import type { CFunction } from '../source/functions.js';
+import { CALLED_NAME } from '../syntax/ast.js';
+import { withoutAnnotations } from '../syntax/kernel-idioms.js';
 import { replayFunction, type ParamEffect, type FunctionSummary, type Summaries } from './replay.js';
 
 /** How deep summaries of summaries go (a helper calling a helper calling a helper). */
@@ -105,14 +107,13 @@ function textKey(fileFunctions: ReadonlyMap<string, CFunction>, name: string): s
       const fn = fileFunctions.get(n);
       if (!fn) continue;
       parts.push(`${n}\u0000${fn.text}`);
-      for (const m of fn.text.matchAll(CALLED)) if (fileFunctions.has(m[1]) && !seen.has(m[1])) next.push(m[1]);
+      for (const m of fn.text.matchAll(CALLED_NAME)) if (fileFunctions.has(m[1]) && !seen.has(m[1])) next.push(m[1]);
     }
     level = next;
   }
   return createHash('sha1').update(parts.join('\u0001')).digest('base64');
 }
 
-const CALLED = /\b([A-Za-z_]\w*)\s*\(/g;
 
 /**
  * Return types that cannot carry an address (none, or at most 32 bits: every HIGHMEM kernel's pointers are
@@ -132,8 +133,8 @@ function declaredReturnType(text: string, name: string): string {
   return at ? sig.slice(0, at.index + at[0].indexOf(name)) : '';
 }
 
-/** The return type without storage classes and attributes: `static inline int` -> `int`. */
-const bareType = (t: string) => t.replace(/\b(?:static|inline|extern|__always_inline|noinline|__must_check|notrace|__init|__exit|__cold|__hot|__maybe_unused|__weak|asmlinkage|__noinline|noinstr|__sched)\b/g, '').replace(/\s+/g, ' ').trim();
+/** The return type without storage classes and the kernel's annotations: `static __always_inline u32` -> `u32`. */
+const bareType = (t: string) => withoutAnnotations(t).replace(/\b(?:static|inline|extern)\b/g, '').replace(/\s+/g, ' ').trim();
 
 const touchMemo: FileMemo<boolean> = new WeakMap();
 
@@ -157,7 +158,7 @@ function touchingMemo(fileFunctions: ReadonlyMap<string, CFunction>, api: KmapAp
     if (depth <= 0 || visiting.has(name)) return false; // not memoised: a shallower or acyclic ask may differ
     visiting.add(name);
     try {
-      for (const m of fn.text.matchAll(CALLED)) {
+      for (const m of fn.text.matchAll(CALLED_NAME)) {
         if (m[1] !== name && fileFunctions.has(m[1]) && touches(m[1], depth - 1)) {
           known.set(name, true);
           return true;

@@ -30,7 +30,7 @@ import { analyseContext, satisfiedBy, type Hold } from '../context/dataflow.js';
 import type { KmapApi } from '../kmap-api.js';
 import { parameterNames } from '../mappings.js';
 import type { CFunction } from '../source/functions.js';
-import { callArguments, calleeName, type SyntaxNode } from '../syntax/ast.js';
+import { CALLED_NAME, callArguments, calleeName, type SyntaxNode } from '../syntax/ast.js';
 
 export type EffectKind = NeedKind | 'sleep';
 
@@ -83,7 +83,6 @@ export const MAX_DEPTH = 5;
 export const MAX_NODES = 400;
 const MAX_OPEN = 64;
 
-const CALLED = /\b([A-Za-z_]\w*)\s*\(/g;
 /** An identifier alone as a call argument: possibly a function handed over as a callback. */
 const ARG_IDENT = /[(,]\s*([A-Za-z_]\w*)\s*(?=[,)])/g;
 const NOT_CALLEES = new Set(['if', 'for', 'while', 'switch', 'return', 'sizeof', 'typeof', '__typeof__', 'defined', 'likely', 'unlikely', 'NULL', 'true', 'false', 'void']);
@@ -118,7 +117,7 @@ function mayHaveOwnFacts(fn: CFunction, wants: SummaryFacts): boolean {
   if (mayNeedContext(text) || (wants === 'all' && maySleep(text))) return true;
   const params = new Set(signatureParams(text));
   const open = text.indexOf('{');
-  for (const m of text.slice(open < 0 ? 0 : open).matchAll(CALLED)) if (params.has(m[1])) return true;
+  for (const m of text.slice(open < 0 ? 0 : open).matchAll(CALLED_NAME)) if (params.has(m[1])) return true;
   return false;
 }
 
@@ -128,7 +127,7 @@ function namesIn(fn: CFunction, api: KmapApi): string[] {
   const open = text.indexOf('{');
   const body = open < 0 ? text : text.slice(open);
   const out = new Set<string>();
-  for (const m of body.matchAll(CALLED)) if (!NOT_CALLEES.has(m[1]) && !api.isContextPrimitive(m[1])) out.add(m[1]);
+  for (const m of body.matchAll(CALLED_NAME)) if (!NOT_CALLEES.has(m[1]) && !api.isContextPrimitive(m[1])) out.add(m[1]);
   for (const m of body.matchAll(ARG_IDENT)) if (!NOT_CALLEES.has(m[1]) && !api.isContextPrimitive(m[1])) out.add(m[1]);
   return [...out];
 }

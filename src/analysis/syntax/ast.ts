@@ -85,6 +85,12 @@ export class SyntaxNode {
   }
 }
 
+/**
+ * A name followed by `(` in source text: a call, lexically (macros, `sizeof` and keywords too: callers that
+ * care filter them). For text prefilters that must not parse; global, for matchAll.
+ */
+export const CALLED_NAME = /\b([A-Za-z_]\w*)\s*\(/g;
+
 /** Whitespace-collapsed text: what fingerprints and text comparisons use. */
 export function normalizedText(n: SyntaxNode | string): string {
   if (typeof n === 'string') return normalize(n);

@@ -25,6 +25,11 @@ const BLANKED_CALLS = [
 
 const WORD_RE = new RegExp(`\\b(?:${BLANKED_WORDS.join('|')})\\b`, 'g');
 const CALL_RE = new RegExp(`\\b(?:${BLANKED_CALLS.join('|')})\\s*\\(`, 'g');
+/** `text` without the kernel's annotation words (`__always_inline`, `__must_check`, ...), the ones blanked before parsing. */
+export function withoutAnnotations(text: string): string {
+  return text.replace(WORD_RE, ' ');
+}
+
 /** An identifier that names a loop-like macro: list_for_each_entry, for_each_sg, xa_for_each, scoped_guard. */
 export const ITERATOR_MACRO_RE = /^(?:\w*for_each\w*|\w*_foreach\w*|scoped_guard|scoped_cond_guard)$/;
 const ITERATOR_CANDIDATE_RE = /\b(\w*for_each\w*|\w*_foreach\w*|scoped_guard|scoped_cond_guard)\s*\(/g;
