@@ -86,9 +86,8 @@ export async function runCheckJob<S, O extends string>(spec: CheckJobSpec<S, O>,
         // Never left in progress: the cancel is retried like every request; if GitHub still refuses it, the
         // run is completed the way a failure is (reportFailure), not abandoned.
         const [o, id] = [octokit, checkRunId];
-        const sleep = s.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
         try {
-          await withRetry(() => spec.run.cancel(o, job, id), SHORT_RETRIES(s.retry), sleep);
+          await withRetry(() => spec.run.cancel(o, job, id), SHORT_RETRIES(s.retry), s.sleep);
         } catch (e) {
           log.warn({ err: e }, `${spec.what}: could not cancel the superseded check run: completing it as not finished`);
           await reportFailure(spec, job, s, o, id, 'a newer commit arrived while this one was reviewed, and the run could not be cancelled', log, classifyError(e).retryAfterMs);

@@ -113,7 +113,12 @@ it('the last attempt ends on a rate limit: the "could not finish" update waits f
 });
 
 describe('supersede, duplicates, cache', () => {
-  it('a push while the older head is analysed: the old run is completed as superseded, the new head reviewed', async () => {
+  // The cancel of the old run is answered by `cancels` in turn: at once, or refused once first (it is then
+  // retried: a superseded run is never left in progress).
+  it.each([
+    ['the old run is completed as superseded, the new head reviewed', [{ id: 80 }]],
+    ['GitHub refuses the first cancel: it is retried, the old run still completed as superseded', [[502, { message: 'Bad Gateway' }], { id: 80 }]],
+  ])('a push while the older head is analysed: %s', async (_what, cancels) => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     let entered!: () => void;
@@ -134,56 +139,22 @@ describe('supersede, duplicates, cache', () => {
       .on('GET', `${R}/pulls/${PR_NUMBER}/files`, () => [prFile(KERNEL_FILE, wrongPatch)], 2)
       .on('GET', `${R}/contents/${encoded}`, (_b, uri) => contentResponse(KERNEL_FILE, uri.includes(BASE_SHA) ? base : wrong), 4)
       .on('GET', `${R}/pulls/${PR_NUMBER}/comments`, () => [])
-      .on('PATCH', `${R}/check-runs/80`, () => ({ id: 80 }))
+      .on('PATCH', `${R}/check-runs/80`, sequence(...cancels), cancels.length)
       .on('PATCH', `${R}/check-runs/81`, () => ({ id: 81 }));
-    await probot.receive({ id: 's1', name: 'pull_request', payload: pullRequestEvent('opened') as never });
+    await probot.receive({ id: `s1-${cancels.length}`, name: 'pull_request', payload: pullRequestEvent('opened') as never });
     await inAnalysis;
-    await probot.receive({ id: 's2', name: 'pull_request', payload: pullRequestEvent('synchronize', { headSha: NEW_SHA }) as never });
+    await probot.receive({ id: `s2-${cancels.length}`, name: 'pull_request', payload: pullRequestEvent('synchronize', { headSha: NEW_SHA }) as never });
     release();
     await queue.onIdle();
     const updates = gh.find('checks/update');
-    const old = updates.find((u) => u.path.endsWith('/80'))!.body;
+    const olds = updates.filter((u) => u.path.endsWith('/80'));
+    expect(olds).toHaveLength(cancels.length);
+    const old = olds[olds.length - 1]!.body;
     expect(old).toMatchObject({ status: 'completed', conclusion: 'cancelled' });
     expect(old.output.title).toBe('Superseded by a newer push');
     expect(updates.find((u) => u.path.endsWith('/81'))!.body).toMatchObject({ status: 'completed', conclusion: 'success' });
   });
 
-  it('the superseded run is cancelled even when GitHub refuses the first cancel (it is retried, never left in progress)', async () => {
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    let entered!: () => void;
-    const inAnalysis = new Promise<void>((r) => (entered = r));
-    const inner = fakeAnalyzer([]);
-    const analyze: AnalyzeFn = async (cs, cfg) => {
-      if (inner.calls.length === 0) {
-        entered();
-        await gate;
-      }
-      return inner(cs, cfg);
-    };
-    const { probot, queue } = makeProbot(analyze);
-    gh.config(OWNER, REPO).config(OWNER, REPO)
-      .on('GET', `${R}/commits/${HEAD_SHA}/check-runs`, noRun)
-      .on('GET', `${R}/commits/${NEW_SHA}/check-runs`, noRun)
-      .on('POST', `${R}/check-runs`, (body) => [201, { id: body.head_sha === HEAD_SHA ? 80 : 81 }], 2)
-      .on('GET', `${R}/pulls/${PR_NUMBER}/files`, () => [prFile(KERNEL_FILE, wrongPatch)], 2)
-      .on('GET', `${R}/contents/${encoded}`, (_b, uri) => contentResponse(KERNEL_FILE, uri.includes(BASE_SHA) ? base : wrong), 4)
-      .on('GET', `${R}/pulls/${PR_NUMBER}/comments`, () => [])
-      .on('PATCH', `${R}/check-runs/80`, sequence([502, { message: 'Bad Gateway' }], { id: 80 }), 2)
-      .on('PATCH', `${R}/check-runs/81`, () => ({ id: 81 }));
-    await probot.receive({ id: 's1b', name: 'pull_request', payload: pullRequestEvent('opened') as never });
-    await inAnalysis;
-    await probot.receive({ id: 's2b', name: 'pull_request', payload: pullRequestEvent('synchronize', { headSha: NEW_SHA }) as never });
-    release();
-    await queue.onIdle();
-    const updates = gh.find('checks/update');
-    const olds = updates.filter((u) => u.path.endsWith('/80'));
-    expect(olds).toHaveLength(2);
-    const old = olds[1]!.body;
-    expect(old).toMatchObject({ status: 'completed', conclusion: 'cancelled' });
-    expect(old.output.title).toBe('Superseded by a newer push');
-    expect(updates.find((u) => u.path.endsWith('/81'))!.body).toMatchObject({ status: 'completed', conclusion: 'success' });
-  });
 
   it('a push while the older head waits for a retry: the check run it started is completed as superseded', async () => {
     const { probot, queue } = makeProbot(fakeAnalyzer([]), undefined, { retry: { attempts: 3, baseDelayMs: 60_000, maxDelayMs: 60_000 } });
