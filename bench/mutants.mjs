@@ -91,6 +91,19 @@ function mapVariable(site) {
   return site.destination.kind === 'variable' && /^[A-Za-z_]\w*$/.test(site.destination.name) ? site.destination.name : null;
 }
 
+/**
+ * The statement after which a mutant goes in right after a map: the map's statement, or the declarations
+ * that follow it (kernel style keeps them first); null when either is not alone on its lines.
+ */
+function insertionPointAfterMap(m, lines) {
+  const first = blockStatement(m.call);
+  if (!first || !ownLines(lines, first)) return null;
+  const sib = first.parent.namedChildren;
+  let i = sib.indexOf(first);
+  while (sib[i + 1] && sib[i + 1].type === 'declaration') i++;
+  return ownLines(lines, sib[i]) ? sib[i] : null;
+}
+
 function mutantsOf(fn, lines) {
   const out = [];
   const body = fn.body;
@@ -174,14 +187,8 @@ function mutantsOf(fn, lines) {
   if (ret) {
     for (const m of maps) {
       if (!mapVariable(m)) continue;
-      let s = blockStatement(m.call);
-      if (!s || !ownLines(lines, s)) continue;
-      // After the declarations that follow (kernel style keeps them first).
-      const sib = s.parent.namedChildren;
-      let i = sib.indexOf(s);
-      while (sib[i + 1] && sib[i + 1].type === 'declaration') i++;
-      s = sib[i];
-      if (!ownLines(lines, s)) continue;
+      const s = insertionPointAfterMap(m, lines);
+      if (!s) continue;
       const ind = indentOf(lines[s.line - 1]);
       out.push({
         cls: 'early-return', rule: 'mapping-leak', at: s.endLine + 2,
@@ -195,13 +202,8 @@ function mutantsOf(fn, lines) {
 /** After the statement of the first map into `name`'s variable (and the declarations that follow it), or null. */
 function afterMap(fn, lines, family, name) {
   const m = findMapSites(fn.body, api).find((x) => x.api.family === family && (name === undefined ? mapVariable(x) : mapVariable(x) === name));
-  let s = m ? blockStatement(m.call) : null;
-  if (!s || !ownLines(lines, s)) return null;
-  const sib = s.parent.namedChildren;
-  let i = sib.indexOf(s);
-  while (sib[i + 1] && sib[i + 1].type === 'declaration') i++;
-  s = sib[i];
-  if (!ownLines(lines, s) || !findUnmapSites(fn.body, api).some((u) => u.call.start > s.end)) return null;
+  const s = m ? insertionPointAfterMap(m, lines) : null;
+  if (!s || !findUnmapSites(fn.body, api).some((u) => u.call.start > s.end)) return null;
   return { line: s.endLine, indent: indentOf(lines[s.line - 1]), name: mapVariable(m) };
 }
 
