@@ -3,21 +3,13 @@
  * scan gives the same report from them, a damaged file is recomputed and replaced, and a Kconfig edit
  * changes the answer.
  */
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { runCaptured } from '../../test/helpers/cli.js';
+import { writeKconfigTree } from '../../test/helpers/kconfig-tree.js';
 
 const root = join(import.meta.dirname ?? '.', '..', '..');
-const FIXTURE = join(root, 'test', 'fixtures', 'scan-tree');
-const BUILD_FILES: Record<string, string> = {
-  Kconfig: 'source "arch/$(SRCARCH)/Kconfig"\nsource "drivers/Kconfig"\n',
-  'arch/x86/Kconfig': 'config 64BIT\n\tbool "64-bit kernel"\n\nconfig X86_64\n\tdef_bool y\n\tdepends on 64BIT\n',
-  'drivers/Kconfig': 'source "drivers/demo/Kconfig"\n',
-  'drivers/Makefile': 'obj-$(CONFIG_DEMO) += demo/\n',
-  'drivers/demo/Kconfig': 'config DEMO\n\ttristate "demo"\n\tdepends on PCI && X86_64\n',
-  'drivers/demo/Makefile': 'obj-$(CONFIG_DEMO) += leak.o blocked.o\n',
-};
 
 const leak = (out: string) => (JSON.parse(out) as { findings: Array<{ rule: string; severity: string; note?: string }> }).findings.find((f) => f.rule === 'mapping-leak');
 
@@ -26,13 +18,7 @@ describe('scan --cache-dir and the Kconfig reach', () => {
     const tree = mkdtempSync(join(tmpdir(), 'kmap-cli-reach-'));
     const cache = mkdtempSync(join(tmpdir(), 'kmap-cli-reach-cache-'));
     try {
-      cpSync(FIXTURE, tree, { recursive: true });
-      const old = new Date(Date.now() - 3600_000);
-      for (const [p, text] of Object.entries(BUILD_FILES)) {
-        mkdirSync(dirname(join(tree, p)), { recursive: true });
-        writeFileSync(join(tree, p), text);
-        utimesSync(join(tree, p), old, old); // (a file written within the last 2 s is not vouched for)
-      }
+      writeKconfigTree(tree, new Date(Date.now() - 3600_000)); // (a file written within the last 2 s is not vouched for)
       const scan = () => runCaptured(['scan', '--jobs', '1', '--format', 'json', '--cache-dir', cache, tree], { cwd: root });
       const first = await scan();
       expect(leak(first.out)?.severity).toBe('warning');

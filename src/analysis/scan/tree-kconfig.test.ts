@@ -4,35 +4,23 @@
  * the findings as the file alone decides them.
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { DEFAULT_CONFIG } from '../model.js';
 import { initParser } from '../syntax/parser.js';
 import type { ReachRecord, ReachStore } from '../kconfig/reach-cache.js';
 import type { FileScan } from './classify.js';
 import type { ScanResultStore } from './result-cache.js';
 import { scanTree } from './tree.js';
+import { BUILD_FILES, writeKconfigTree } from '../../../test/helpers/kconfig-tree.js';
 
-const FIXTURE = join(import.meta.dirname ?? '.', '..', '..', '..', 'test', 'fixtures', 'scan-tree');
-const BUILD_FILES: Record<string, string> = {
-  Kconfig: 'source "arch/$(SRCARCH)/Kconfig"\nsource "drivers/Kconfig"\n',
-  'arch/x86/Kconfig': 'config 64BIT\n\tbool "64-bit kernel"\n\nconfig X86_64\n\tdef_bool y\n\tdepends on 64BIT\n',
-  'drivers/Kconfig': 'source "drivers/demo/Kconfig"\n',
-  'drivers/Makefile': 'obj-$(CONFIG_DEMO) += demo/\n',
-  'drivers/demo/Kconfig': 'config DEMO\n\ttristate "demo"\n\tdepends on PCI && X86_64\n',
-  'drivers/demo/Makefile': 'obj-$(CONFIG_DEMO) += leak.o blocked.o\n',
-};
 
 let root: string;
 beforeAll(async () => {
   await initParser();
   root = mkdtempSync(join(tmpdir(), 'kmap-scan-kconfig-'));
-  cpSync(FIXTURE, root, { recursive: true });
-  for (const [p, text] of Object.entries(BUILD_FILES)) {
-    mkdirSync(dirname(join(root, p)), { recursive: true });
-    writeFileSync(join(root, p), text);
-  }
+  writeKconfigTree(root);
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
