@@ -215,7 +215,7 @@ export async function runScan(args: string[], io: CliIo): Promise<number> {
   if (values.verbose && scan.summaries) {
     const m = scan.summaries;
     const index = m.index ? `index of ${m.index.names} names (${m.index.definitions} definitions in ${m.index.files} files, ${m.indexMs} ms)` : `index not needed (${m.indexMs} ms)`;
-    io.stderr(`kmap-review: callee summaries: ${index}, ${m.indexReused} files' names from the cache; ${m.asked} callees asked about, ${m.relevant} with facts, ${m.answersKept} answers kept from the cache, ${m.reanalysed} files analysed again (${m.filesRead} files read, ${m.parsed} definitions parsed, ${m.ms} ms)\n`);
+    io.stderr(`kmap-review: callee summaries: ${index}, ${m.indexReused} files' names from the cache (${m.unread} not read: unchanged since); ${m.asked} callees asked about, ${m.relevant} with facts, ${m.answersKept} answers kept from the cache, ${m.reanalysed} files analysed again (${m.filesRead} files read, ${m.parsed} definitions parsed, ${m.ms} ms)\n`);
   }
   if (format === 'json') io.stdout(renderScanJson(scan, TOOL_VERSION) + '\n');
   else if (format === 'sarif') io.stdout(renderScanSarif(scan, TOOL_VERSION, sarifPlace(source)) + '\n');

@@ -4,7 +4,9 @@
  * again, so a re-scan costs little more than reading the tree (which the prefilter must do anyway).
  *
  * The content key is git's blob id of the bytes (blob-sha.ts): `scan --git` gets it from the object
- * store without reading the blob, a directory scan hashes each file that passes the prefilter. The whole
+ * store without reading the blob, a directory scan hashes each file that passes the prefilter. A directory
+ * re-scan does not even read a file whose stat key is the one the last scan recorded with its blob id
+ * (summaries/tree-facts.ts, IndexedFiles.unchangedSince): one stat per unchanged file, as `git status`. The whole
  * cache belongs to one engine build and configuration (its fingerprint): a cache made by another is not
  * used at all, so an upgrade or a changed rule setting never serves old results.
  *

@@ -44,14 +44,17 @@ describe('readBounded', () => {
     ['over a limit smaller than the scratch buffer', 12, 10, false],
     ['at a limit smaller than the scratch buffer', 10, 10, true],
   ];
-  it.each(cases)('%s', (_name, size, maxBytes, read) => {
+  // Without a stat (read to end of file) and with one (read to the size the stat gave): the same answers.
+  it.each(cases.flatMap(([name, ...rest]) => [[`${name}`, ...rest, false], [`${name}, stat given`, ...rest, true]] as Array<[string, number, number, boolean, boolean]>))('%s', (_name, size, maxBytes, read, withStat) => {
     const path = join(dir, `f${size}-${maxBytes}`);
     const content = Buffer.from(Array.from({ length: size }, (_, i) => 97 + (i % 26)));
     writeFileSync(path, content);
     const scratch = { buf: Buffer.alloc(16) };
-    const got = readBounded(path, scratch, maxBytes);
+    const sizes: number[] = [];
+    const got = readBounded(path, scratch, maxBytes, withStat ? (st) => void sizes.push(st.size) : undefined);
     if (read) expect(got?.equals(content)).toBe(true);
     else expect(got).toBeNull();
+    expect(sizes).toEqual(withStat ? [size] : []);
     // The scratch buffer never grows past the limit + 1.
     expect(scratch.buf.length).toBeLessThanOrEqual(Math.max(16, maxBytes + 1));
   });

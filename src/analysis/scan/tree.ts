@@ -11,7 +11,7 @@
  * analysing workers took (bench/README.md). Once it has read everything, this thread analyses too, taking
  * files from the back of what the workers were given (see Claims).
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -120,6 +120,8 @@ export interface TreeSummaryStats {
   indexMs: number;
   /** Files whose names came from the result cache (unchanged since: summaries/tree-facts.ts), not indexed again. */
   indexReused: number;
+  /** Of those, files not even read: their stat key said they were the bytes the last scan read. */
+  unread: number;
   /** Uses of callee answers and of results made with the summaries kept from the result cache. */
   answersKept: number;
   /** Distinct callee names asked about, and how many have facts a rule can use. */
@@ -426,18 +428,37 @@ export async function scanTree(source: TreeSource, options: TreeScanOptions): Pr
   const onStat = indexed && results?.setTreeFacts ? (st: { size: number; ino: number; mtimeMs: number; ctimeMs: number }) => void (stat.key = statKey(st, startedAt, options.racyMs)) : undefined;
   /** `lookedUp`: the blob id of a git blob, whose result was looked for before reading it. */
   const offer = (path: string, bytes: Uint8Array, lookedUp?: string, key: string | null = null) => {
+    const mentions = mayMentionApi(bytes, extraNames);
+    const sha = mentions && results ? (lookedUp ?? gitBlobSha(bytes)) : undefined;
     if (indexed) {
-      indexed.offer(path, key, bytes);
+      indexed.offer(path, key, bytes, results ? (sha ?? '') : undefined);
       if (wantSha.has(path)) readSha.set(path, gitBlobSha(bytes));
     }
-    if (!mayMentionApi(bytes, extraNames)) return;
-    if (results) {
-      const sha = lookedUp ?? gitBlobSha(bytes);
+    if (!mentions) return;
+    if (sha !== undefined) {
       if (lookedUp === undefined && takeCached(path, sha)) return;
       shaOf.set(path, sha);
     }
     matched++;
     analysers.add({ path, bytes });
+  };
+  /**
+   * A re-scan need not read a file whose stat key is the one the last scan kept for it (the index by file,
+   * summaries/tree-facts.ts: why a stat key): its bytes are the ones read then, so what was known of them
+   * holds: whether they mention the API, and under which blob id the result cache keeps their result. As git
+   * trusts its index for `git status`: one stat instead of open, read and close. True when the file is done.
+   */
+  const trustStat = indexed !== null && onStat !== undefined && facts !== null;
+  const unchangedOnDisk = (path: string, file: string): boolean => {
+    if (!trustStat || !indexed || wantSha.has(path)) return false;
+    const st = statSync(file, { throwIfNoEntry: false });
+    // Not there, or too large: the read says so as it always did.
+    if (!st?.isFile() || st.size > init.maxBytes) return false;
+    const known = indexed.unchangedSince(path, statKey(st, startedAt, options.racyMs));
+    // A file that mentions the API but whose result is not kept (dropped, or never made) is read.
+    if (known === null || (known !== '' && !takeCached(path, known))) return false;
+    indexed.keepUnchanged(path);
+    return true;
   };
 
   try {
@@ -454,6 +475,7 @@ export async function scanTree(source: TreeSource, options: TreeScanOptions): Pr
         let bytes: Uint8Array | null;
         stat.key = null;
         try {
+          if (unchangedOnDisk(path, file)) continue;
           bytes = readBounded(file, scratch, init.maxBytes, onStat);
         } catch (e) {
           skipped.push({ path, reason: `unreadable: ${(e as NodeJS.ErrnoException).code ?? String(e)}` });
@@ -698,6 +720,7 @@ function withTreeSummaries(source: TreeSource, files: IndexedFiles, fresh: FileS
     ...(built ? { index: files.index().size } : {}),
     indexMs: Math.round(files.elapsedMs),
     indexReused: files.reused,
+    unread: files.unread,
     answersKept: kept,
     asked: asked.size,
     relevant: [...answers].filter(([name, a]) => asked.has(name) && a.relevant).length,

@@ -22,6 +22,8 @@ beforeEach(() => {
   cpSync(FIXTURE, tree, { recursive: true });
   cacheFile = join(dir, 'cache', 'scan.json');
 });
+/** Past the racy window (racyMs 0: the millisecond) of what was just written: its stat key is kept. */
+const settle = () => new Promise((resolve) => setTimeout(resolve, 5));
 afterEach(() => rmSync(join(tree, '..'), { recursive: true, force: true }));
 
 /** The scan's JSON without what may differ between a cold and a cached scan (time, the cached count). */
@@ -44,6 +46,7 @@ const classOf = (scan: TreeScan, fn: string) => scan.sites.filter((s) => s.funct
 
 describe('a cached re-scan with callee summaries', () => {
   it('gives the cold scan\'s results without indexing or answering again', async () => {
+    await settle();
     const first = await cached();
     expect(classOf(first, 'demo_fill_page')).toEqual(['needs-care', 'needs-care']);
     expect(first.summaries).toMatchObject({ reanalysed: 1, answersKept: 0, indexReused: 0 });
@@ -93,6 +96,45 @@ describe('a cached re-scan with callee summaries', () => {
     const back = await cached();
     expect(classOf(back, 'demo_fill_page')).toEqual(['needs-care', 'needs-care']);
     expect(json(back)).toEqual(json(await cold()));
+  });
+
+  it('does not read a file whose stat key is unchanged, and reads every other one', async () => {
+    writeFileSync(join(tree, 'lib', 'demo_other.c'), '// SPDX-License-Identifier: GPL-2.0\nint demo_other(void)\n{\n\treturn 0;\n}\n');
+    await settle();
+    await cached();
+    const again = await cached();
+    // fill.c (its result kept under the blob id recorded with its key) and demo_other.c (no API) are not
+    // read; the two files the kept answers read are, as their answers are checked by content.
+    expect(again.summaries).toMatchObject({ indexReused: 4, unread: 2 });
+    expect(again.files).toMatchObject({ listed: 4, matched: 1, cached: 1 });
+    // A result the cache no longer has (the file itself unchanged): read and analysed again.
+    const data = JSON.parse(readFileSync(cacheFile, 'utf8')) as { files: unknown[] };
+    writeFileSync(cacheFile, JSON.stringify({ ...data, files: [] }));
+    const dropped = await cached();
+    expect(dropped.summaries).toMatchObject({ unread: 1 }); // demo_other.c
+    expect(dropped.files.cached).toBe(0);
+    expect(json(dropped)).toEqual(json(await cold()));
+    // An edited file is read (its key changed): the edit shows.
+    const fill = join(tree, 'fs', 'demo', 'fill.c');
+    writeFileSync(fill, readFileSync(fill, 'utf8').replace(/kmap_atomic\(/g, 'kmap_local_page(').replace(/kunmap_atomic\(/g, 'kunmap_local('));
+    await settle();
+    const edited = await cached();
+    expect(edited.summaries).toMatchObject({ unread: 1 }); // demo_other.c
+    expect(edited.sites.filter((x) => x.function === 'demo_fill_page')).toEqual([]);
+    expect(json(edited)).toEqual(json(await cold()));
+  });
+
+  it('reads every file when the stat keys cannot be trusted (written within the racy window)', async () => {
+    const racy = async () => {
+      const { cache } = ScanResultCache.open(cacheFile, 'fp');
+      const scan = await scanTree({ kind: 'dir', root: tree, label: 'tree' }, { config: DEFAULT_CONFIG, jobs: 1, results: cache, racyMs: 3_600_000 });
+      cache.save();
+      return scan;
+    };
+    await racy();
+    const again = await racy();
+    expect(again.summaries).toMatchObject({ indexReused: 0, unread: 0 });
+    expect(json(again)).toEqual(json(await cold()));
   });
 
   it('a damaged cache costs the answers, never changes them', async () => {
@@ -174,6 +216,35 @@ describe('IndexedFiles (the index by file kept between scans)', () => {
     expect(next.unchanged('fn5', ['da/f5.c'])).toBe(false);
     expect(next.unchanged('fn105', ['db/f105.c'])).toBe(true);
     expect(next.unchanged('fnx', [])).toBe(false);
+  });
+
+  it('keeps what was known of a file\'s bytes with its key, for a re-scan that does not read it', () => {
+    const first = new IndexedFiles();
+    first.offer('a.c', 'k1', def('alpha'), 'f'.repeat(40));
+    first.offer('b.c', 'k2', def('beta'), '');
+    first.offer('c.c', 'k3', def('gamma')); // nothing known of its bytes
+    const next = new IndexedFiles(first.serialise());
+    expect(next.unchangedSince('a.c', 'k1')).toBe('f'.repeat(40));
+    next.keepUnchanged('a.c');
+    expect(next.unchangedSince('b.c', 'k2')).toBe('');
+    next.keepUnchanged('b.c');
+    expect(next.unchangedSince('c.c', 'k3')).toBeNull(); // must be read: offered with its bytes
+    next.offer('c.c', 'k3', def('other'), '');
+    expect(next).toMatchObject({ reused: 3, unread: 2 });
+    expect(next.changed).toBe(true); // c.c's sha was learnt: worth keeping
+    expect(next.index().files('gamma')).toEqual(['c.c']);
+    // Round trip, and another key: read.
+    const third = new IndexedFiles(next.serialise());
+    expect(third.unchangedSince('a.c', 'k9')).toBeNull();
+    third.offer('a.c', 'k9', def('delta'), '');
+    expect(third.unchangedSince('b.c', 'k2')).toBe('');
+    third.keepUnchanged('b.c');
+    expect(third.unchangedSince('c.c', 'k3')).toBe('');
+    // c.c then turned out unreadable (never offered): gone from the index, as a file not offered always was.
+    expect(third.changed).toBe(true);
+    expect(third.unchanged('gamma', ['c.c'])).toBe(false);
+    expect(third.index().files('delta')).toEqual(['a.c']);
+    expect(third.serialise().split('\n')).toEqual(['a.c\tk9\tdelta\t', 'b.c\tk2\tbeta\t']);
   });
 
   it('does not trust the stat key of a file written just before the scan', () => {

@@ -4,9 +4,11 @@
  * same callee questions again.
  *
  * Two parts:
- * - the index by file (IndexedFiles): each listed file's stat key and the names it may define. A file
- *   whose key is unchanged is not indexed again (its names are taken as they were); the full index is
- *   built from those names only when a question must be answered afresh.
+ * - the index by file (IndexedFiles): each listed file's stat key, the names it may define and whether it
+ *   mentions the API (its blob id when it does). A file whose key is unchanged is not indexed again (its
+ *   names are taken as they were), nor even read by a directory re-scan (one stat, by path): whether it
+ *   mentions the API and its result cache key are known; the full index is built from those names only when
+ *   a question must be answered afresh.
  * - the answers (TreeFacts): each callee name asked about, whether it had a fact a rule can use, and what
  *   the answers read: the files (path and git blob id) and, per name resolved through the index, the files
  *   the index named. Everything carries a sequence number (the order of the answers and second analyses of
@@ -37,7 +39,10 @@ export function statKey(st: { size: number; ino: number; mtimeMs: number; ctimeM
 }
 
 export interface TreeFacts {
-  /** One line per listed file: "path\tkey\tname name ...", in the order listed (key empty: not trusted). */
+  /**
+   * One line per listed file: "path\tkey\tname name ...\tsha", in the order listed (key empty: not trusted;
+   * sha: the blob id when the file mentions the API, empty when it does not, the field absent when unknown).
+   */
   index: string;
   /** [callee name, has a fact a rule can use, seq] */
   answers: Array<[string, boolean, number]>;
@@ -68,6 +73,11 @@ interface FileEntry {
   key: string | null;
   /** Space-separated names (as kept), or the list (as indexed this run). */
   names: string | string[];
+  /**
+   * What the scan knew of the bytes: their git blob id when they mention the API (a file the scan analyses,
+   * whose result the result cache keeps under that id), '' when they do not; undefined: not recorded.
+   */
+  sha?: string;
 }
 
 const namesList = (n: string | string[]): string[] => (typeof n === 'string' ? (n ? n.split(' ') : []) : n);
@@ -100,6 +110,8 @@ export class IndexedFiles {
   }
   /** Files whose names were taken from the snapshot. */
   reused = 0;
+  /** Of those, files taken as unchanged without being read (keepUnchanged()). */
+  unread = 0;
   /**
    * Without `keep` nothing is kept by file (a scan without a result cache): the files go straight into the
    * index, as cheap as a scan without a cache ever was.
@@ -120,7 +132,10 @@ export class IndexedFiles {
     const t2 = t1 < 0 ? -1 : this.snap.indexOf('\t', t1 + 1);
     // A damaged line: no entry (its file, if any, is indexed from its bytes).
     if (t1 < 0 || t2 < 0 || t2 > nl) return ['', { key: null, names: '' }, nl + 1];
-    return [this.snap.slice(at, t1), { key: this.snap.slice(t1 + 1, t2) || null, names: this.snap.slice(t2 + 1, nl) }, nl + 1];
+    const t3 = this.snap.indexOf('\t', t2 + 1);
+    const key = this.snap.slice(t1 + 1, t2) || null;
+    if (t3 < 0 || t3 > nl) return [this.snap.slice(at, t1), { key, names: this.snap.slice(t2 + 1, nl) }, nl + 1];
+    return [this.snap.slice(at, t1), { key, names: this.snap.slice(t2 + 1, t3), sha: this.snap.slice(t3 + 1, nl) }, nl + 1];
   }
 
   /** The snapshot's entry for `path`, taken (each is given once). */
@@ -156,29 +171,75 @@ export class IndexedFiles {
     return this.take(path);
   }
 
-  /** A file read by the scan: indexed from its bytes unless its key is the snapshot's. */
-  offer(path: string, key: string | null, bytes: Uint8Array): void {
+  /** The entry unchangedSince() took for the file about to be offered (it gives each entry once). */
+  private held: { path: string; e: FileEntry | undefined } | null = null;
+  private entryOf(path: string): FileEntry | undefined {
+    if (this.held?.path === path) {
+      const { e } = this.held;
+      this.held = null;
+      return e;
+    }
+    this.releaseHeld();
+    return this.take(path);
+  }
+  /** An entry held for a file that was then not offered (unreadable): as if the cursor had passed it. */
+  private releaseHeld(): void {
+    if (this.held?.e) this.passed.set(this.held.path, this.held.e);
+    this.held = null;
+  }
+  /** Snapshot entries that learnt their sha this run (a snapshot from before the sha was kept). */
+  private learnt = 0;
+
+  /**
+   * For a file the scan may not need to read: what the snapshot knew of its bytes when its stat key (this
+   * run's, by path) is the snapshot's, so the bytes are the ones the last scan read: their blob id when they
+   * mentioned the API, '' when they did not. null when the file must be read (another key, none trusted,
+   * nothing recorded). Nothing is taken as unchanged until keepUnchanged(); else offer() the bytes next.
+   */
+  unchangedSince(path: string, key: string | null): string | null {
+    if (this.direct || key === null) return null;
+    const e = this.entryOf(path);
+    this.held = { path, e };
+    return e && e.key === key && e.sha !== undefined ? e.sha : null;
+  }
+
+  /** The file unchangedSince() answered for is taken as it was (neither read nor indexed). */
+  keepUnchanged(path: string): void {
+    const e = this.entryOf(path);
+    if (!e) throw new Error(`keepUnchanged(${path}) without unchangedSince()`);
+    this.reused++;
+    this.unread++;
+    this.order.push({ path, e });
+  }
+
+  /**
+   * A file read by the scan: indexed from its bytes unless its key is the snapshot's. `sha`: its blob id
+   * when it mentions the API, '' when it does not (undefined: not known, nothing kept about the bytes).
+   */
+  offer(path: string, key: string | null, bytes: Uint8Array, sha?: string): void {
     if (this.direct) {
       this.direct.add(path, bytes);
       return;
     }
-    const had = this.take(path);
+    const had = this.entryOf(path);
     if (had && key !== null && had.key === key) {
       this.reused++;
-      this.order.push({ path, e: had });
+      if (sha !== undefined && had.sha !== sha) this.learnt++;
+      this.order.push({ path, e: sha === undefined || had.sha === sha ? had : { ...had, sha } });
       return;
     }
     const t0 = performance.now();
     const names = namesDefinedIn(path, bytes);
     this.#elapsedMs += performance.now() - t0;
     this.fresh.set(path, names);
-    this.order.push({ path, e: { key, names } });
+    this.order.push({ path, e: { key, names, ...(sha !== undefined ? { sha } : {}) } });
   }
 
   private gone: Set<string> | null = null;
   /** The snapshot's files not offered in this run (deleted, unreadable, not selected). */
   private goneFiles(): Set<string> {
     if (this.gone) return this.gone;
+    this.releaseHeld();
     this.gone = new Set(this.passed.keys());
     for (let line = this.lineAt(this.at); line; line = this.lineAt(line[2])) if (line[0]) this.gone.add(line[0]);
     return this.gone;
@@ -210,9 +271,9 @@ export class IndexedFiles {
     return this.definers;
   }
 
-  /** Whether the index differs from the snapshot's (files indexed afresh, or gone). Call after the last offer. */
+  /** Whether the index differs from the snapshot's (files indexed afresh, gone, or a sha learnt). Call after the last offer. */
   get changed(): boolean {
-    return this.fresh.size > 0 || this.goneFiles().size > 0;
+    return this.fresh.size > 0 || this.learnt > 0 || this.goneFiles().size > 0;
   }
 
   /** This run's index (built on first use, in the order the files were offered, as a cold scan builds it). */
@@ -231,7 +292,7 @@ export class IndexedFiles {
   /** The index part of the next snapshot. */
   serialise(): string {
     const lines: string[] = [];
-    for (const { path, e } of this.order) lines.push(`${path}\t${e.key ?? ''}\t${typeof e.names === 'string' ? e.names : e.names.join(' ')}`);
+    for (const { path, e } of this.order) lines.push(`${path}\t${e.key ?? ''}\t${typeof e.names === 'string' ? e.names : e.names.join(' ')}${e.sha !== undefined ? `\t${e.sha}` : ''}`);
     return lines.join('\n');
   }
 }
