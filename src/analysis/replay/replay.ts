@@ -1252,12 +1252,15 @@ export function replayFunction(fn: CFunction, api: KmapApi, opts: ReplayOptions 
   // States seen, per node: the key string is the State's own (cached, so V8 hashes it once), where a
   // `${node}|${key}` string made per arrival would be hashed afresh each time.
   const seen: Array<Set<string> | undefined> = new Array(cfg.nodes.length);
-  const work: Array<[number, State]> = [[cfg.entry, initial]];
+  // The worklist as two parallel stacks (node id, state): no pair allocated per arrival.
+  const workIds: number[] = [cfg.entry];
+  const work: State[] = [initial];
   let states = 0;
   let complete = true;
   const visits = new Uint32Array(cfg.nodes.length);
   while (work.length) {
-    const [id, arrived] = work.pop()!;
+    const id = workIds.pop()!;
+    const arrived = work.pop()!;
     // Widening: integer values that still differ after many arrivals at one node (counters, sizes computed
     // along each path) multiply the states without deciding anything; forget them there. Offsets already
     // held by a mapping's holders stay; unknown values only make unmap-outside-page say nothing.
@@ -1281,7 +1284,8 @@ export function replayFunction(fn: CFunction, api: KmapApi, opts: ReplayOptions 
       const next = take(s, node, edge);
       if (!next) continue;
       if (edge.to === cfg.exit) checkExit(next, node);
-      work.push([edge.to, next]);
+      workIds.push(edge.to);
+      work.push(next);
     }
   }
   return done(states, complete);

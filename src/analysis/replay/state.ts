@@ -155,7 +155,15 @@ export class State {
   }
 
   step(line: number, note: string, node: SyntaxNode | null, kind: Step['kind'] = 'other', site?: number): State {
-    return this.with({ trace: { line, note, node, kind, site, prev: this.trace } });
+    // The commonest change by far (every statement a path walks): only the trace, so every key part stays.
+    const next = new State(this.stack, this.released, this.facts, this.defs, this.values, this.loops, { line, note, node, kind, site, prev: this.trace });
+    next.stackKey = this.stackKey;
+    next.releasedKey = this.releasedKey;
+    next.factsKey = this.factsKey;
+    next.loopsKey = this.loopsKey;
+    next.valuesKey = this.valuesKey;
+    next.cachedKey = this.cachedKey;
+    return next;
   }
 
   /** Index in the stack of the topmost live mapping held by `name`, or -1. */
