@@ -1,12 +1,26 @@
 /**
  * A tree-scan worker thread: analyses the files the main thread hands it (already read and prefiltered),
  * each unless the main thread has claimed it first (tree.ts, Claims), and answers `stop` with everything
- * it found. See tree.ts for the threads' roles.
+ * it found. One worker may then be asked for the Kconfig reach of the files with errors, which it computes
+ * while the main thread makes the tree summaries. See tree.ts for the threads' roles.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { runInBackground } from '../background-thread.js';
+import { CachedReach } from '../kconfig/reach-cache.js';
+import { dirTreeReader } from '../kconfig/tree-reader.js';
 import { initParser } from '../syntax/parser.js';
-import { Claims, FileAnalyser, type WorkerMessage, type WorkerResult, type WorkerStart } from './tree.js';
+import { Claims, FileAnalyser, type ReachDone, type ReachJob, type WorkerMessage, type WorkerResult, type WorkerStart } from './tree.js';
+
+/** The reach of `job.paths`, as the main thread's withKconfigReach computes it; a failure answers nothing. */
+function reachOf(job: ReachJob): ReachDone {
+  try {
+    const reach = new CachedReach(dirTreeReader(job.root), job.record);
+    for (const p of job.paths) reach.reachOf(p);
+    return { record: reach.record(), changed: reach.changed };
+  } catch {
+    return { record: null, changed: false };
+  }
+}
 
 const init = workerData as WorkerStart;
 if (init.background) runInBackground();
@@ -19,9 +33,10 @@ let ready = false;
 
 const handle = (msg: WorkerMessage) => {
   if (msg.type === 'stop') {
+    // The main thread terminates this worker once it needs nothing more (tree.ts, TailWorker).
     port.postMessage({ type: 'results', scans: analyser.scans, skipped: analyser.skipped } satisfies WorkerResult);
-    port.close();
-  } else if (claims.claim(msg.index)) analyser.analyse(msg.file);
+  } else if (msg.type === 'reach') port.postMessage({ type: 'reach', ...reachOf(msg) } satisfies WorkerResult);
+  else if (claims.claim(msg.index)) analyser.analyse(msg.file);
 };
 
 port.on('message', (msg: WorkerMessage) => (ready ? handle(msg) : waiting.push(msg)));

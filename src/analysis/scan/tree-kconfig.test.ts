@@ -57,6 +57,48 @@ describe('scanTree with a Kconfig', () => {
     expect(stored?.severity).toBe('error');
   });
 
+  describe('the reach computed in a worker while this thread makes the tree summaries', () => {
+    // Stand-in workers (jest cannot start the compiled scan-worker.js): they claim no file (this thread
+    // analyses them all once read), and answer the reach job as told; the real one runs in the CLI tests.
+    const workerFile = (onReach: string) => {
+      const file = join(mkdtempSync(join(tmpdir(), 'kmap-reach-worker-')), 'worker.mjs');
+      writeFileSync(file, `import { parentPort } from 'node:worker_threads';
+parentPort.on('message', (m) => {
+  if (m.type === 'stop') parentPort.postMessage({ type: 'results', scans: [], skipped: [] });
+  else if (m.type === 'reach') { ${onReach} }
+});`);
+      return new URL(`file://${file}`);
+    };
+    const scanWith = (onReach: string, reachCache?: ReachStore) => scanTree({ kind: 'dir', root }, { config: DEFAULT_CONFIG, jobs: 2, workerUrl: workerFile(onReach), ...(reachCache ? { reachCache } : {}) });
+
+    it('its answers are used (with their stamps checked), and kept in the store', async () => {
+      const kept: ReachRecord[] = [];
+      const store: ReachStore = { load: () => null, keep: (r) => void kept.push(r) };
+      const answer = { files: [], lists: [], answers: [['drivers/demo/leak.c', { evidence: ['told by the worker'] }]] };
+      const scan = await scanWith(`parentPort.postMessage({ type: 'reach', record: ${JSON.stringify(answer)}, changed: true, job: m });`, store);
+      expect(leakOf(scan)?.severity).toBe('warning');
+      expect(leakOf(scan)?.note).toContain('told by the worker');
+      expect(kept.map((r) => r.answers)).toEqual([answer.answers]);
+    });
+
+    it.each([
+      ['answers nothing (it failed)', `parentPort.postMessage({ type: 'reach', record: null, changed: false });`],
+      ['exits', `process.exit(0);`],
+      ['throws', `throw new Error('no reach');`],
+    ])('a worker that %s: the reach is computed here, as without workers', async (_name, onReach) => {
+      const scan = await scanWith(onReach);
+      expect(leakOf(scan)?.severity).toBe('warning');
+      expect(leakOf(scan)?.note).toContain(NOTE);
+    });
+
+    it('stamps that no longer hold: computed here', async () => {
+      const stale = { files: [['drivers/demo/Kconfig', 'not its stamp']], lists: [], answers: [['drivers/demo/leak.c', { evidence: ['stale'] }]] };
+      const scan = await scanWith(`parentPort.postMessage({ type: 'reach', record: ${JSON.stringify(stale)}, changed: true });`);
+      expect(leakOf(scan)?.note).toContain(NOTE);
+      expect(leakOf(scan)?.note).not.toContain('stale');
+    });
+  });
+
   it('a git revision reads its build files from the object store', async () => {
     const repo = mkdtempSync(join(tmpdir(), 'kmap-git-kconfig-'));
     try {

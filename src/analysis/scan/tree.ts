@@ -19,7 +19,7 @@ import { ENGINE_VERSION } from '../engine.js';
 import { countDeprecatedCalls, KmapApi } from '../kmap-api.js';
 import type { EngineConfig, Finding, SkippedFile } from '../model.js';
 import { applyKconfigReach, reachCanChange } from '../kconfig/apply.js';
-import { CachedReach, type ReachStore } from '../kconfig/reach-cache.js';
+import { CachedReach, type ReachRecord, type ReachStore } from '../kconfig/reach-cache.js';
 import { dirTreeReader, gitTreeListing, type TreeReader } from '../kconfig/tree-reader.js';
 import { findRule } from '../rules/index.js';
 import { initParser } from '../syntax/parser.js';
@@ -188,11 +188,32 @@ export class Claims {
   }
 }
 
-/** Main thread -> scan-worker.ts: a file to analyse (unless already claimed), or the end of the work. */
-export type WorkerMessage = { type: 'file'; index: number; file: Candidate } | { type: 'stop' };
+/**
+ * Main thread -> scan-worker.ts: a file to analyse (unless already claimed), the end of the work, then
+ * (to one worker, while this thread makes the tree summaries) the Kconfig reach of the files with errors.
+ */
+export type WorkerMessage = { type: 'file'; index: number; file: Candidate } | { type: 'stop' } | ({ type: 'reach' } & ReachJob);
 
-/** scan-worker.ts -> main thread: `results` once after `stop`. */
-export type WorkerResult = { type: 'results'; scans: FileScan[]; skipped: SkippedFile[] } | { type: 'failed'; error: string };
+/** scan-worker.ts -> main thread: `results` once after `stop`; `reach` after `reach`. */
+export type WorkerResult = { type: 'results'; scans: FileScan[]; skipped: SkippedFile[] } | { type: 'failed'; error: string } | ({ type: 'reach' } & ReachDone);
+
+/** The Kconfig reach of a directory's files, computed in a worker: as withKconfigReach would, from `record`. */
+export interface ReachJob {
+  root: string;
+  record: ReachRecord | null;
+  paths: string[];
+}
+/** Its record (answers and stamps: null when it failed), and whether it differs from the one given. */
+export interface ReachDone {
+  record: ReachRecord | null;
+  changed: boolean;
+}
+
+/** A worker kept after its results for one more job, or let go. */
+interface TailWorker {
+  reach(job: ReachJob): Promise<ReachDone | null>;
+  release(): void;
+}
 
 /** What a scan worker is started with: the analysis settings and the claims it shares with this thread. */
 export interface WorkerStart extends WorkerInit {
@@ -241,8 +262,11 @@ export class FileAnalyser {
  */
 interface Analysers {
   add(file: Candidate): void;
-  /** Analyses what is left (here too, if `helpHere`), then waits for every worker's results. */
-  finish(helpHere: boolean): Promise<{ scans: FileScan[]; skipped: SkippedFile[] }>;
+  /**
+   * Analyses what is left (here too, if `helpHere`), then waits for every worker's results. `tail`: a
+   * worker kept for one more job (the caller releases it), when there were workers.
+   */
+  finish(helpHere: boolean): Promise<{ scans: FileScan[]; skipped: SkippedFile[]; tail?: TailWorker }>;
   /** Stops the workers without waiting (an error while reading). */
   abort(): void;
 }
@@ -286,7 +310,7 @@ function onWorkers(init: WorkerInit, count: number, workerUrl: URL, lazy: boolea
       };
       worker.on('message', (msg: WorkerResult) => {
         if (msg.type === 'failed') fail(new Error(`scan worker: ${msg.error}`));
-        else {
+        else if (msg.type === 'results') {
           answered = true;
           resolve(msg);
         }
@@ -299,6 +323,8 @@ function onWorkers(init: WorkerInit, count: number, workerUrl: URL, lazy: boolea
     return w;
   });
   let workers = lazy ? [] : startWorkers();
+  /** The worker finish() keeps for the tail job. */
+  let kept: (typeof workers)[number] | undefined;
   return {
     add(read) {
       const index = given.length;
@@ -328,14 +354,30 @@ function onWorkers(init: WorkerInit, count: number, workerUrl: URL, lazy: boolea
         for (const w of workers) w.worker.postMessage({ type: 'stop' } satisfies WorkerMessage);
         const results = await Promise.all(workers.map((w) => w.result));
         if (here) results.push({ scans: here.scans, skipped: here.skipped });
-        return { scans: results.flatMap((r) => r.scans), skipped: results.flatMap((r) => r.skipped) };
+        kept = workers[0];
+        return { scans: results.flatMap((r) => r.scans), skipped: results.flatMap((r) => r.skipped), ...(kept ? { tail: tailOf(kept.worker) } : {}) };
       } finally {
-        for (const w of workers) void w.worker.terminate();
+        for (const w of workers) if (w !== kept) void w.worker.terminate();
       }
     },
     abort() {
       for (const w of workers) void w.worker.terminate();
     },
+  };
+}
+
+/** A worker that has sent its results, for one more job; released (terminated) by whoever holds it. */
+function tailOf(worker: Worker): TailWorker {
+  return {
+    reach: (job) =>
+      new Promise((resolve) => {
+        // A worker that fails or exits first answers nothing: the reach is then computed here.
+        worker.on('message', (msg: WorkerResult) => msg.type === 'reach' && resolve(msg));
+        worker.once('error', () => resolve(null));
+        worker.once('exit', () => resolve(null));
+        worker.postMessage({ type: 'reach', ...job } satisfies WorkerMessage);
+      }),
+    release: () => void worker.terminate(),
   };
 }
 
@@ -352,7 +394,24 @@ function copyOf(bytes: Uint8Array): Uint8Array {
  * the store's answers from an earlier scan cover the findings and their build files are unchanged (a
  * commit's blob ids come from `git ls-tree` alone; its blobs are read only when something is computed).
  */
-async function withKconfigReach(findings: Finding[], source: TreeSource, commit: string | null, store?: ReachStore): Promise<Finding[]> {
+/** The first results' reach job, started in the kept worker; null when no finding can change. */
+function reachInWorker(tail: TailWorker, root: string, scans: readonly FileScan[], store?: ReachStore): Promise<ReachDone | null> | null {
+  const paths = [...new Set(scans.flatMap((s) => s.findings.filter(reachCanChange).map((f) => f.path)))];
+  if (!paths.length) return null;
+  let record: ReachRecord | null = null;
+  try {
+    record = store?.load() ?? null;
+  } catch {
+    record = null;
+  }
+  return tail.reach({ root, record, paths });
+}
+
+/**
+ * `early`: the record of the reach a worker computed from the first results (reachInWorker): its answers
+ * are used while its stamps hold (CachedReach checks them), and what it does not answer is computed here.
+ */
+async function withKconfigReach(findings: Finding[], source: TreeSource, commit: string | null, store?: ReachStore, early?: Promise<ReachDone | null>): Promise<Finding[]> {
   const paths = new Set(findings.filter(reachCanChange).map((f) => f.path));
   if (source.kind === 'texts' || !paths.size) return findings;
   let reader: TreeReader;
@@ -368,9 +427,11 @@ async function withKconfigReach(findings: Finding[], source: TreeSource, commit:
   } catch {
     return findings; // the build files could not be read: nothing is claimed about them
   }
-  reach ??= new CachedReach(reader, store?.load());
+  const fromWorker = early ? await early : null;
+  reach ??= new CachedReach(reader, fromWorker?.record ?? store?.load());
   const out = applyKconfigReach(findings, reach);
-  if (store && reach.changed) store.keep(reach.record());
+  // Changed against the stored record: by the worker's answers, or by this thread's.
+  if (store && (reach.changed || (fromWorker?.record && fromWorker.changed))) store.keep(reach.record());
   return out;
 }
 
@@ -529,11 +590,21 @@ export async function scanTree(source: TreeSource, options: TreeScanOptions): Pr
   readWarm();
   // This thread helps with what is left once it has read everything, unless it answers webhooks.
   const analysed = await analysers.finish(!options.background);
-  const summaries = indexed ? withTreeSummaries(source, indexed, analysed.scans, cached, analysed.skipped, options.config, init.maxBytes, { facts, readSha, shaOf, ...(results ? { results } : {}) }) : null;
-  if (results) for (const scan of analysed.scans) results.set(scan.path, shaOf.get(scan.path)!, scan);
-  const scans = [...analysed.scans, ...cached].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  let summaries: TreeSummaryStats | null;
+  let scans: FileScan[];
+  let findings: Finding[];
+  try {
+    // The tree summaries' step runs here, and would leave the workers idle: one computes the Kconfig reach
+    // of the files the first results have errors in meanwhile (what the step changes is computed here).
+    const early = analysed.tail && source.kind === 'dir' ? reachInWorker(analysed.tail, source.root, [...analysed.scans, ...cached], options.reachCache) : null;
+    summaries = indexed ? withTreeSummaries(source, indexed, analysed.scans, cached, analysed.skipped, options.config, init.maxBytes, { facts, readSha, shaOf, ...(results ? { results } : {}) }) : null;
+    if (results) for (const scan of analysed.scans) results.set(scan.path, shaOf.get(scan.path)!, scan);
+    scans = [...analysed.scans, ...cached].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    findings = await withKconfigReach(scans.flatMap((s) => s.findings), source, commit, options.reachCache, early ?? undefined);
+  } finally {
+    analysed.tail?.release();
+  }
   const sites = scans.flatMap((s) => s.sites);
-  const findings = await withKconfigReach(scans.flatMap((s) => s.findings), source, commit, options.reachCache);
   const maintainersIndex: MaintainersIndex | null = maintainers ? parseMaintainers(maintainers) : null;
   return {
     name,
