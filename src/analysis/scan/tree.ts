@@ -25,7 +25,8 @@ import { findRule } from '../rules/index.js';
 import { initParser } from '../syntax/parser.js';
 import { CalleeSummaries } from '../summaries/context.js';
 import type { IndexSize } from '../summaries/definitions.js';
-import { firstChanged, IndexedFiles, statKey, type TreeFacts } from '../summaries/tree-facts.js';
+import { fileStamp, type StampFields } from '../source/file-stamp.js';
+import { firstChanged, IndexedFiles, type TreeFacts } from '../summaries/tree-facts.js';
 import { TreeDefinitions } from '../summaries/tree.js';
 import { scanFile, type FileScan, type ScanSite } from './classify.js';
 import { gitBlobSha } from './blob-sha.js';
@@ -84,9 +85,9 @@ export interface TreeScanOptions {
    */
   treeSummaries?: boolean;
   /**
-   * How recently (ms before the scan) a file may have been written and still be known by its stat key in
-   * the result store (summaries/tree-facts.ts RACY_MS, the default); tests that write a tree and scan it
-   * at once give 0.
+   * How recently (ms before the scan) a file may have been written and still be known by its stamp next
+   * time: by the result store's index by file, and by the Kconfig reach's store for a build file
+   * (source/file-stamp.ts RACY_MS, the default); tests that write a tree and scan it at once give 0.
    */
   racyMs?: number;
 }
@@ -351,14 +352,15 @@ function copyOf(bytes: Uint8Array): Uint8Array {
  * read only when a finding can change (files in memory, the App's, have none to read), and not at all when
  * the store's answers from an earlier scan cover the findings and their build files are unchanged (a
  * commit's blob ids come from `git ls-tree` alone; its blobs are read only when something is computed).
+ * `stamps`: the scan's start and racy window, for a directory's stamps (source/file-stamp.ts).
  */
-async function withKconfigReach(findings: Finding[], source: TreeSource, commit: string | null, store?: ReachStore): Promise<Finding[]> {
+async function withKconfigReach(findings: Finding[], source: TreeSource, commit: string | null, stamps: { startedAt: number; racyMs?: number }, store?: ReachStore): Promise<Finding[]> {
   const paths = new Set(findings.filter(reachCanChange).map((f) => f.path));
   if (source.kind === 'texts' || !paths.size) return findings;
   let reader: TreeReader;
   let reach: CachedReach | undefined;
   try {
-    if (source.kind === 'dir') reader = dirTreeReader(source.root);
+    if (source.kind === 'dir') reader = dirTreeReader(source.root, stamps);
     else {
       const listing = gitTreeListing(source.repo, commit!);
       reader = listing;
@@ -422,10 +424,13 @@ export async function scanTree(source: TreeSource, options: TreeScanOptions): Pr
   /** The files the kept answers read, hashed as read here to tell whether they still hold. */
   const wantSha = new Set(facts?.read.map((r) => r[0]));
   const readSha = new Map<string, string>();
-  /** Stat keys only when the index by file can be kept (summaries/tree-facts.ts: why a stat key). */
+  /**
+   * Stat keys only when the index by file can be kept (summaries/tree-facts.ts: why a stat key). The racy
+   * window of every stamp (source/file-stamp.ts) is counted back from here, the build files' too.
+   */
   const startedAt = Date.now();
   const stat = { key: null as string | null };
-  const onStat = indexed && results?.setTreeFacts ? (st: { size: number; ino: number; mtimeMs: number; ctimeMs: number }) => void (stat.key = statKey(st, startedAt, options.racyMs)) : undefined;
+  const onStat = indexed && results?.setTreeFacts ? (st: StampFields) => void (stat.key = fileStamp(st, startedAt, options.racyMs)) : undefined;
   /** `lookedUp`: the blob id of a git blob, whose result was looked for before reading it. */
   const offer = (path: string, bytes: Uint8Array, lookedUp?: string, key: string | null = null) => {
     const mentions = mayMentionApi(bytes, extraNames);
@@ -454,7 +459,7 @@ export async function scanTree(source: TreeSource, options: TreeScanOptions): Pr
     const st = statSync(file, { throwIfNoEntry: false });
     // Not there, or too large: the read says so as it always did.
     if (!st?.isFile() || st.size > init.maxBytes) return false;
-    const known = indexed.unchangedSince(path, statKey(st, startedAt, options.racyMs));
+    const known = indexed.unchangedSince(path, fileStamp(st, startedAt, options.racyMs));
     // A file that mentions the API but whose result is not kept (dropped, or never made) is read.
     if (known === null || (known !== '' && !takeCached(path, known))) return false;
     indexed.keepUnchanged(path);
@@ -533,7 +538,7 @@ export async function scanTree(source: TreeSource, options: TreeScanOptions): Pr
   if (results) for (const scan of analysed.scans) results.set(scan.path, shaOf.get(scan.path)!, scan);
   const scans = [...analysed.scans, ...cached].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const sites = scans.flatMap((s) => s.sites);
-  const findings = await withKconfigReach(scans.flatMap((s) => s.findings), source, commit, options.reachCache);
+  const findings = await withKconfigReach(scans.flatMap((s) => s.findings), source, commit, { startedAt, racyMs: options.racyMs }, options.reachCache);
   const maintainersIndex: MaintainersIndex | null = maintainers ? parseMaintainers(maintainers) : null;
   return {
     name,
