@@ -2,7 +2,7 @@
  * The scan fixture tree (test/fixtures/scan-tree) with build files that restrict drivers/demo to 64-bit
  * kernels (DEMO depends on X86_64): what the Kconfig reach tests of the scan and of the CLI read.
  */
-import { cpSync, mkdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 export const SCAN_FIXTURE = join(import.meta.dirname ?? '.', '..', 'fixtures', 'scan-tree');
@@ -16,12 +16,11 @@ export const BUILD_FILES: Record<string, string> = {
   'drivers/demo/Makefile': 'obj-$(CONFIG_DEMO) += leak.o blocked.o\n',
 };
 
-/** Copies the fixture into `dir` and writes the build files; `mtime`: their modification time (default now). */
-export function writeKconfigTree(dir: string, mtime?: Date): void {
+/** Copies the fixture into `dir` and writes the build files. */
+export function writeKconfigTree(dir: string): void {
   cpSync(SCAN_FIXTURE, dir, { recursive: true });
   for (const [p, text] of Object.entries(BUILD_FILES)) {
     mkdirSync(dirname(join(dir, p)), { recursive: true });
     writeFileSync(join(dir, p), text);
-    if (mtime) utimesSync(join(dir, p), mtime, mtime);
   }
 }

@@ -1,7 +1,8 @@
 /**
  * The reach's answers kept between runs: reused only while every build file they were read from has the
  * stamp it had (a table of changes that must recompute, and the one that must not), with a counting reader
- * to show that a reused answer reads nothing; and the directory reader's stamps on disk.
+ * to show that a reused answer reads nothing; and the directory reader's stamps on disk (source/file-stamp.ts;
+ * racyMs 0 where a test writes a file and reads it at once).
  */
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -131,32 +132,55 @@ describe('dirTreeReader stamps', () => {
     rmSync(root, { recursive: true, force: true });
     rmSync(outside, { recursive: true, force: true });
   });
-  const old = new Date(Date.now() - 3600_000);
-  const writeOld = (p: string, text: string) => {
-    writeFileSync(p, text);
-    utimesSync(p, old, old);
-  };
+  /** Past the racy window (racyMs 0: the millisecond) of what was just written: its stamp is trusted. */
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 5));
+  /** A reader for a scan starting now, with no racy window (what tests that write a tree and read it give). */
+  const reader = () => dirTreeReader(root, { racyMs: 0 });
 
   it('an edit that keeps the size and the mtime still changes the stamp (ctime)', async () => {
     const file = join(root, 'Kconfig');
-    writeOld(file, 'config FOO\n');
-    const before = dirTreeReader(root).stamp!('Kconfig');
+    const mtime = new Date(Date.now() - 3600_000);
+    const write = (text: string) => {
+      writeFileSync(file, text);
+      utimesSync(file, mtime, mtime);
+    };
+    write('config FOO\n');
+    await settle();
+    const before = reader().stamp!('Kconfig');
     expect(before).not.toBe(UNSTABLE);
-    expect(dirTreeReader(root).stamp!('Kconfig')).toBe(before);
+    expect(reader().stamp!('Kconfig')).toBe(before);
     await new Promise((r) => setTimeout(r, 20));
-    writeOld(file, 'config BAR\n');
-    expect(dirTreeReader(root).stamp!('Kconfig')).not.toBe(before);
+    write('config BAR\n');
+    await settle();
+    const after = reader().stamp!('Kconfig');
+    expect(after).not.toBe(UNSTABLE);
+    expect(after).not.toBe(before);
   });
 
-  it('a file just written is UNSTABLE (it may change again within the same clock tick)', () => {
+  it('a file just written is UNSTABLE (it may change again within the same clock tick), and so is one written after the scan started', async () => {
+    const startedAt = Date.now();
+    // (Well after it: a file's ctime comes from the kernel's coarse clock, up to a jiffy behind Date.now().)
+    await new Promise((r) => setTimeout(r, 20));
     writeFileSync(join(root, 'Kconfig'), 'config FOO\n');
     const r = dirTreeReader(root);
     expect(r.read('Kconfig')).toBe('config FOO\n');
     expect(r.stamp!('Kconfig')).toBe(UNSTABLE);
+    await settle();
+    // Not the time of the stat: the scan's start decides, even with no racy window.
+    expect(dirTreeReader(root, { startedAt, racyMs: 0 }).stamp!('Kconfig')).toBe(UNSTABLE);
+    expect(reader().stamp!('Kconfig')).not.toBe(UNSTABLE);
+  });
+
+  it('a file whose mtime was set back (touch -d, tar x) is UNSTABLE while its ctime is recent', () => {
+    const file = join(root, 'Kconfig');
+    writeFileSync(file, 'config FOO\n');
+    const old = new Date(Date.now() - 3600_000);
+    utimesSync(file, old, old);
+    expect(dirTreeReader(root).stamp!('Kconfig')).toBe(UNSTABLE);
   });
 
   it('what read gives null for stamps NO_FILE: missing, a symlinked file, a file in a symlinked directory', () => {
-    writeOld(join(outside, 'Kconfig'), 'config SECRET\n');
+    writeFileSync(join(outside, 'Kconfig'), 'config SECRET\n');
     mkdirSync(join(root, 'drivers'));
     symlinkSync(join(outside, 'Kconfig'), join(root, 'drivers', 'Kconfig'));
     symlinkSync(outside, join(root, 'evil'));

@@ -1,8 +1,8 @@
 /**
  * The Kconfig reach's answers kept between scans (`scan --cache`): a re-scan of a tree whose build files did
- * not change reads no Kconfig file and no Makefile, only checks their stamps (tree-reader.ts: size, mtime,
- * ctime and inode for a directory - one lstat per file; the blob id for a commit - given by the `git ls-tree`
- * that lists the build files anyway).
+ * not change reads no Kconfig file and no Makefile, only checks their stamps (tree-reader.ts: for a
+ * directory the scan's file stamps, source/file-stamp.ts - one lstat per file; the blob id for a commit -
+ * given by the `git ls-tree` that lists the build files anyway).
  *
  * What an answer depends on is what the reach read to give it; this module records every path read (with
  * its stamp, taken before the read, NO_FILE for a file that was missing - a Kbuild file added later changes
@@ -10,7 +10,8 @@
  * one set for all the answers of a run, not one per answer: any symbol's answer depends on every Kconfig
  * file (a definition anywhere can join it), so a changed build file recomputes everything - which costs one
  * cold reach, ~0.1 s. Answers and stamps from an earlier run are reused only when every recorded stamp is
- * still the same; otherwise nothing of it is (a stale or damaged record only costs the time to recompute).
+ * still the same; otherwise nothing of it is (a stale or damaged record, or one whose stamps are in an
+ * older format, only costs the time to recompute).
  */
 import type { Restriction } from './reach.js';
 import { KconfigReach } from './reach.js';

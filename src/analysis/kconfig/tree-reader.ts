@@ -7,6 +7,7 @@ import { closeSync, constants, lstatSync, openSync, readdirSync, readFileSync, t
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readGitBlobs } from '../scan/sources.js';
+import { fileStamp } from '../source/file-stamp.js';
 
 export interface TreeReader {
   /** The file's text, or null when there is none (or it cannot be read). */
@@ -45,12 +46,13 @@ export function treePath(path: string): string | null {
 /** Files larger than this are not build files: read as missing. */
 const MAX_BUILD_FILE = 4 << 20;
 
-/**
- * A file modified this recently (ms) may be modified again within the same timestamp tick, unseen by its
- * stamp (git's "racily clean" index entries): its stamp is UNSTABLE. 2 s covers the coarsest file system
- * clocks in use (FAT's).
- */
-const RACY_MS = 2000;
+/** When the scan reading the tree started, and its racy window (source/file-stamp.ts). */
+export interface StampOptions {
+  /** Date.now() at the scan's start; default: when the reader is made. */
+  startedAt?: number;
+  /** Default source/file-stamp.ts RACY_MS; tests that write a tree and read it at once give 0. */
+  racyMs?: number;
+}
 
 /**
  * A directory on disk. Nothing outside it is read: a symlinked file reads as missing (lstat, then open with
@@ -58,11 +60,12 @@ const RACY_MS = 2000;
  * (lstat, once per directory): the walk never follows a link, so every directory it enters is inside the
  * tree by construction, with no realpath. (The root itself may be a link: the user named it.)
  *
- * Stamps are size, mtime, ctime and inode, from the lstat taken before the content is read: any write
- * changes ctime (which no tool can set back), a file replaced by another changes the inode, and a change
- * between the lstat and the read only makes the stamp old.
+ * Stamps are the scan's file stamps (source/file-stamp.ts: size, inode, mtime and ctime; UNSTABLE for a
+ * file written within the racy window of the scan's start), from the lstat taken before the content is
+ * read: a change between the lstat and the read only makes the stamp old.
  */
-export function dirTreeReader(root: string): TreeReader {
+export function dirTreeReader(root: string, options: StampOptions = {}): TreeReader {
+  const { startedAt = Date.now(), racyMs } = options;
   const prefix = root.endsWith('/') ? root : `${root}/`;
   const insideDirs = new Map<string, boolean>([['', true]]);
   const dirInside = (dir: string): boolean => {
@@ -95,8 +98,7 @@ export function dirTreeReader(root: string): TreeReader {
   };
   const stampOf = (st: Stats | null): string => {
     if (!st) return NO_FILE;
-    if (Date.now() - st.mtimeMs < RACY_MS) return UNSTABLE;
-    return `${st.size}:${st.mtimeMs}:${st.ctimeMs}:${st.ino}`;
+    return fileStamp(st, startedAt, racyMs) ?? UNSTABLE;
   };
   /** Stamps taken by `read`, before it read: what `stamp` answers for a file read (no second lstat). */
   const stamps = new Map<string, string>();

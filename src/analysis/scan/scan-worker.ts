@@ -14,7 +14,7 @@ import { Claims, FileAnalyser, type ReachDone, type ReachJob, type WorkerMessage
 /** The reach of `job.paths`, as the main thread's withKconfigReach computes it; a failure answers nothing. */
 function reachOf(job: ReachJob): ReachDone {
   try {
-    const reach = new CachedReach(dirTreeReader(job.root), job.record);
+    const reach = new CachedReach(dirTreeReader(job.root, job.stamps), job.record);
     for (const p of job.paths) reach.reachOf(p);
     return { record: reach.record(), changed: reach.changed };
   } catch {

@@ -4,7 +4,7 @@
  * the findings as the file alone decides them.
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_CONFIG } from '../model.js';
@@ -13,7 +13,7 @@ import type { ReachRecord, ReachStore } from '../kconfig/reach-cache.js';
 import type { FileScan } from './classify.js';
 import type { ScanResultStore } from './result-cache.js';
 import { scanTree } from './tree.js';
-import { BUILD_FILES, writeKconfigTree } from '../../../test/helpers/kconfig-tree.js';
+import { writeKconfigTree } from '../../../test/helpers/kconfig-tree.js';
 
 
 let root: string;
@@ -131,19 +131,19 @@ parentPort.on('message', (m) => {
         this.record = r;
       }
     }
-    /** A copy of the tree whose files are an hour old (a file just written has an UNSTABLE stamp). */
-    const aged = (dir: string) => {
-      const old = new Date(Date.now() - 3600_000);
-      for (const p of Object.keys(BUILD_FILES)) utimesSync(join(dir, p), old, old);
-    };
+    /**
+     * Past the racy window (racyMs 0: the millisecond) of what was just written: a build file written within
+     * it has an UNSTABLE stamp (source/file-stamp.ts), and setting its mtime back would not help (ctime).
+     */
+    const settle = () => new Promise((resolve) => setTimeout(resolve, 5));
 
     it('a directory: unchanged build files give the same answer without a new record; a Kconfig edit recomputes it', async () => {
       const dir = mkdtempSync(join(tmpdir(), 'kmap-reach-store-'));
       try {
         cpSync(root, dir, { recursive: true });
-        aged(dir);
+        await settle();
         const reaches = new Reaches();
-        const opts = { config: DEFAULT_CONFIG, jobs: 1, results: new Store(), reachCache: reaches };
+        const opts = { config: DEFAULT_CONFIG, jobs: 1, results: new Store(), reachCache: reaches, racyMs: 0 };
         const first = await scanTree({ kind: 'dir', root: dir }, opts);
         expect(reaches.kept).toBe(1);
         expect(reaches.record?.answers.map(([p]) => p)).toEqual(['drivers/demo/leak.c']);

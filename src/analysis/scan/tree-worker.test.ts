@@ -11,6 +11,7 @@ import { Worker } from 'node:worker_threads';
 import { build } from 'esbuild';
 import { renderScanJson } from '../../comments/scan/json.js';
 import { DEFAULT_CONFIG } from '../model.js';
+import { UNSTABLE } from '../kconfig/tree-reader.js';
 import { initParser } from '../syntax/parser.js';
 import { scanTree, type TreeScan, type WorkerMessage, type WorkerResult, type WorkerStart } from './tree.js';
 import { writeKconfigTree } from '../../../test/helpers/kconfig-tree.js';
@@ -58,12 +59,14 @@ it('the worker answers a reach job itself (the answers and the stamps they depen
     const done = await new Promise<WorkerResult>((resolve, reject) => {
       worker.on('message', resolve);
       worker.once('error', reject);
-      worker.postMessage({ type: 'reach', root, record: null, paths: ['drivers/demo/leak.c'] } satisfies WorkerMessage);
+      worker.postMessage({ type: 'reach', root, stamps: { startedAt: Date.now() + 60_000, racyMs: 0 }, record: null, paths: ['drivers/demo/leak.c'] } satisfies WorkerMessage);
     });
     expect(done).toMatchObject({ type: 'reach', changed: true });
     const record = (done as Extract<WorkerResult, { type: 'reach' }>).record!;
     expect(record.answers).toEqual([['drivers/demo/leak.c', { evidence: expect.arrayContaining([expect.stringContaining('DEMO depends on X86_64')]) }]]);
     expect(record.files.map(([p]) => p)).toEqual(expect.arrayContaining(['drivers/demo/Kconfig', 'drivers/demo/Makefile']));
+    // Stamped with the job's start and window (files written before it: trusted stamps, none unstable).
+    expect(record.files.filter(([, st]) => st === UNSTABLE)).toEqual([]);
   } finally {
     await worker.terminate();
   }

@@ -25,7 +25,8 @@ import { findRule } from '../rules/index.js';
 import { initParser } from '../syntax/parser.js';
 import { CalleeSummaries } from '../summaries/context.js';
 import type { IndexSize } from '../summaries/definitions.js';
-import { firstChanged, IndexedFiles, statKey, type TreeFacts } from '../summaries/tree-facts.js';
+import { fileStamp, type StampFields } from '../source/file-stamp.js';
+import { firstChanged, IndexedFiles, type TreeFacts } from '../summaries/tree-facts.js';
 import { TreeDefinitions } from '../summaries/tree.js';
 import { scanFile, type FileScan, type ScanSite } from './classify.js';
 import { gitBlobSha } from './blob-sha.js';
@@ -84,9 +85,9 @@ export interface TreeScanOptions {
    */
   treeSummaries?: boolean;
   /**
-   * How recently (ms before the scan) a file may have been written and still be known by its stat key in
-   * the result store (summaries/tree-facts.ts RACY_MS, the default); tests that write a tree and scan it
-   * at once give 0.
+   * How recently (ms before the scan) a file may have been written and still be known by its stamp next
+   * time: by the result store's index by file, and by the Kconfig reach's store for a build file
+   * (source/file-stamp.ts RACY_MS, the default); tests that write a tree and scan it at once give 0.
    */
   racyMs?: number;
 }
@@ -200,8 +201,14 @@ export type WorkerResult = { type: 'results'; scans: FileScan[]; skipped: Skippe
 /** The Kconfig reach of a directory's files, computed in a worker: as withKconfigReach would, from `record`. */
 export interface ReachJob {
   root: string;
+  stamps: ReachStamps;
   record: ReachRecord | null;
   paths: string[];
+}
+/** The scan's start and racy window, for a directory's stamps (source/file-stamp.ts). */
+export interface ReachStamps {
+  startedAt: number;
+  racyMs?: number;
 }
 /** Its record (answers and stamps: null when it failed), and whether it differs from the one given. */
 export interface ReachDone {
@@ -388,14 +395,8 @@ function copyOf(bytes: Uint8Array): Uint8Array {
   return out;
 }
 
-/**
- * The findings with the tree's Kconfig reach (kconfig/apply.ts): a directory's or a commit's build files are
- * read only when a finding can change (files in memory, the App's, have none to read), and not at all when
- * the store's answers from an earlier scan cover the findings and their build files are unchanged (a
- * commit's blob ids come from `git ls-tree` alone; its blobs are read only when something is computed).
- */
 /** The first results' reach job, started in the kept worker; null when no finding can change. */
-function reachInWorker(tail: TailWorker, root: string, scans: readonly FileScan[], store?: ReachStore): Promise<ReachDone | null> | null {
+function reachInWorker(tail: TailWorker, root: string, scans: readonly FileScan[], stamps: ReachStamps, store?: ReachStore): Promise<ReachDone | null> | null {
   const paths = [...new Set(scans.flatMap((s) => s.findings.filter(reachCanChange).map((f) => f.path)))];
   if (!paths.length) return null;
   let record: ReachRecord | null = null;
@@ -404,20 +405,25 @@ function reachInWorker(tail: TailWorker, root: string, scans: readonly FileScan[
   } catch {
     record = null;
   }
-  return tail.reach({ root, record, paths });
+  return tail.reach({ root, stamps, record, paths });
 }
 
 /**
+ * The findings with the tree's Kconfig reach (kconfig/apply.ts): a directory's or a commit's build files are
+ * read only when a finding can change (files in memory, the App's, have none to read), and not at all when
+ * the store's answers from an earlier scan cover the findings and their build files are unchanged (a
+ * commit's blob ids come from `git ls-tree` alone; its blobs are read only when something is computed).
+ * `stamps`: the scan's start and racy window, for a directory's stamps (source/file-stamp.ts).
  * `early`: the record of the reach a worker computed from the first results (reachInWorker): its answers
  * are used while its stamps hold (CachedReach checks them), and what it does not answer is computed here.
  */
-async function withKconfigReach(findings: Finding[], source: TreeSource, commit: string | null, store?: ReachStore, early?: Promise<ReachDone | null>): Promise<Finding[]> {
+async function withKconfigReach(findings: Finding[], source: TreeSource, commit: string | null, stamps: ReachStamps, store?: ReachStore, early?: Promise<ReachDone | null>): Promise<Finding[]> {
   const paths = new Set(findings.filter(reachCanChange).map((f) => f.path));
   if (source.kind === 'texts' || !paths.size) return findings;
   let reader: TreeReader;
   let reach: CachedReach | undefined;
   try {
-    if (source.kind === 'dir') reader = dirTreeReader(source.root);
+    if (source.kind === 'dir') reader = dirTreeReader(source.root, stamps);
     else {
       const listing = gitTreeListing(source.repo, commit!);
       reader = listing;
@@ -483,10 +489,13 @@ export async function scanTree(source: TreeSource, options: TreeScanOptions): Pr
   /** The files the kept answers read, hashed as read here to tell whether they still hold. */
   const wantSha = new Set(facts?.read.map((r) => r[0]));
   const readSha = new Map<string, string>();
-  /** Stat keys only when the index by file can be kept (summaries/tree-facts.ts: why a stat key). */
+  /**
+   * Stat keys only when the index by file can be kept (summaries/tree-facts.ts: why a stat key). The racy
+   * window of every stamp (source/file-stamp.ts) is counted back from here, the build files' too.
+   */
   const startedAt = Date.now();
   const stat = { key: null as string | null };
-  const onStat = indexed && results?.setTreeFacts ? (st: { size: number; ino: number; mtimeMs: number; ctimeMs: number }) => void (stat.key = statKey(st, startedAt, options.racyMs)) : undefined;
+  const onStat = indexed && results?.setTreeFacts ? (st: StampFields) => void (stat.key = fileStamp(st, startedAt, options.racyMs)) : undefined;
   /** `lookedUp`: the blob id of a git blob, whose result was looked for before reading it. */
   const offer = (path: string, bytes: Uint8Array, lookedUp?: string, key: string | null = null) => {
     const mentions = mayMentionApi(bytes, extraNames);
@@ -515,7 +524,7 @@ export async function scanTree(source: TreeSource, options: TreeScanOptions): Pr
     const st = statSync(file, { throwIfNoEntry: false });
     // Not there, or too large: the read says so as it always did.
     if (!st?.isFile() || st.size > init.maxBytes) return false;
-    const known = indexed.unchangedSince(path, statKey(st, startedAt, options.racyMs));
+    const known = indexed.unchangedSince(path, fileStamp(st, startedAt, options.racyMs));
     // A file that mentions the API but whose result is not kept (dropped, or never made) is read.
     if (known === null || (known !== '' && !takeCached(path, known))) return false;
     indexed.keepUnchanged(path);
@@ -590,17 +599,18 @@ export async function scanTree(source: TreeSource, options: TreeScanOptions): Pr
   readWarm();
   // This thread helps with what is left once it has read everything, unless it answers webhooks.
   const analysed = await analysers.finish(!options.background);
+  const reachStamps: ReachStamps = { startedAt, ...(options.racyMs !== undefined ? { racyMs: options.racyMs } : {}) };
   let summaries: TreeSummaryStats | null;
   let scans: FileScan[];
   let findings: Finding[];
   try {
     // The tree summaries' step runs here, and would leave the workers idle: one computes the Kconfig reach
     // of the files the first results have errors in meanwhile (what the step changes is computed here).
-    const early = analysed.tail && source.kind === 'dir' ? reachInWorker(analysed.tail, source.root, [...analysed.scans, ...cached], options.reachCache) : null;
+    const early = analysed.tail && source.kind === 'dir' ? reachInWorker(analysed.tail, source.root, [...analysed.scans, ...cached], reachStamps, options.reachCache) : null;
     summaries = indexed ? withTreeSummaries(source, indexed, analysed.scans, cached, analysed.skipped, options.config, init.maxBytes, { facts, readSha, shaOf, ...(results ? { results } : {}) }) : null;
     if (results) for (const scan of analysed.scans) results.set(scan.path, shaOf.get(scan.path)!, scan);
     scans = [...analysed.scans, ...cached].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-    findings = await withKconfigReach(scans.flatMap((s) => s.findings), source, commit, options.reachCache, early ?? undefined);
+    findings = await withKconfigReach(scans.flatMap((s) => s.findings), source, commit, reachStamps, options.reachCache, early ?? undefined);
   } finally {
     analysed.tail?.release();
   }

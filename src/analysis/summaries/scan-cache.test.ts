@@ -6,7 +6,7 @@ import { DEFAULT_CONFIG } from '../model.js';
 import { ScanResultCache } from '../scan/result-cache.js';
 import { scanTree, type TreeScan } from '../scan/tree.js';
 import { initParser } from '../syntax/parser.js';
-import { IndexedFiles, statKey } from './tree-facts.js';
+import { IndexedFiles } from './tree-facts.js';
 
 /** fs/demo/fill.c maps with kmap_atomic() and calls demo_copy_in() of lib/demo_copy.c, which calls raw_copy_from_user(). */
 const FIXTURE = join(import.meta.dirname ?? '.', '..', '..', '..', 'test', 'fixtures', 'callee-tree');
@@ -245,12 +245,5 @@ describe('IndexedFiles (the index by file kept between scans)', () => {
     expect(third.unchanged('gamma', ['c.c'])).toBe(false);
     expect(third.index().files('delta')).toEqual(['a.c']);
     expect(third.serialise().split('\n')).toEqual(['a.c\tk9\tdelta\t', 'b.c\tk2\tbeta\t']);
-  });
-
-  it('does not trust the stat key of a file written just before the scan', () => {
-    const st = { size: 10, ino: 7, mtimeMs: 1_000_000, ctimeMs: 1_000_000 };
-    expect(statKey(st, 1_000_000 + 10_000)).toBe('10:7:1000000000:1000000000');
-    expect(statKey(st, 1_000_000 + 1_000)).toBeNull();
-    expect(statKey({ ...st, ctimeMs: 1_009_500 }, 1_000_000 + 10_000)).toBeNull();
   });
 });

@@ -17,26 +17,14 @@
  *   only what came before it.
  *
  * Why a stat key for the index and blob ids for the answers: indexing is the scan's pass over every file's
- * bytes (~1.1 GiB for Linux), hashing them all would cost more than indexing. The key is (size, inode,
- * mtime, ctime): every write to a file sets its ctime to the current time, and no program can set a ctime
- * (utimes() sets it too), so a file with the same key has not been written since, unless the clock went
- * back. A file written within RACY_MS of the scan's start is not keyed at all (re-indexed next time): two
- * writes within one tick of the filesystem's clock (a jiffy, or 2 s on FAT) could leave one key, as git's
- * "racy" index entries. The few files the answers read are hashed when read (~200 on Linux 6.1): their
- * content decides the facts, so they are compared by content.
+ * bytes (~1.1 GiB for Linux), hashing them all would cost more than indexing. The key is the file's stamp
+ * (source/file-stamp.ts: size, inode, mtime and ctime, which no program can set back), and a file written
+ * within RACY_MS of the scan's start has none (re-indexed next time), as git's "racy" index entries. The
+ * few files the answers read are hashed when read (~200 on Linux 6.1): their content decides the facts, so
+ * they are compared by content.
  */
 import type { DefinitionIndex } from './definitions.js';
 import { DefinitionIndex as Index, namesDefinedIn } from './definitions.js';
-
-/** A file changed this close to the scan's start (ms) is not trusted by its stat key next time. */
-export const RACY_MS = 3000;
-
-/** The stat key of a file (see above), or null when it must not be trusted. */
-export function statKey(st: { size: number; ino: number; mtimeMs: number; ctimeMs: number }, startedAt: number, racyMs = RACY_MS): string | null {
-  if (Math.max(st.mtimeMs, st.ctimeMs) >= startedAt - racyMs) return null;
-  // Microseconds as integers (a double's ms carry no more than that, and an integer prints fast).
-  return `${st.size}:${st.ino}:${Math.round(st.mtimeMs * 1000)}:${Math.round(st.ctimeMs * 1000)}`;
-}
 
 export interface TreeFacts {
   /**
