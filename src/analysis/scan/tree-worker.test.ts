@@ -53,8 +53,8 @@ it('a scan with a worker gives what a one-thread scan gives, the Kconfig reach i
   expect(leak?.note).toContain('DEMO depends on X86_64');
 }, 60_000);
 
-it('the worker answers a reach job itself (the answers and the stamps they depend on)', async () => {
-  const worker = new Worker(workerUrl, { workerData: { config: DEFAULT_CONFIG, maxBytes: 1 << 20, claims: new SharedArrayBuffer(4) } satisfies WorkerStart });
+it('a reach-only worker answers a reach job itself (the answers and the stamps they depend on)', async () => {
+  const worker = new Worker(workerUrl, { workerData: { config: DEFAULT_CONFIG, maxBytes: 1 << 20, claims: new SharedArrayBuffer(4), reachOnly: true } satisfies WorkerStart });
   try {
     const done = await new Promise<WorkerResult>((resolve, reject) => {
       worker.on('message', resolve);
