@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { asReachRecord, CachedReach, recordHolds, type ReachRecord } from './reach-cache.js';
 import { dirTreeReader, memoryTreeReader, NO_FILE, UNSTABLE, type TreeReader } from './tree-reader.js';
+import { pastRacyWindow } from '../../../test/helpers/racy-window.js';
 
 const TREE: Record<string, string> = {
   Kconfig: 'source "arch/$(SRCARCH)/Kconfig"\nsource "drivers/Kconfig"\n',
@@ -132,8 +133,7 @@ describe('dirTreeReader stamps', () => {
     rmSync(root, { recursive: true, force: true });
     rmSync(outside, { recursive: true, force: true });
   });
-  /** Past the racy window (racyMs 0: the millisecond) of what was just written: its stamp is trusted. */
-  const settle = () => new Promise((resolve) => setTimeout(resolve, 5));
+  const settle = pastRacyWindow;
   /** A reader for a scan starting now, with no racy window (what tests that write a tree and read it give). */
   const reader = () => dirTreeReader(root, { racyMs: 0 });
 

@@ -14,6 +14,8 @@ import type { FileScan } from './classify.js';
 import type { ScanResultStore } from './result-cache.js';
 import { scanTree } from './tree.js';
 import { writeKconfigTree } from '../../../test/helpers/kconfig-tree.js';
+import { pastRacyWindow } from '../../../test/helpers/racy-window.js';
+import { standInWorker } from '../../../test/helpers/stand-in-worker.js';
 
 
 let root: string;
@@ -58,17 +60,13 @@ describe('scanTree with a Kconfig', () => {
   });
 
   describe('the reach computed in a worker while this thread makes the tree summaries', () => {
-    // Stand-in workers (jest cannot start the compiled scan-worker.js): they claim no file (this thread
-    // analyses them all once read), and answer the reach job as told; the real one runs in the CLI tests.
-    const workerFile = (onReach: string) => {
-      const file = join(mkdtempSync(join(tmpdir(), 'kmap-reach-worker-')), 'worker.mjs');
-      writeFileSync(file, `import { parentPort } from 'node:worker_threads';
-parentPort.on('message', (m) => {
+    // Stand-in workers: they claim no file (this thread analyses them all once read), and answer the reach
+    // job as told; the real scan-worker.ts answers it in tree-worker.test.ts.
+    const workerFile = (onReach: string) =>
+      standInWorker(`parentPort.on('message', (m) => {
   if (m.type === 'stop') parentPort.postMessage({ type: 'results', scans: [], skipped: [] });
   else if (m.type === 'reach') { ${onReach} }
 });`);
-      return new URL(`file://${file}`);
-    };
     const scanWith = (onReach: string, reachCache?: ReachStore) => scanTree({ kind: 'dir', root }, { config: DEFAULT_CONFIG, jobs: 2, workerUrl: workerFile(onReach), ...(reachCache ? { reachCache } : {}) });
 
     it('its answers are used (with their stamps checked), and kept in the store', async () => {
@@ -131,11 +129,8 @@ parentPort.on('message', (m) => {
         this.record = r;
       }
     }
-    /**
-     * Past the racy window (racyMs 0: the millisecond) of what was just written: a build file written within
-     * it has an UNSTABLE stamp (source/file-stamp.ts), and setting its mtime back would not help (ctime).
-     */
-    const settle = () => new Promise((resolve) => setTimeout(resolve, 5));
+    // A build file written within the racy window has an UNSTABLE stamp (source/file-stamp.ts).
+    const settle = pastRacyWindow;
 
     it('a directory: unchanged build files give the same answer without a new record; a Kconfig edit recomputes it', async () => {
       const dir = mkdtempSync(join(tmpdir(), 'kmap-reach-store-'));

@@ -6,6 +6,7 @@ import { DEFAULT_CONFIG } from '../model.js';
 import { initParser } from '../syntax/parser.js';
 import type { FileScan } from './classify.js';
 import { Claims, READ_WARM_FILES, scanTree } from './tree.js';
+import { standInWorker } from '../../../test/helpers/stand-in-worker.js';
 
 const FIXTURE = join(import.meta.dirname ?? '.', '..', '..', '..', 'test', 'fixtures', 'scan-tree');
 const READY = readFileSync(join(FIXTURE, 'fs/demo/ready.c'), 'utf8');
@@ -108,12 +109,7 @@ describe('scanTree', () => {
  * read everything, and a failing worker fails the scan instead of leaving it waiting.
  */
 describe('scanTree: workers', () => {
-  const workerFile = (body: string) => {
-    const dir = mkdtempSync(join(tmpdir(), 'kmap-worker-'));
-    const file = join(dir, 'worker.mjs');
-    writeFileSync(file, `import { parentPort } from 'node:worker_threads';\n${body}`);
-    return new URL(`file://${file}`);
-  };
+  const workerFile = standInWorker;
   // Claims each file as scan-worker.js does, reports the ones it got as scanned (no sites) at `stop`, and
   // takes 1 ms a file (so that this thread, done reading, claims some back).
   const echo = workerFile(`

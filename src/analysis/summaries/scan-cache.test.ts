@@ -7,6 +7,7 @@ import { ScanResultCache } from '../scan/result-cache.js';
 import { scanTree, type TreeScan } from '../scan/tree.js';
 import { initParser } from '../syntax/parser.js';
 import { IndexedFiles } from './tree-facts.js';
+import { pastRacyWindow } from '../../../test/helpers/racy-window.js';
 
 /** fs/demo/fill.c maps with kmap_atomic() and calls demo_copy_in() of lib/demo_copy.c, which calls raw_copy_from_user(). */
 const FIXTURE = join(import.meta.dirname ?? '.', '..', '..', '..', 'test', 'fixtures', 'callee-tree');
@@ -22,8 +23,7 @@ beforeEach(() => {
   cpSync(FIXTURE, tree, { recursive: true });
   cacheFile = join(dir, 'cache', 'scan.json');
 });
-/** Past the racy window (racyMs 0: the millisecond) of what was just written: its stat key is kept. */
-const settle = () => new Promise((resolve) => setTimeout(resolve, 5));
+const settle = pastRacyWindow;
 afterEach(() => rmSync(join(tree, '..'), { recursive: true, force: true }));
 
 /** The scan's JSON without what may differ between a cold and a cached scan (time, the cached count). */
