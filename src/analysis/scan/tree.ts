@@ -20,7 +20,7 @@ import { countDeprecatedCalls, KmapApi } from '../kmap-api.js';
 import type { EngineConfig, Finding, SkippedFile } from '../model.js';
 import { applyKconfigReach, reachCanChange } from '../kconfig/apply.js';
 import { CachedReach, type ReachRecord, type ReachStore } from '../kconfig/reach-cache.js';
-import { dirTreeReader, gitTreeListing, type TreeReader } from '../kconfig/tree-reader.js';
+import { dirTreeReader, gitTreeListing, type StampOptions, type TreeReader } from '../kconfig/tree-reader.js';
 import { findRule } from '../rules/index.js';
 import { initParser } from '../syntax/parser.js';
 import { CalleeSummaries } from '../summaries/context.js';
@@ -201,14 +201,9 @@ export type WorkerResult = { type: 'results'; scans: FileScan[]; skipped: Skippe
 /** The Kconfig reach of a directory's files, computed in a worker: as withKconfigReach would, from `record`. */
 export interface ReachJob {
   root: string;
-  stamps: ReachStamps;
+  stamps: StampOptions;
   record: ReachRecord | null;
   paths: string[];
-}
-/** The scan's start and racy window, for a directory's stamps (source/file-stamp.ts). */
-export interface ReachStamps {
-  startedAt: number;
-  racyMs?: number;
 }
 /** Its record (answers and stamps: null when it failed), and whether it differs from the one given. */
 export interface ReachDone {
@@ -397,17 +392,11 @@ function copyOf(bytes: Uint8Array): Uint8Array {
 }
 
 /** The first results' reach job, in a worker of its own (started here); null when no finding can change. */
-function reachInWorker(start: () => ReachWorker, root: string, scans: readonly FileScan[], stamps: ReachStamps, store?: ReachStore): { done: Promise<ReachDone | null>; worker: ReachWorker } | null {
+function reachInWorker(start: () => ReachWorker, root: string, scans: readonly FileScan[], stamps: StampOptions, store?: ReachStore): { done: Promise<ReachDone | null>; worker: ReachWorker } | null {
   const paths = [...new Set(scans.flatMap((s) => s.findings.filter(reachCanChange).map((f) => f.path)))];
   if (!paths.length) return null;
-  let record: ReachRecord | null = null;
-  try {
-    record = store?.load() ?? null;
-  } catch {
-    record = null;
-  }
   const worker = start();
-  return { done: worker.reach({ root, stamps, record, paths }), worker };
+  return { done: worker.reach({ root, stamps, record: store?.load() ?? null, paths }), worker };
 }
 
 /**
@@ -419,7 +408,7 @@ function reachInWorker(start: () => ReachWorker, root: string, scans: readonly F
  * `early`: the record of the reach a worker computed from the first results (reachInWorker): its answers
  * are used while its stamps hold (CachedReach checks them), and what it does not answer is computed here.
  */
-async function withKconfigReach(findings: Finding[], source: TreeSource, commit: string | null, stamps: ReachStamps, store?: ReachStore, early?: Promise<ReachDone | null>): Promise<Finding[]> {
+async function withKconfigReach(findings: Finding[], source: TreeSource, commit: string | null, stamps: StampOptions, store?: ReachStore, early?: Promise<ReachDone | null>): Promise<Finding[]> {
   const paths = new Set(findings.filter(reachCanChange).map((f) => f.path));
   if (source.kind === 'texts' || !paths.size) return findings;
   let reader: TreeReader;
@@ -496,8 +485,10 @@ export async function scanTree(source: TreeSource, options: TreeScanOptions): Pr
    * window of every stamp (source/file-stamp.ts) is counted back from here, the build files' too.
    */
   const startedAt = Date.now();
+  const stamps: StampOptions = { startedAt, ...(options.racyMs !== undefined ? { racyMs: options.racyMs } : {}) };
+  const stampOf = (st: StampFields) => fileStamp(st, startedAt, options.racyMs);
   const stat = { key: null as string | null };
-  const onStat = indexed && results?.setTreeFacts ? (st: StampFields) => void (stat.key = fileStamp(st, startedAt, options.racyMs)) : undefined;
+  const onStat = indexed && results?.setTreeFacts ? (st: StampFields) => void (stat.key = stampOf(st)) : undefined;
   /** `lookedUp`: the blob id of a git blob, whose result was looked for before reading it. */
   const offer = (path: string, bytes: Uint8Array, lookedUp?: string, key: string | null = null) => {
     const mentions = mayMentionApi(bytes, extraNames);
@@ -520,16 +511,16 @@ export async function scanTree(source: TreeSource, options: TreeScanOptions): Pr
    * holds: whether they mention the API, and under which blob id the result cache keeps their result. As git
    * trusts its index for `git status`: one stat instead of open, read and close. True when the file is done.
    */
-  const trustStat = indexed !== null && onStat !== undefined && facts !== null;
+  const trusted = onStat && facts ? indexed : null;
   const unchangedOnDisk = (path: string, file: string): boolean => {
-    if (!trustStat || !indexed || wantSha.has(path)) return false;
+    if (!trusted || wantSha.has(path)) return false;
     const st = statSync(file, { throwIfNoEntry: false });
     // Not there, or too large: the read says so as it always did.
     if (!st?.isFile() || st.size > init.maxBytes) return false;
-    const known = indexed.unchangedSince(path, fileStamp(st, startedAt, options.racyMs));
+    const known = trusted.unchangedSince(path, stampOf(st));
     // A file that mentions the API but whose result is not kept (dropped, or never made) is read.
     if (known === null || (known !== '' && !takeCached(path, known))) return false;
-    indexed.keepUnchanged(path);
+    trusted.keepUnchanged(path);
     return true;
   };
 
@@ -601,7 +592,6 @@ export async function scanTree(source: TreeSource, options: TreeScanOptions): Pr
   readWarm();
   // This thread helps with what is left once it has read everything, unless it answers webhooks.
   const analysed = await analysers.finish(!options.background);
-  const reachStamps: ReachStamps = { startedAt, ...(options.racyMs !== undefined ? { racyMs: options.racyMs } : {}) };
   let early: ReturnType<typeof reachInWorker> = null;
   let summaries: TreeSummaryStats | null;
   let scans: FileScan[];
@@ -609,11 +599,11 @@ export async function scanTree(source: TreeSource, options: TreeScanOptions): Pr
   try {
     // The tree summaries' step runs here, with the workers gone: a worker computes the Kconfig reach of the
     // files the first results have errors in meanwhile (what the step changes is computed here).
-    early = workerCount > 0 && source.kind === 'dir' ? reachInWorker(() => reachWorker(workerUrl, init), source.root, [...analysed.scans, ...cached], reachStamps, options.reachCache) : null;
+    early = workerCount > 0 && source.kind === 'dir' ? reachInWorker(() => reachWorker(workerUrl, init), source.root, [...analysed.scans, ...cached], stamps, options.reachCache) : null;
     summaries = indexed ? withTreeSummaries(source, indexed, analysed.scans, cached, analysed.skipped, options.config, init.maxBytes, { facts, readSha, shaOf, ...(results ? { results } : {}) }) : null;
     if (results) for (const scan of analysed.scans) results.set(scan.path, shaOf.get(scan.path)!, scan);
     scans = [...analysed.scans, ...cached].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-    findings = await withKconfigReach(scans.flatMap((s) => s.findings), source, commit, reachStamps, options.reachCache, early?.done);
+    findings = await withKconfigReach(scans.flatMap((s) => s.findings), source, commit, stamps, options.reachCache, early?.done);
   } finally {
     early?.worker.release();
   }
