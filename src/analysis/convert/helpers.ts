@@ -134,7 +134,7 @@ export interface Match {
 }
 
 /** The block's statements from index i that form an open-coded helper, or null. */
-function matchAt(stmts: SyntaxNode[], i: number, api: KmapApi, types: ReadonlyMap<string, string>): Match | null {
+function matchAt(stmts: readonly SyntaxNode[], i: number, api: KmapApi, types: ReadonlyMap<string, string>): Match | null {
   const m = mapStatement(stmts[i], api);
   if (!m) return null;
   const page = flat(m.page);

@@ -112,17 +112,26 @@ export class State {
   get key(): string {
     if (this.cachedKey === null) {
       // Fresh symbols are named in order of first appearance, the stack's first (see freshSymbols()): the
-      // values' part depends on the stack's, and is recomputed when either changes.
-      const sym = freshSymbols();
+      // values' part depends on the stack's, and is recomputed when either changes. (Loops, not spreads and
+      // maps: a key is made for most states the replay visits, and the maps are mostly empty or small.)
       if (this.stackKey === null || this.valuesKey === null) {
-        this.stackKey = this.stack
-          .map((m) => `${m.site}:${m.holds.map((h) => `${h.name}/${h.kind[0]}${h.moved ? 'm' : ''}${h.off ? valueKey(h.off, sym) : ''}`).join(',')}:${m.multi ? 'm' : ''}${m.guarded ? 'g' : ''}${m.escaped ? 'e' : ''}${m.returned ? 'r' : ''}${m.passedOn ? 'p' : ''}`)
-          .join('|');
-        this.valuesKey = [...this.values].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([k, v]) => `${k}=${valueKey(v, sym)}`).join(',');
+        const sym = this.stack.length || this.values.size ? freshSymbols() : undefined;
+        let stackKey = '';
+        for (let i = 0; i < this.stack.length; i++) {
+          const m = this.stack[i];
+          let holds = '';
+          for (let j = 0; j < m.holds.length; j++) {
+            const h = m.holds[j];
+            holds += `${j ? ',' : ''}${h.name}/${h.kind[0]}${h.moved ? 'm' : ''}${h.off ? valueKey(h.off, sym) : ''}`;
+          }
+          stackKey += `${i ? '|' : ''}${m.site}:${holds}:${m.multi ? 'm' : ''}${m.guarded ? 'g' : ''}${m.escaped ? 'e' : ''}${m.returned ? 'r' : ''}${m.passedOn ? 'p' : ''}`;
+        }
+        this.stackKey = stackKey;
+        this.valuesKey = this.values.size ? [...this.values].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([k, v]) => `${k}=${valueKey(v, sym)}`).join(',') : '';
       }
-      this.releasedKey ??= [...this.released].map(([k, v]) => `${k}=${v.site}${v.kind[0]}${v.looped ? 'l' : ''}`).sort().join(',');
-      this.factsKey ??= [...this.facts].map(([k, v]) => `${k}=${v ? 1 : 0}`).sort().join(',') + `/${[...this.defs].map(([k, v]) => `${k}@${v.start}`).sort().join(',')}`;
-      this.loopsKey ??= [...this.loops].map(([k, v]) => `${k}=${v}`).sort().join(',');
+      this.releasedKey ??= sortedParts(this.released, (k, v) => `${k}=${v.site}${v.kind[0]}${v.looped ? 'l' : ''}`);
+      this.factsKey ??= `${sortedParts(this.facts, (k, v) => `${k}=${v ? 1 : 0}`)}/${sortedParts(this.defs, (k, v) => `${k}@${v.start}`)}`;
+      this.loopsKey ??= sortedParts(this.loops, (k, v) => `${k}=${v}`);
       this.cachedKey = `${this.stackKey}#${this.releasedKey}#${this.factsKey}#${this.valuesKey}#${this.loopsKey}`;
     }
     return this.cachedKey;
@@ -207,6 +216,15 @@ export class State {
     released.delete(name);
     return this.with({ released });
   }
+}
+
+/** A map's entries as text, sorted and joined by commas (the order of insertion differs from path to path). */
+function sortedParts<K, V>(m: ReadonlyMap<K, V>, part: (k: K, v: V) => string): string {
+  if (m.size === 0) return '';
+  if (m.size === 1) for (const [k, v] of m) return part(k, v);
+  const parts: string[] = [];
+  for (const [k, v] of m) parts.push(part(k, v));
+  return parts.sort().join(',');
 }
 
 /** The steps of a path, oldest first. */

@@ -10,6 +10,8 @@ export class SyntaxNode {
   children: readonly SyntaxNode[] = NO_CHILDREN;
   /** Set on `while` loops that stand for a kernel iterator macro (list_for_each_entry, for_each_sg...). */
   iteratorMacro: string | null = null;
+  /** namedChildren, once asked. */
+  private named: readonly SyntaxNode[] | null = null;
 
   constructor(
     readonly source: string,
@@ -32,8 +34,15 @@ export class SyntaxNode {
     return this.type === 'ERROR' || this.isMissing;
   }
 
-  get namedChildren(): SyntaxNode[] {
-    return this.children.filter((c) => c.isNamed && c.type !== 'comment');
+  /** Asked of the same nodes by every rule and the replay: computed once per node (callers never change it). */
+  get namedChildren(): readonly SyntaxNode[] {
+    if (this.named === null) {
+      const cs = this.children;
+      let all = true;
+      for (let i = 0; i < cs.length && all; i++) all = cs[i].isNamed && cs[i].type !== 'comment';
+      this.named = all ? cs : cs.filter((c) => c.isNamed && c.type !== 'comment');
+    }
+    return this.named;
   }
 
   /** The child in grammar field `name` (e.g. 'function', 'arguments', 'condition', 'body'). */
@@ -57,11 +66,16 @@ export class SyntaxNode {
   }
 
   descendants(type: string | ((n: SyntaxNode) => boolean)): SyntaxNode[] {
-    const test = typeof type === 'string' ? (n: SyntaxNode) => n.type === type : type;
+    // The commonest query of all (identifiers, calls): a plain loop, no closure per call or per node.
     const out: SyntaxNode[] = [];
-    this.walk((n) => {
-      if (test(n)) out.push(n);
-    });
+    const stack: SyntaxNode[] = [this];
+    const byType = typeof type === 'string';
+    while (stack.length) {
+      const n = stack.pop()!;
+      if (byType ? n.type === type : type(n)) out.push(n);
+      const cs = n.children;
+      for (let i = cs.length - 1; i >= 0; i--) stack.push(cs[i]);
+    }
     return out;
   }
 
@@ -127,7 +141,7 @@ export function calleeName(call: SyntaxNode): string | null {
   return f && f.type === 'identifier' ? f.text : null;
 }
 
-export function callArguments(call: SyntaxNode): SyntaxNode[] {
+export function callArguments(call: SyntaxNode): readonly SyntaxNode[] {
   const args = call.child('arguments');
   return args ? args.namedChildren : [];
 }
