@@ -544,6 +544,18 @@ export function replayFunction(fn: CFunction, api: KmapApi, opts: ReplayOptions 
   const seenUndecided = new Set<string>();
 
   const env = (s: State): ValueEnv => ({ get: (n) => s.values.get(n), type: (n) => P.types.get(n) });
+  /** What a name's declared type says, asked on every path through an assignment: tested once per name. */
+  const typeTests = new Map<string, { pointer: boolean; unsigned: boolean }>();
+  const typeOf = (name: string) => {
+    let t = typeTests.get(name);
+    if (!t) {
+      const decl = P.types.get(name) ?? '';
+      // (Whole words: `ssize_t` is signed.)
+      t = { pointer: /\*|\[\]/.test(decl), unsigned: /\b(?:unsigned|size_t|u8|u16|u32|u64|__u\d+)\b/.test(decl) };
+      typeTests.set(name, t);
+    }
+    return t;
+  };
 
   /** The memory an lvalue names outlives this call of the function: a global, a static, or reached through a pointer. */
   const reachable = (h: Holder): boolean => {
@@ -970,7 +982,7 @@ export function replayFunction(fn: CFunction, api: KmapApi, opts: ReplayOptions 
             break;
           }
           // A value computed from an address by a call or by arithmetic: maybe a pointer into the mapping.
-          const pointerTarget = reachable(t) || /\*|\[\]/.test(P.types.get(t.name) ?? '') || t.name.includes('->') || t.name.includes('.');
+          const pointerTarget = reachable(t) || typeOf(t.name).pointer || t.name.includes('->') || t.name.includes('.');
           const derivedFrom = !src && pointerTarget ? ev.derived.map((h) => s.holdOf(h.name)).find((x) => x && x.hold.name !== t.name) ?? null : null;
           s = s.forgetHolder(t.name, true).unrelease(t.name);
           if (srcReleased && !t.array && !src) {
@@ -1022,7 +1034,7 @@ export function replayFunction(fn: CFunction, api: KmapApi, opts: ReplayOptions 
             }
             if (P.offsetVars.has(t.name)) {
               const v = ev.rhs ? evalInt(ev.rhs, env(s)) : UNKNOWN;
-              const unsigned = /\b(?:unsigned|size_t|u8|u16|u32|u64|__u\d+)\b/.test(P.types.get(t.name) ?? '');
+              const unsigned = typeOf(t.name).unsigned;
               s = setValue(s, t.name, v === UNKNOWN ? symbol(`${t.name}@${ev.line}`, unsigned ? 0 : -Infinity) : v);
             }
           }
@@ -1040,13 +1052,13 @@ export function replayFunction(fn: CFunction, api: KmapApi, opts: ReplayOptions 
             }
           }
           if (P.offsetVars.has(ev.name)) {
-            const old = s.values.get(ev.name) ?? symbol(ev.name, /\bunsigned|size_t|u\d+\b/.test(P.types.get(ev.name) ?? '') ? 0 : -Infinity);
+            const old = s.values.get(ev.name) ?? symbol(ev.name, typeOf(ev.name).unsigned ? 0 : -Infinity);
             const delta = ev.other ? null : ev.delta ? evalInt(ev.delta, env(s)) : constant(1);
             const next = delta ? add(old, delta, ev.sign) : ev.delta ? evalCompound(ev.op, ev.delta, env(s)) : null;
             s = setValue(s, ev.name, next ?? symbol(`${ev.name}@${ev.line}`));
           }
           // A moved pointer keeps its NULL-ness; a moved released pointer may now point anywhere.
-          s = /\*|\[\]/.test(P.types.get(ev.name) ?? '') ? forgetFacts(s, ev.name, s.facts.get(ev.name) ?? null) : forgetFacts(s, ev.name, null);
+          s = typeOf(ev.name).pointer ? forgetFacts(s, ev.name, s.facts.get(ev.name) ?? null) : forgetFacts(s, ev.name, null);
           s = s.unrelease(ev.name);
           break;
         }

@@ -271,6 +271,28 @@ int write_page_out(struct page *page)
       findings: [],
     },
     {
+      name: 'an unsigned counter stepped before the last byte is added: at least one byte past the page',
+      code: `static void tail(struct page *p, size_t n)
+{
+	char *kaddr = kmap_local_page(p);
+
+	n++;
+	kunmap_local(kaddr + PAGE_SIZE - 1 + n);
+}`,
+      findings: ['unmap-outside-page@6'],
+    },
+    {
+      name: 'the same with a signed ssize_t counter, which may be negative: not decided',
+      code: `static void tail(struct page *p, ssize_t n)
+{
+	char *kaddr = kmap_local_page(p);
+
+	n++;
+	kunmap_local(kaddr + PAGE_SIZE - 1 + n);
+}`,
+      findings: [],
+    },
+    {
       name: 'an advance the function does not bound is not decided',
       code: `static void skip(struct page *p, size_t len)
 {

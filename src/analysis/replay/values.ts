@@ -161,11 +161,21 @@ export function scalarSize(type: string): number | null {
   return SCALAR_SIZES[t] ?? null;
 }
 
+/** elementSize() by type text: asked on every path for the same few declared types. */
+const elementSizes = new Map<string, number | null>();
+const ELEMENT_SIZES_KEPT = 4096;
+
 /** Element size of a declared pointer type ("u32 *" -> 4), or null when unknown (structs, arrays). */
 export function elementSize(pointerType: string | undefined): number | null {
   if (!pointerType) return null;
-  const m = /^(.*?)\s*\*$/.exec(pointerType.trim());
-  return m ? scalarSize(m[1]) : null;
+  let size = elementSizes.get(pointerType);
+  if (size === undefined) {
+    const m = /^(.*?)\s*\*$/.exec(pointerType.trim());
+    size = m ? scalarSize(m[1]) : null;
+    if (elementSizes.size >= ELEMENT_SIZES_KEPT) elementSizes.clear();
+    elementSizes.set(pointerType, size);
+  }
+  return size;
 }
 
 function intLiteral(text: string): number | null {
