@@ -144,6 +144,55 @@ describe('replay', () => {
     });
   });
 
+  it.each([
+    // Conditions no mapping fact bears on are decided once (replay.ts, truthOf): constants still cut paths.
+    ['a constant-true loop left only by a return that unmaps', `static int spin(struct page *p, int n)
+{
+	char *k = kmap_local_page(p);
+
+	while (1) {
+		if (k[n]) {
+			kunmap_local(k);
+			return n;
+		}
+		n++;
+	}
+}`, []],
+    ['an unmap under a constant-false condition', `static void never(struct page *p)
+{
+	char *k = kmap_local_page(p);
+
+	k[0] = 1;
+	if (0)
+		kunmap_local(k);
+}`, ['mapping-leak@3']],
+    ['an unrelated condition on both sides of the unmap', `static int either(struct page *p, int ret)
+{
+	char *k = kmap_local_page(p);
+
+	if (ret < 0) {
+		kunmap_local(k);
+		return ret;
+	}
+	k[0] = 1;
+	if (ret < 0)
+		k[1] = 1;
+	kunmap_local(k);
+	return 0;
+}`, []],
+    ['an unrelated condition that skips the unmap', `static int skips(struct page *p, int ret)
+{
+	char *k = kmap_local_page(p);
+
+	if (ret < 0)
+		return ret;
+	kunmap_local(k);
+	return 0;
+}`, ['mapping-leak@6']],
+  ])('decides conditions without mapping facts: %s', (_name, code, expected) => {
+    expect(kinds(code)).toEqual(expected);
+  });
+
   it('reports the replay as incomplete when the budget runs out', () => {
     const r = replay(`void f(struct page *p)
 {

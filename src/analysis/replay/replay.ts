@@ -114,6 +114,7 @@ const STACK_FAMILIES = new Set<MapFamily>(['local', 'atomic', 'pte']);
 const PAGE_ADDRESS_FAMILIES = new Set<MapFamily>(['local', 'atomic']);
 const GUARD_PARENTS = new Set(['if_statement', 'conditional_expression']);
 const JUMPS = new Set(['return_statement', 'goto_statement', 'break_statement', 'continue_statement']);
+const NO_FACTS: ReadonlyMap<string, boolean> = new Map();
 const NO_SUMMARIES: Summaries = { of: () => undefined, mayMapOrUnmap: () => false, mayReturnAddress: () => false };
 
 /** A for-loop run a known number of times, and the pointers it advances by a fixed amount each time. */
@@ -622,14 +623,19 @@ export function replayFunction(fn: CFunction, api: KmapApi, opts: ReplayOptions 
     undecided.push({ line, reason });
   };
 
+  /**
+   * What the path learns: facts about relevant atoms (the others are never kept, see prepare()). The state
+   * itself when nothing is new, so the paths that only pass unrelated branches keep one key (not a copy).
+   */
   const setFacts = (s: State, learned: Array<[string, boolean]>): State | null => {
     if (!learned.length) return s;
-    const facts = new Map(s.facts);
+    let facts: Map<string, boolean> | null = null;
     let st = s;
     for (const [k, v] of learned) {
       if (!P.relevant.has(k)) continue;
-      if (facts.get(k) === !v) return null;
-      facts.set(k, v);
+      const had = (facts ?? s.facts).get(k);
+      if (had === !v) return null;
+      if (had !== v) (facts ??= new Map(s.facts)).set(k, v);
       // A holder known NULL or an error pointer: a pte_offset_map*() or a map helper that failed mapped nothing.
       const err = /^IS_ERR(?:_OR_NULL)?\((.*)\)$/.exec(k);
       const name = !v ? k : err && v ? err[1] : null;
@@ -643,21 +649,23 @@ export function replayFunction(fn: CFunction, api: KmapApi, opts: ReplayOptions 
       }
       st = st.remove(i);
     }
-    return st.with({ facts });
+    return facts ? st.with({ facts }) : st;
   };
 
-  /** Forget facts about `name` (assigned) and every atom and definition mentioning it. */
+  /** Forget facts about `name` (assigned) and every atom and definition mentioning it; the state itself when none is held. */
   const forgetFacts = (s: State, name: string, value: boolean | null): State => {
     const dependent = P.atomsById.get(name);
     const has = P.relevant.has(name);
     const hasDefs = s.defs.size > 0;
     if (!has && !dependent && !hasDefs) return s;
-    const facts = new Map(s.facts);
+    let facts: Map<string, boolean> | null = null;
     if (has) {
-      if (value === null) facts.delete(name);
-      else facts.set(name, value);
+      if (value === null) {
+        if (s.facts.has(name)) (facts ??= new Map(s.facts)).delete(name);
+      } else if (s.facts.get(name) !== value) (facts ??= new Map(s.facts)).set(name, value);
     }
-    for (const a of dependent ?? []) facts.delete(a);
+    // (`name` is never among its own dependents: see atomsById in prepare().)
+    for (const a of dependent ?? []) if (s.facts.has(a)) (facts ??= new Map(s.facts)).delete(a);
     let defs = s.defs;
     if (hasDefs && (defs.has(name) || [...defs.values()].some((d) => d.text.includes(name)))) {
       const next = new Map(defs);
@@ -665,7 +673,8 @@ export function replayFunction(fn: CFunction, api: KmapApi, opts: ReplayOptions 
       for (const [k, d] of defs) if (d.descendants('identifier').some((i) => i.text === name) || d.descendants('field_expression').some((f) => normalizedText(f) === name)) next.delete(k);
       defs = next;
     }
-    return s.with({ facts, defs });
+    if (!facts && defs === s.defs) return s;
+    return s.with({ ...(facts ? { facts } : {}), ...(defs !== s.defs ? { defs } : {}) });
   };
 
   const setValue = (s: State, name: string, v: Value | null): State => {
@@ -1192,13 +1201,28 @@ export function replayFunction(fn: CFunction, api: KmapApi, opts: ReplayOptions 
     }
   };
 
+  /**
+   * Conditions none of whose atoms is relevant (most branches: `if (ret)`, `len > 0`): no fact about them is
+   * ever kept and no flag definition names them, so their truth is what it is with no facts at all (a
+   * constant's, or unknown) on every path, and they teach nothing. Decided once per condition.
+   */
+  const fixedTruth = new Map<SyntaxNode, boolean | null | 'depends'>();
+  const truthOf = (cond: SyntaxNode, st: State): boolean | null => {
+    let t = fixedTruth.get(cond);
+    if (t === undefined) {
+      t = atomsOf(cond).some((a) => P.relevant.has(atomKey(a))) ? 'depends' : evaluate(cond, NO_FACTS);
+      fixedTruth.set(cond, t);
+    }
+    return t === 'depends' ? evaluate(cond, st.facts, st.defs) : t;
+  };
+
   const take = (s: State, from: CfgNode, edge: CfgEdge): State | null => {
     let st: State | null = s;
     if (from.loopHead && (st.loops.get(from.id) ?? 0) >= 2 && P.bodyOf.get(from.id)?.has(edge.to)) return null;
     if (edge.condition && edge.value !== undefined) {
-      const v = evaluate(edge.condition, st.facts, st.defs);
+      const v = truthOf(edge.condition, st);
       if (v !== null && v !== edge.value) return null;
-      st = setFacts(st, refine(edge.condition, edge.value, st.facts, [], st.defs));
+      if (fixedTruth.get(edge.condition) === 'depends') st = setFacts(st, refine(edge.condition, edge.value, st.facts, [], st.defs));
       if (!st) return null;
       const arms = P.armUnmaps.get(from.id);
       if (arms && v === null) {
