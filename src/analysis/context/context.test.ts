@@ -196,4 +196,52 @@ static void user(struct page *p, struct stats __percpu *s)
     expect(lost.map((l) => `${l.site.call.line} <- ${l.preHold.name}@${l.preHold.line}`)).toEqual(['4 <- kmap_atomic@3']);
     expect(lostContexts(post, pre, new Map(), 'preempt')).toEqual([]);
   });
+
+  // Callees are followed only for calls named like one inside a pre-image section (differential.ts): a call
+  // of the same helper outside the section still counts, or the occurrences would pair the wrong calls.
+  const fill = `static int fill(char *v, const char __user *u)
+{
+	return __copy_from_user_inatomic(v, u, 64);
+}
+`;
+  const twice = (map: string, unmap: string) => `${fill}
+static int f(struct page *p, char *buf, const char __user *u)
+{
+	char *v;
+	int left = fill(buf, u);
+
+	v = ${map}(p);
+	left += fill(v, u);
+	${unmap}(v);
+	return left;
+}`;
+  it.each([
+    ['the helper inside the section, after a call of it outside', twice('kmap_atomic', 'kunmap_atomic'), twice('kmap_local_page', 'kunmap_local'), ['12 <- kmap_atomic@11']],
+    ['a helper called only outside any section', twice('kmap_atomic', 'kunmap_atomic').replace('left += fill(v, u);', 'left += v[0];'), twice('kmap_local_page', 'kunmap_local').replace('left += fill(v, u);', 'left += v[0];'), []],
+  ])('pairs helper calls across images by occurrence: %s', (_name, preCode, postCode, expected) => {
+    const preFns = new Map(locateFunctions(preCode).map((fn) => [fn.name, fn]));
+    const postFns = new Map(locateFunctions(postCode).map((fn) => [fn.name, fn]));
+    const lost = lostContexts(postFns.get('f')!, preFns.get('f')!, postFns, 'nofault', { api });
+    expect(lost.map((l) => `${l.site.call.line} <- ${l.preHold.name}@${l.preHold.line}`)).toEqual(expected);
+  });
+
+  it('follows only the callees of calls inside a section when asked to (followOnly)', () => {
+    const code = `${helpers}
+static void user(struct page *p, struct stats __percpu *s, spinlock_t *l)
+{
+	bump(s);
+	slow();
+	spin_lock(l);
+	bump(s);
+	slow();
+	spin_unlock(l);
+}`;
+    const fns = new Map(locateFunctions(code).map((f) => [f.name, f]));
+    const fn = fns.get('user')!;
+    const lines = (sites: Array<{ call: { line: number } }>) => sites.map((x) => x.call.line);
+    expect(lines(sleepSites(fn, fns, { api }))).toEqual([15, 18]);
+    expect(lines(sleepSites(fn, fns, { api, followOnly: { underHold: true } }))).toEqual([18]);
+    expect(lines(needSites(fn, fns, 'preempt', { api, followOnly: { underHold: true } }))).toEqual([17]);
+    expect(lines(needSites(fn, fns, 'preempt', { api, followOnly: { underHold: true, names: new Set(['bump']) } }))).toEqual([14, 17]);
+  });
 });

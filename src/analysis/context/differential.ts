@@ -37,26 +37,35 @@ function occurrence(sites: NeedSite[], key: (s: NeedSite) => string): Map<NeedSi
 const byName = (s: NeedSite) => `${calleeName(s.call) ?? s.call.type}\u0000${s.need.kind}`;
 
 export function lostContexts(post: CFunction, pre: CFunction, fileFunctions: ReadonlyMap<string, CFunction>, kind: NeedKind, opts: CalleeOptions = {}): LostContext[] {
+  // Only a pre-image site inside a section can have lost its context, and sites are matched across the
+  // images by text or by callee name (with their occurrence): callees are followed only for the calls
+  // named like a call inside a pre-image section (and, in the post-image, for calls inside a section).
+  // Sites of other names can neither be lost nor shift the occurrence count of those names.
+  const preCtx = analyseContext(pre);
+  const names = new Set<string>();
+  for (const c of preCtx.calls) {
+    const name = c.holds.length ? calleeName(c.call) : null;
+    if (name) names.add(name);
+  }
+  const follow: CalleeOptions = { ...opts, followOnly: { underHold: true, names } };
   let preSites: NeedSite[];
   let postSites: NeedSite[];
   if (opts.tree || opts.asks) {
     // The pre-image first: its calls inside atomic sections are the ones whose callees the tree is asked
     // about, and the post-image (where the sections are gone) asks about the same callees.
-    preSites = needSites(pre, fileFunctions, kind, opts);
+    preSites = needSites(pre, fileFunctions, kind, follow);
     if (!preSites.length) return [];
     const alsoAsk = new Set(preSites.flatMap((s) => (s.via ? [calleeName(s.call) ?? ''] : [])));
-    postSites = needSites(post, fileFunctions, kind, { ...opts, alsoAsk });
+    postSites = needSites(post, fileFunctions, kind, { ...follow, alsoAsk });
     if (!postSites.length) return [];
   } else {
-    // The file alone: the post-image first, since most converted sections need nothing and the pre-image
-    // (often not parsed otherwise) is then never parsed.
-    postSites = needSites(post, fileFunctions, kind, opts);
+    // The file alone: the post-image first, since most converted sections need nothing.
+    postSites = needSites(post, fileFunctions, kind, follow);
     if (!postSites.length) return [];
-    preSites = needSites(pre, fileFunctions, kind, opts);
+    preSites = needSites(pre, fileFunctions, kind, follow);
     if (!preSites.length) return [];
   }
   const postCtx = analyseContext(post);
-  const preCtx = analyseContext(pre);
 
   const preByText = new Map<string, NeedSite>();
   for (const [s, [k, n]] of occurrence(preSites, siteKey)) preByText.set(`${k}\u0001${n}`, s);
