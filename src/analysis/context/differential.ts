@@ -9,7 +9,7 @@
 import type { CFunction } from '../source/functions.js';
 import { calleeName, type SyntaxNode } from '../syntax/ast.js';
 import type { NeedKind } from './atomic-api.js';
-import { analyseContext, type Hold } from './dataflow.js';
+import { analyseContext, type FunctionContext, type Hold } from './dataflow.js';
 import { needSites, satisfiedBy, siteKey, type CalleeOptions, type NeedSite } from './sites.js';
 
 export interface LostContext {
@@ -38,33 +38,41 @@ const byName = (s: NeedSite) => `${calleeName(s.call) ?? s.call.type}\u0000${s.n
 
 export function lostContexts(post: CFunction, pre: CFunction, fileFunctions: ReadonlyMap<string, CFunction>, kind: NeedKind, opts: CalleeOptions = {}): LostContext[] {
   // Only a pre-image site inside a section can have lost its context, and sites are matched across the
-  // images by text or by callee name (with their occurrence): callees are followed only for the calls
-  // named like a call inside a pre-image section (and, in the post-image, for calls inside a section).
-  // Sites of other names can neither be lost nor shift the occurrence count of those names.
-  const preCtx = analyseContext(pre);
-  const names = new Set<string>();
-  for (const c of preCtx.calls) {
-    const name = c.holds.length ? calleeName(c.call) : null;
-    if (name) names.add(name);
-  }
-  const follow: CalleeOptions = { ...opts, followOnly: { underHold: true, names } };
+  // images by text or by callee name (with their occurrence): in the pre-image, callees are followed only
+  // for the calls named like a call inside a section. Sites of other names can neither be lost nor shift
+  // the occurrence count of those names.
+  let preCtx: FunctionContext | null = null;
+  const followInPre = (): CalleeOptions => {
+    preCtx ??= analyseContext(pre);
+    const names = new Set<string>();
+    for (const c of preCtx.calls) {
+      const name = c.holds.length ? calleeName(c.call) : null;
+      if (name) names.add(name);
+    }
+    return { ...opts, followOnly: { underHold: true, names } };
+  };
   let preSites: NeedSite[];
   let postSites: NeedSite[];
   if (opts.tree || opts.asks) {
     // The pre-image first: its calls inside atomic sections are the ones whose callees the tree is asked
-    // about, and the post-image (where the sections are gone) asks about the same callees.
+    // about, and the post-image (where the sections are gone) asks about the same callees. A post-image call
+    // can only pair with a pre-image site of its name: the same names are followed there (and the calls
+    // inside a section, whose callees the tree is asked about).
+    const follow = followInPre();
     preSites = needSites(pre, fileFunctions, kind, follow);
     if (!preSites.length) return [];
     const alsoAsk = new Set(preSites.flatMap((s) => (s.via ? [calleeName(s.call) ?? ''] : [])));
     postSites = needSites(post, fileFunctions, kind, { ...follow, alsoAsk });
     if (!postSites.length) return [];
   } else {
-    // The file alone: the post-image first, since most converted sections need nothing.
-    postSites = needSites(post, fileFunctions, kind, follow);
+    // The file alone: the post-image first, since most converted sections need nothing and the pre-image's
+    // data flow is then never needed.
+    postSites = needSites(post, fileFunctions, kind, opts);
     if (!postSites.length) return [];
-    preSites = needSites(pre, fileFunctions, kind, follow);
+    preSites = needSites(pre, fileFunctions, kind, followInPre());
     if (!preSites.length) return [];
   }
+  preCtx ??= analyseContext(pre);
   const postCtx = analyseContext(post);
 
   const preByText = new Map<string, NeedSite>();
