@@ -84,14 +84,15 @@ const RELEASES: Record<string, Release> = {
 
 export function acquireOf(name: string | null): Acquire | null {
   if (!name) return null;
-  if (ACQUIRES[name]) return ACQUIRES[name];
+  // (Own keys only: a C function named `constructor` or `toString` is not Object.prototype's.)
+  if (Object.hasOwn(ACQUIRES, name)) return ACQUIRES[name];
   if (LOCK_ACQUIRE.test(name)) return { family: 'lock', keyArg: 0, faults: false, preempt: true };
   return null;
 }
 
 export function releaseOf(name: string | null): Release | null {
   if (!name) return null;
-  if (RELEASES[name]) return RELEASES[name];
+  if (Object.hasOwn(RELEASES, name)) return RELEASES[name];
   if (LOCK_RELEASE.test(name)) return { family: 'lock', keyArg: 0 };
   return null;
 }
@@ -260,7 +261,17 @@ const RCU_PLAIN = /^rcu_read_(?:un)?lock$/;
  * their bodies would propagate.
  */
 export function isContextPrimitive(name: string): boolean {
-  return !!acquireOf(name) || !!releaseOf(name) || INATOMIC_COPY.test(name) || RAW_COPY.test(name) || FUTEX_ATOMIC.test(name) || FAULT_STATE_TEST.has(name)
-    || PERCPU.test(name) || ACCEPTS_FAULTS.test(name) || SELF_CONTAINED.test(name) || SLEEPS.test(name) || UACCESS.test(name) || ALLOCATORS.test(name)
-    || name === '__get_user' || name === '__put_user' || name === 'per_cpu' || name === 'per_cpu_ptr' || FAULT_IN.test(name) || RCU_PLAIN.test(name);
+  // Asked of every call of every analysed function, ~15 regular expressions each: kept by name.
+  let known = primitives.get(name);
+  if (known === undefined) {
+    known = !!acquireOf(name) || !!releaseOf(name) || INATOMIC_COPY.test(name) || RAW_COPY.test(name) || FUTEX_ATOMIC.test(name) || FAULT_STATE_TEST.has(name)
+      || PERCPU.test(name) || ACCEPTS_FAULTS.test(name) || SELF_CONTAINED.test(name) || SLEEPS.test(name) || UACCESS.test(name) || ALLOCATORS.test(name)
+      || name === '__get_user' || name === '__put_user' || name === 'per_cpu' || name === 'per_cpu_ptr' || FAULT_IN.test(name) || RCU_PLAIN.test(name);
+    if (primitives.size >= PRIMITIVES_KEPT) primitives.clear();
+    primitives.set(name, known);
+  }
+  return known;
 }
+const primitives = new Map<string, boolean>();
+/** Distinct callee names are a few thousand in a tree scan; the bound only keeps a pathological input small. */
+const PRIMITIVES_KEPT = 1 << 16;

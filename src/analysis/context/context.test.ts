@@ -1,7 +1,7 @@
 import { locateFunctions } from '../source/functions.js';
 import { initParser } from '../syntax/parser.js';
 import { calleeName } from '../syntax/ast.js';
-import { needOf, sleepOf } from './atomic-api.js';
+import { isContextPrimitive, needOf, sleepOf } from './atomic-api.js';
 import { analyseContext, faultsDisabledBy, preemptDisabledBy } from './dataflow.js';
 import { lostContexts } from './differential.js';
 import { needSites, sleepSites } from './sites.js';
@@ -123,6 +123,16 @@ again:
 });
 
 describe('call classification', () => {
+  it('takes names of Object.prototype for plain C functions, not sections', () => {
+    expect(contexts(`static void f(void)
+{
+	constructor(obj);
+	toString(obj);
+	hasOwnProperty(obj);
+}`)).toEqual(['constructor@3: -/-', 'toString@4: -/-', 'hasOwnProperty@5: -/-']);
+    expect(isContextPrimitive('constructor')).toBe(false);
+  });
+
   const call = (text: string) => locateFunctions(`void f(void)\n{\n\t${text};\n}`)[0].body.descendants('call_expression')[0];
   it.each([
     ['__copy_from_user_inatomic(v, u, n)', 'nofault'],

@@ -8,6 +8,7 @@ import { buildCfg } from '../cfg/cfg.js';
 import { evaluate, refine } from './conditions.js';
 import { extractEvents } from './events.js';
 import { replayFunction } from './replay.js';
+import { elementSize } from './values.js';
 import { noHighmemArch, NO_HIGHMEM_ARCHES, replayFor } from './query.js';
 import { fileSummaries } from './summaries.js';
 
@@ -80,6 +81,18 @@ describe('events', () => {
     expect(eventsOf('mapped = true;')).toEqual(['assign mapped (true)']);
     expect(eventsOf('addr = NULL;')).toEqual(['assign addr (false)']);
     expect(eventsOf('get(&addr);')).toEqual(['address-taken addr']);
+  });
+});
+
+describe('element sizes', () => {
+  it.each([
+    ['u32 *', 4],
+    ['unsigned char *', 1],
+    ['struct page *', null],
+    ['constructor *', null], // a typedef named like an Object.prototype member is not a scalar
+    ['toString *', null],
+  ])('%s -> %s', (type, size) => {
+    expect(elementSize(type)).toBe(size);
   });
 });
 

@@ -158,7 +158,7 @@ const SCALAR_SIZES: Record<string, number> = {
 /** Size of a scalar type name (qualifiers dropped), or null. */
 export function scalarSize(type: string): number | null {
   const t = type.replace(/\b(?:const|volatile|__iomem|__user|__force|static|register)\b/g, '').replace(/\s+/g, ' ').trim();
-  return SCALAR_SIZES[t] ?? null;
+  return Object.hasOwn(SCALAR_SIZES, t) ? SCALAR_SIZES[t] : null;
 }
 
 /** elementSize() by type text: asked on every path for the same few declared types. */
