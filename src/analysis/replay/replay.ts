@@ -217,6 +217,10 @@ function liveOffsetVars(cfg: Cfg, offsetVars: ReadonlySet<string>, counted: Read
 function prepare(fn: CFunction, api: KmapApi, summaries: Summaries, seeded: boolean): Prepared {
   const cfg = buildCfg(fn.body);
   const events = cfg.nodes.map((n) => withUnseen(n, extractEvents(n.ast, api), fn.unseen));
+  // Every event once, for the fixed points below. (Index loops in this function: it runs once per replay,
+  // mostly unoptimised in a short process, where each for-of step allocates; see cli/v8-flags.ts.)
+  const all: ReplayEvent[] = [];
+  for (let i = 0; i < events.length; i++) for (let j = 0; j < events[i].length; j++) all.push(events[i][j]);
   const types = declaredTypes(fn.node);
   const locals = new Set(types.keys());
   for (const p of parameterNames(fn)) if (p) locals.add(p);
@@ -246,47 +250,48 @@ function prepare(fn: CFunction, api: KmapApi, summaries: Summaries, seeded: bool
   // (Pointer parameters hold a mapping only in summary mode, where they are seeded with one; otherwise a
   // parameter assigned a mapping is a map destination, or assigned from one, like any local.)
   const mayHold = new Set<string>(seeded ? [...params] : []);
-  for (const evs of events) for (const e of evs) if (e.kind === 'map' && e.dest && e.dest !== 'return') mayHold.add(e.dest.name);
+  for (let k = 0; k < all.length; k++) {
+    const e = all[k];
+    if (e.kind === 'map' && e.dest && e.dest !== 'return') mayHold.add(e.dest.name);
+  }
   for (let changed = true; changed; ) {
     changed = false;
-    for (const evs of events) {
-      for (const e of evs) {
-        if (e.kind !== 'assign' || !e.rhs || mayHold.has(e.target.name)) continue;
-        if (e.rhs.descendants('identifier').some((i) => mayHold.has(i.text)) || (e.fromCall && summaries.mayMapOrUnmap(calleeName(e.fromCall) ?? ''))) {
-          mayHold.add(e.target.name);
-          changed = true;
-        }
+    for (let k = 0; k < all.length; k++) {
+      const e = all[k];
+      if (e.kind !== 'assign' || !e.rhs || mayHold.has(e.target.name)) continue;
+      if (e.rhs.descendants('identifier').some((i) => mayHold.has(i.text)) || (e.fromCall && summaries.mayMapOrUnmap(calleeName(e.fromCall) ?? ''))) {
+        mayHold.add(e.target.name);
+        changed = true;
       }
     }
   }
-  for (const evs of events) {
-    for (const e of evs) {
-      if (e.kind === 'map') {
-        guard(e.call);
-        if (e.dest && e.dest !== 'return' && !e.dest.array) relevant.add(e.dest.name);
-        if (e.page) relevant.add(e.page);
-        addOffsets(e.offsets);
-        const arg = e.family === 'local' && e.call ? callArguments(e.call)[1] : undefined; // kmap_local_folio(folio, offset)
-        if (arg) addIds(arg);
-      } else if (e.kind === 'unmap') {
-        guard(e.call);
-        addOffsets(e.offsets);
-      } else if (e.kind === 'call') {
-        // A callee that unmaps a parameter matters only for an argument that may hold a mapping.
-        const s = e.name && e.args.some((a) => mayHold.has(a.holder.name)) && summaries.mayMapOrUnmap(e.name) ? summaries.of(e.name) : undefined;
-        if (s && s.params.some((p) => p === 'unmaps' || p === 'may-unmap')) guard(e.call);
-      } else if (e.kind === 'assign') {
-        if (mayHold.has(e.target.name)) addOffsets(e.offsets);
-        const callee = e.fromCall ? calleeName(e.fromCall) : null;
-        const s = callee && summaries.mayReturnAddress(callee) ? summaries.of(callee) : undefined;
-        if (s?.returnsMapping && !e.target.array) {
-          guard(e.fromCall!);
-          relevant.add(e.target.name);
-          relevant.add(`IS_ERR(${e.target.name})`);
-          relevant.add(`IS_ERR_OR_NULL(${e.target.name})`);
-        }
-      } else if (e.kind === 'touch' && e.delta && mayHold.has(e.name)) addIds(e.delta);
-    }
+  for (let k = 0; k < all.length; k++) {
+    const e = all[k];
+    if (e.kind === 'map') {
+      guard(e.call);
+      if (e.dest && e.dest !== 'return' && !e.dest.array) relevant.add(e.dest.name);
+      if (e.page) relevant.add(e.page);
+      addOffsets(e.offsets);
+      const arg = e.family === 'local' && e.call ? callArguments(e.call)[1] : undefined; // kmap_local_folio(folio, offset)
+      if (arg) addIds(arg);
+    } else if (e.kind === 'unmap') {
+      guard(e.call);
+      addOffsets(e.offsets);
+    } else if (e.kind === 'call') {
+      // A callee that unmaps a parameter matters only for an argument that may hold a mapping.
+      const s = e.name && e.args.some((a) => mayHold.has(a.holder.name)) && summaries.mayMapOrUnmap(e.name) ? summaries.of(e.name) : undefined;
+      if (s && s.params.some((p) => p === 'unmaps' || p === 'may-unmap')) guard(e.call);
+    } else if (e.kind === 'assign') {
+      if (mayHold.has(e.target.name)) addOffsets(e.offsets);
+      const callee = e.fromCall ? calleeName(e.fromCall) : null;
+      const s = callee && summaries.mayReturnAddress(callee) ? summaries.of(callee) : undefined;
+      if (s?.returnsMapping && !e.target.array) {
+        guard(e.fromCall!);
+        relevant.add(e.target.name);
+        relevant.add(`IS_ERR(${e.target.name})`);
+        relevant.add(`IS_ERR_OR_NULL(${e.target.name})`);
+      }
+    } else if (e.kind === 'touch' && e.delta && mayHold.has(e.name)) addIds(e.delta);
   }
   for (const cond of guardConds) for (const a of atomsOf(cond)) relevant.add(atomKey(a));
   // Flags computed from conditions: `bool unmap_dst = d->dst_addr && page != d->mapped;` guards an unmap,
@@ -294,29 +299,27 @@ function prepare(fn: CFunction, api: KmapApi, summaries: Summaries, seeded: bool
   const defined = new Set<string>();
   for (let changed = true; changed; ) {
     changed = false;
-    for (const evs of events) {
-      for (const e of evs) {
-        if (e.kind !== 'assign' || !e.rhs || e.value !== null || e.source || e.fromCall) continue;
-        const t = e.target.name;
-        if (!relevant.has(t) || defined.has(t) || e.target.array) continue;
-        if (e.rhs.descendants('identifier').some((i) => i.text === t)) continue; // `x = x && y`: not a definition
-        defined.add(t);
-        changed = true;
-        for (const a of atomsOf(e.rhs)) relevant.add(atomKey(a));
-      }
+    for (let k = 0; k < all.length; k++) {
+      const e = all[k];
+      if (e.kind !== 'assign' || !e.rhs || e.value !== null || e.source || e.fromCall) continue;
+      const t = e.target.name;
+      if (!relevant.has(t) || defined.has(t) || e.target.array) continue;
+      if (e.rhs.descendants('identifier').some((i) => i.text === t)) continue; // `x = x && y`: not a definition
+      defined.add(t);
+      changed = true;
+      for (const a of atomsOf(e.rhs)) relevant.add(atomKey(a));
     }
   }
   // Integers assigned into offset variables feed them too.
   for (let changed = true; changed; ) {
     changed = false;
-    for (const evs of events) {
-      for (const e of evs) {
-        const from = e.kind === 'assign' && offsetVars.has(e.target.name) ? e.rhs : e.kind === 'touch' && offsetVars.has(e.name) ? e.delta : null;
-        if (from) {
-          const before = offsetVars.size;
-          addIds(from);
-          if (offsetVars.size !== before) changed = true;
-        }
+    for (let k = 0; k < all.length; k++) {
+      const e = all[k];
+      const from = e.kind === 'assign' && offsetVars.has(e.target.name) ? e.rhs : e.kind === 'touch' && offsetVars.has(e.name) ? e.delta : null;
+      if (from) {
+        const before = offsetVars.size;
+        addIds(from);
+        if (offsetVars.size !== before) changed = true;
       }
     }
   }

@@ -45,12 +45,19 @@ export function verifyingRules(config: EngineConfig): ActiveRule[] {
 /** How deeply `root` nests, counted without recursion; stops counting past `limit`. */
 export function nestingDepth(root: SyntaxNode, limit = MAX_NESTING): number {
   let max = 0;
-  const stack: Array<[SyntaxNode, number]> = [[root, 0]];
-  while (stack.length) {
-    const [n, d] = stack.pop()!;
+  // Two parallel stacks, not a pair per node: every analysed function's whole tree is walked.
+  const nodes: SyntaxNode[] = [root];
+  const depths: number[] = [0];
+  while (nodes.length) {
+    const n = nodes.pop()!;
+    const d = depths.pop()!;
     if (d > max) max = d;
     if (max > limit) return max;
-    for (const c of n.children) stack.push([c, d + 1]);
+    const cs = n.children;
+    for (let i = 0; i < cs.length; i++) {
+      nodes.push(cs[i]);
+      depths.push(d + 1);
+    }
   }
   return max;
 }
