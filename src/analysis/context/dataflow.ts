@@ -96,7 +96,11 @@ export function analyseContext(fn: CFunction): FunctionContext {
   const outState: Array<State | undefined> = new Array(n);
   const calls = cfg.nodes.map((node) => nodeCalls(node.ast));
   const preds: number[][] = cfg.nodes.map(() => []);
-  for (const node of cfg.nodes) for (const e of node.succ) preds[e.to].push(node.id);
+  // (Index loops: this runs for most analysed functions, mostly unoptimised; see cli/v8-flags.ts.)
+  for (let i = 0; i < n; i++) {
+    const succ = cfg.nodes[i].succ;
+    for (let j = 0; j < succ.length; j++) preds[succ[j].to].push(i);
+  }
 
   inState[cfg.entry] = [];
   const work: number[] = [cfg.entry];
@@ -112,18 +116,22 @@ export function analyseContext(fn: CFunction): FunctionContext {
     const id = work.shift()!;
     queued[id] = 0;
     let s: State | undefined = id === cfg.entry ? [] : undefined;
-    for (const p of preds[id]) {
-      const o = outState[p];
+    const ps = preds[id];
+    for (let k = 0; k < ps.length; k++) {
+      const o = outState[ps[k]];
       if (!o) continue;
       s = s === undefined ? o : intersect(s, o);
     }
     if (s === undefined) continue;
     inState[id] = s;
     let out = s;
-    for (const c of calls[id]) out = step(out, c);
+    const cs = calls[id];
+    for (let k = 0; k < cs.length; k++) out = step(out, cs[k]);
     if (sameState(outState[id], out)) continue;
     outState[id] = out;
-    for (const e of cfg.nodes[id].succ) {
+    const succ = cfg.nodes[id].succ;
+    for (let k = 0; k < succ.length; k++) {
+      const e = succ[k];
       if (!queued[e.to]) {
         queued[e.to] = 1;
         work.push(e.to);

@@ -115,6 +115,7 @@ const PAGE_ADDRESS_FAMILIES = new Set<MapFamily>(['local', 'atomic']);
 const GUARD_PARENTS = new Set(['if_statement', 'conditional_expression']);
 const JUMPS = new Set(['return_statement', 'goto_statement', 'break_statement', 'continue_statement']);
 const NO_FACTS: ReadonlyMap<string, boolean> = new Map();
+const NOTHING_LIVE: ReadonlySet<string> = new Set();
 const NO_SUMMARIES: Summaries = { of: () => undefined, mayMapOrUnmap: () => false, mayReturnAddress: () => false };
 
 /** A for-loop run a known number of times, and the pointers it advances by a fixed amount each time. */
@@ -134,7 +135,7 @@ interface Prepared {
   /** Integer variables that offsets are computed from. */
   offsetVars: Set<string>;
   /** Node id -> the offset variables whose value may still be read on some path from it (live on entry). */
-  liveValues: Array<Set<string>>;
+  liveValues: Array<ReadonlySet<string>>;
   loopsOf: Array<Set<number>>;
   bodyOf: Map<number, Set<number>>;
   /** Loop head -> array holders unmapped inside that loop. */
@@ -179,24 +180,27 @@ function isPlainWrite(id: SyntaxNode): boolean {
  * value no path reads again can be dropped from the state: paths that differ only in dead integers then
  * merge (a counter used for an offset in one branch and never again).
  */
-function liveOffsetVars(cfg: Cfg, offsetVars: ReadonlySet<string>, counted: ReadonlyMap<number, CountedLoop>, preds: readonly number[][]): Array<Set<string>> {
+function liveOffsetVars(cfg: Cfg, offsetVars: ReadonlySet<string>, counted: ReadonlyMap<number, CountedLoop>, preds: readonly number[][]): Array<ReadonlySet<string>> {
   const n = cfg.nodes.length;
+  // Most functions compute no offsets: nothing is live anywhere (and no integer is ever kept, see setValue).
+  if (!offsetVars.size) return new Array<ReadonlySet<string>>(n).fill(NOTHING_LIVE);
+  // (Index loops: this runs once per replay, mostly unoptimised; see cli/v8-flags.ts.)
   const uses: Array<Set<string>> = [];
   const writes: Array<Set<string>> = [];
-  for (const node of cfg.nodes) {
+  for (let i = 0; i < n; i++) {
+    const node = cfg.nodes[i];
     const u = new Set<string>();
     const w = new Set<string>();
-    if (offsetVars.size && node.ast) {
+    if (node.ast) {
       const ids = node.ast.type === 'identifier' ? [node.ast] : node.ast.descendants('identifier');
-      for (const id of ids) if (offsetVars.has(id.text)) (isPlainWrite(id) ? w : u).add(id.text);
+      for (let k = 0; k < ids.length; k++) if (offsetVars.has(ids[k].text)) (isPlainWrite(ids[k]) ? w : u).add(ids[k].text);
       for (const adv of counted.get(node.id)?.advances ?? []) for (const id of adv.delta?.descendants('identifier') ?? []) if (offsetVars.has(id.text)) u.add(id.text);
     }
-    for (const x of u) w.delete(x); // `x = x * 2` reads x first
+    u.forEach((x) => w.delete(x)); // `x = x * 2` reads x first
     uses.push(u);
     writes.push(w);
   }
-  const live: Array<Set<string>> = cfg.nodes.map((_, i) => new Set(uses[i]));
-  if (!offsetVars.size) return live;
+  const live: Array<Set<string>> = uses.map((u) => new Set(u));
   const work = cfg.nodes.map((_, i) => i);
   const queued = new Uint8Array(n).fill(1);
   while (work.length) {
@@ -204,11 +208,16 @@ function liveOffsetVars(cfg: Cfg, offsetVars: ReadonlySet<string>, counted: Read
     queued[id] = 0;
     const l = live[id];
     const before = l.size;
-    for (const e of cfg.nodes[id].succ) for (const x of live[e.to]) if (!writes[id].has(x)) l.add(x);
+    const succ = cfg.nodes[id].succ;
+    const written = writes[id];
+    for (let k = 0; k < succ.length; k++) live[succ[k].to].forEach((x) => {
+      if (!written.has(x)) l.add(x);
+    });
     if (l.size === before) continue;
-    for (const p of preds[id]) if (!queued[p]) {
-      queued[p] = 1;
-      work.push(p);
+    const ps = preds[id];
+    for (let k = 0; k < ps.length; k++) if (!queued[ps[k]]) {
+      queued[ps[k]] = 1;
+      work.push(ps[k]);
     }
   }
   return live;
@@ -804,7 +813,9 @@ export function replayFunction(fn: CFunction, api: KmapApi, opts: ReplayOptions 
 
   const apply = (state: State, node: CfgNode): State | null => {
     let s = state;
-    for (const ev of P.events[node.id]) {
+    const evs = P.events[node.id];
+    for (let e = 0; e < evs.length; e++) {
+      const ev = evs[e];
       switch (ev.kind) {
         case 'map': {
           const site = ev.call.start;
@@ -938,7 +949,8 @@ export function replayFunction(fn: CFunction, api: KmapApi, opts: ReplayOptions 
           break;
         }
         case 'call': {
-          for (const a of ev.args) {
+          for (let k = 0; k < ev.args.length; k++) {
+            const a = ev.args[k];
             const found = s.holdOf(a.holder.name);
             if (!found || found.hold.kind === 'derived') continue;
             const summary = ev.name ? summaries.of(ev.name) : undefined;
