@@ -158,7 +158,7 @@ describe('replay', () => {
   });
 
   it.each([
-    // Conditions no mapping fact bears on are decided once (replay.ts, truthOf): constants still cut paths.
+    // Conditions no mapping fact bears on are decided once (replay.ts, fixedTruth): constants still cut paths.
     ['a constant-true loop left only by a return that unmaps', `static int spin(struct page *p, int n)
 {
 	char *k = kmap_local_page(p);

@@ -1219,25 +1219,27 @@ export function replayFunction(fn: CFunction, api: KmapApi, opts: ReplayOptions 
   /**
    * Conditions none of whose atoms is relevant (most branches: `if (ret)`, `len > 0`): no fact about them is
    * ever kept and no flag definition names them, so their truth is what it is with no facts at all (a
-   * constant's, or unknown) on every path, and they teach nothing. Decided once per condition.
+   * constant's, or unknown) on every path, and they teach nothing. Decided once per condition; 'depends':
+   * a condition with a relevant atom, evaluated on each path (and refined into the path's facts).
    */
-  const fixedTruth = new Map<SyntaxNode, boolean | null | 'depends'>();
-  const truthOf = (cond: SyntaxNode, st: State): boolean | null => {
-    let t = fixedTruth.get(cond);
+  const fixedTruths = new Map<SyntaxNode, boolean | null | 'depends'>();
+  const fixedTruth = (cond: SyntaxNode): boolean | null | 'depends' => {
+    let t = fixedTruths.get(cond);
     if (t === undefined) {
       t = atomsOf(cond).some((a) => P.relevant.has(atomKey(a))) ? 'depends' : evaluate(cond, NO_FACTS);
-      fixedTruth.set(cond, t);
+      fixedTruths.set(cond, t);
     }
-    return t === 'depends' ? evaluate(cond, st.facts, st.defs) : t;
+    return t;
   };
 
   const take = (s: State, from: CfgNode, edge: CfgEdge): State | null => {
     let st: State | null = s;
     if (from.loopHead && (st.loops.get(from.id) ?? 0) >= 2 && P.bodyOf.get(from.id)?.has(edge.to)) return null;
     if (edge.condition && edge.value !== undefined) {
-      const v = truthOf(edge.condition, st);
+      const fixed = fixedTruth(edge.condition);
+      const v = fixed === 'depends' ? evaluate(edge.condition, st.facts, st.defs) : fixed;
       if (v !== null && v !== edge.value) return null;
-      if (fixedTruth.get(edge.condition) === 'depends') st = setFacts(st, refine(edge.condition, edge.value, st.facts, [], st.defs));
+      if (fixed === 'depends') st = setFacts(st, refine(edge.condition, edge.value, st.facts, [], st.defs));
       if (!st) return null;
       const arms = P.armUnmaps.get(from.id);
       if (arms && v === null) {
