@@ -235,7 +235,7 @@ static int f(struct page *p, char *buf, const char __user *u)
     expect(lost.map((l) => `${l.site.call.line} <- ${l.preHold.name}@${l.preHold.line}`)).toEqual(expected);
   });
 
-  it('follows only the callees of calls inside a section when asked to (followOnly)', () => {
+  it('follows only the callees of calls inside a section when asked to (followInSections)', () => {
     const code = `${helpers}
 static void user(struct page *p, struct stats __percpu *s, spinlock_t *l)
 {
@@ -250,8 +250,8 @@ static void user(struct page *p, struct stats __percpu *s, spinlock_t *l)
     const fn = fns.get('user')!;
     const lines = (sites: Array<{ call: { line: number } }>) => sites.map((x) => x.call.line);
     expect(lines(sleepSites(fn, fns, { api }))).toEqual([15, 18]);
-    expect(lines(sleepSites(fn, fns, { api, followOnly: { underHold: true } }))).toEqual([18]);
-    expect(lines(needSites(fn, fns, 'preempt', { api, followOnly: { underHold: true } }))).toEqual([17]);
-    expect(lines(needSites(fn, fns, 'preempt', { api, followOnly: { underHold: true, names: new Set(['bump']) } }))).toEqual([14, 17]);
+    expect(lines(sleepSites(fn, fns, { api, followInSections: {} }))).toEqual([18]);
+    expect(lines(needSites(fn, fns, 'preempt', { api, followInSections: {} }))).toEqual([17]);
+    expect(lines(needSites(fn, fns, 'preempt', { api, followInSections: { alsoNamed: new Set(['bump']) } }))).toEqual([14, 17]);
   });
 });

@@ -49,7 +49,7 @@ export function lostContexts(post: CFunction, pre: CFunction, fileFunctions: Rea
       const name = c.holds.length ? calleeName(c.call) : null;
       if (name) names.add(name);
     }
-    return { ...opts, followOnly: { underHold: true, names } };
+    return { ...opts, followInSections: { alsoNamed: names } };
   };
   let preSites: NeedSite[];
   let postSites: NeedSite[];

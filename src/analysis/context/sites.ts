@@ -65,10 +65,10 @@ export interface CalleeOptions {
   alsoAsk?: ReadonlySet<string>;
   /**
    * Follow callees only where the asking rule can use what they do: calls inside an atomic section (on
-   * every path), and calls of the functions named here. Summarising every same-file callee of every call
-   * costs a parse and a data flow each; without this option every call is followed.
+   * every path), and calls of the functions in `alsoNamed`. Summarising every same-file callee of every
+   * call costs a parse and a data flow each; without this option every call is followed.
    */
-  followOnly?: { underHold: true; names?: ReadonlySet<string> };
+  followInSections?: { alsoNamed?: ReadonlySet<string> };
 }
 
 /** The file-local summaries, per API and per what is asked (needs alone spare parsing sleeping helpers). */
@@ -119,11 +119,11 @@ function calleeFacts(fn: CFunction, fileFunctions: ReadonlyMap<string, CFunction
     const summary = summaries.ofCall(name, scope);
     return summary && { name, summary };
   };
-  const follow = opts.followOnly;
+  const follow = opts.followInSections;
   return (call) => {
     const name = calleeName(call);
     if (!name || name === fn.name || api.isContextPrimitive(name)) return [];
-    if (follow && !follow.names?.has(name) && !underHold(call)) return [];
+    if (follow && !follow.alsoNamed?.has(name) && !underHold(call)) return [];
     let r: Resolved | undefined;
     try {
       r = resolve(name, call);
@@ -181,7 +181,7 @@ export function needSites(fn: CFunction, fileFunctions: ReadonlyMap<string, CFun
   return out.filter((s) => !out.some((o) => o !== s && o.need.kind === s.need.kind && o.call.contains(s.call)));
 }
 
-/** The calls of `fn` that may sleep (a callee's summary is only asked of a call `opts.followOnly` lets through). */
+/** The calls of `fn` that may sleep (a callee's summary is only asked of a call `opts.followInSections` lets through). */
 export function sleepSites(fn: CFunction, fileFunctions: ReadonlyMap<string, CFunction>, opts: CalleeOptions = {}): SleepSite[] {
   const out: SleepSite[] = [];
   const facts = calleeFacts(fn, fileFunctions, opts, 'all');

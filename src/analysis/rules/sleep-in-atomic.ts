@@ -87,7 +87,7 @@ Under a spinlock, allocate before taking the lock or use \`GFP_ATOMIC\`.`,
 
   check(ctx) {
     // Only a call inside a section can be reported: no other call's callees are followed.
-    const sites = sleepSites(ctx.fn, ctx.fileFunctions, { ...calleeOptions(ctx), followOnly: { underHold: true } });
+    const sites = sleepSites(ctx.fn, ctx.fileFunctions, { ...calleeOptions(ctx), followInSections: {} });
     if (!sites.length) return;
     const fc = analyseContext(ctx.fn);
     for (const site of sites) {
