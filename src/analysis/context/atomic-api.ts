@@ -9,6 +9,7 @@
  * include/linux/rcupdate.h (rcu_read_lock() does not disable preemption under PREEMPT_RCU; the _sched
  * and _bh flavours do), include/linux/smp.h (get_cpu), include/linux/percpu-defs.h.
  */
+import { memoByText } from '../memo.js';
 import { callArguments, calleeName, normalizedText, type SyntaxNode } from '../syntax/ast.js';
 
 /** What a hold disables. */
@@ -258,20 +259,10 @@ const RCU_PLAIN = /^rcu_read_(?:un)?lock$/;
  * release, a need, a sleep, a fault annotation, a self-contained nofault access): such a callee is never
  * summarised from a definition in the tree. `__might_fault()` tests pagefault_disabled() and
  * `copy_from_user()` reaches raw_copy_from_user(); what they mean is what this table says, not what
- * their bodies would propagate.
+ * their bodies would propagate. Asked of every call of every analysed function (~15 regular expressions
+ * each), so kept by name: distinct callee names are a few thousand in a tree scan.
  */
-export function isContextPrimitive(name: string): boolean {
-  // Asked of every call of every analysed function, ~15 regular expressions each: kept by name.
-  let known = primitives.get(name);
-  if (known === undefined) {
-    known = !!acquireOf(name) || !!releaseOf(name) || INATOMIC_COPY.test(name) || RAW_COPY.test(name) || FUTEX_ATOMIC.test(name) || FAULT_STATE_TEST.has(name)
-      || PERCPU.test(name) || ACCEPTS_FAULTS.test(name) || SELF_CONTAINED.test(name) || SLEEPS.test(name) || UACCESS.test(name) || ALLOCATORS.test(name)
-      || name === '__get_user' || name === '__put_user' || name === 'per_cpu' || name === 'per_cpu_ptr' || FAULT_IN.test(name) || RCU_PLAIN.test(name);
-    if (primitives.size >= PRIMITIVES_KEPT) primitives.clear();
-    primitives.set(name, known);
-  }
-  return known;
-}
-const primitives = new Map<string, boolean>();
-/** Distinct callee names are a few thousand in a tree scan; the bound only keeps a pathological input small. */
-const PRIMITIVES_KEPT = 1 << 16;
+export const isContextPrimitive: (name: string) => boolean = memoByText(1 << 16, (name) =>
+  !!acquireOf(name) || !!releaseOf(name) || INATOMIC_COPY.test(name) || RAW_COPY.test(name) || FUTEX_ATOMIC.test(name) || FAULT_STATE_TEST.has(name)
+  || PERCPU.test(name) || ACCEPTS_FAULTS.test(name) || SELF_CONTAINED.test(name) || SLEEPS.test(name) || UACCESS.test(name) || ALLOCATORS.test(name)
+  || name === '__get_user' || name === '__put_user' || name === 'per_cpu' || name === 'per_cpu_ptr' || FAULT_IN.test(name) || RCU_PLAIN.test(name));

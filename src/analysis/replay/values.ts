@@ -10,6 +10,7 @@
  * that `off` cancels out. Only what the function shows is used: an unknown variable is a symbol with no
  * bound, so nothing is concluded from it.
  */
+import { memoByText } from '../memo.js';
 import { callArguments, calleeName, normalizedText, unwrap, type SyntaxNode } from '../syntax/ast.js';
 
 /** The smallest PAGE_SIZE of any kernel configuration (4 KiB: every HIGHMEM architecture's). */
@@ -161,22 +162,15 @@ export function scalarSize(type: string): number | null {
   return Object.hasOwn(SCALAR_SIZES, t) ? SCALAR_SIZES[t] : null;
 }
 
-/** elementSize() by type text: asked on every path for the same few declared types. */
-const elementSizes = new Map<string, number | null>();
-const ELEMENT_SIZES_KEPT = 4096;
-
 /** Element size of a declared pointer type ("u32 *" -> 4), or null when unknown (structs, arrays). */
 export function elementSize(pointerType: string | undefined): number | null {
-  if (!pointerType) return null;
-  let size = elementSizes.get(pointerType);
-  if (size === undefined) {
-    const m = /^(.*?)\s*\*$/.exec(pointerType.trim());
-    size = m ? scalarSize(m[1]) : null;
-    if (elementSizes.size >= ELEMENT_SIZES_KEPT) elementSizes.clear();
-    elementSizes.set(pointerType, size);
-  }
-  return size;
+  return pointerType ? elementSizeOf(pointerType) : null;
 }
+// Asked on every path for the same few declared types: kept by type text.
+const elementSizeOf = memoByText(4096, (pointerType): number | null => {
+  const m = /^(.*?)\s*\*$/.exec(pointerType.trim());
+  return m ? scalarSize(m[1]) : null;
+});
 
 function intLiteral(text: string): number | null {
   const t = text.replace(/[uUlL]+$/, '');
