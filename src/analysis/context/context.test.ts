@@ -11,6 +11,9 @@ const api = new KmapApi();
 
 beforeAll(initParser);
 
+/** The functions of `code` by name (the fileFunctions of an analysis). */
+const byName = (code: string) => new Map(locateFunctions(code).map((f) => [f.name, f]));
+
 function fnOf(code: string, name?: string) {
   const fns = locateFunctions(code);
   return name ? fns.find((f) => f.name === name)! : fns[0];
@@ -181,7 +184,7 @@ static void user(struct page *p, struct stats __percpu *s)
 	slow();
 	kunmap_local(v);
 }`;
-    const fns = new Map(locateFunctions(code).map((f) => [f.name, f]));
+    const fns = byName(code);
     const fn = fns.get('user')!;
     expect(needSites(fn, fns, undefined, { api }).map((s) => `${calleeName(s.call)}:${s.need.kind}:${s.via!.base}`)).toEqual(['bump:preempt:__this_cpu_inc']);
     expect(sleepSites(fn, fns, { api }).map((s) => `${calleeName(s.call)}:${s.via!.base}`)).toEqual(['slow:mutex_lock']);
@@ -229,8 +232,8 @@ static int f(struct page *p, char *buf, const char __user *u)
     ['the helper inside the section, after a call of it outside', twice('kmap_atomic', 'kunmap_atomic'), twice('kmap_local_page', 'kunmap_local'), ['12 <- kmap_atomic@11']],
     ['a helper called only outside any section', twice('kmap_atomic', 'kunmap_atomic').replace('left += fill(v, u);', 'left += v[0];'), twice('kmap_local_page', 'kunmap_local').replace('left += fill(v, u);', 'left += v[0];'), []],
   ])('pairs helper calls across images by occurrence: %s', (_name, preCode, postCode, expected) => {
-    const preFns = new Map(locateFunctions(preCode).map((fn) => [fn.name, fn]));
-    const postFns = new Map(locateFunctions(postCode).map((fn) => [fn.name, fn]));
+    const preFns = byName(preCode);
+    const postFns = byName(postCode);
     const lost = lostContexts(postFns.get('f')!, preFns.get('f')!, postFns, 'nofault', { api });
     expect(lost.map((l) => `${l.site.call.line} <- ${l.preHold.name}@${l.preHold.line}`)).toEqual(expected);
   });
@@ -246,7 +249,7 @@ static void user(struct page *p, struct stats __percpu *s, spinlock_t *l)
 	slow();
 	spin_unlock(l);
 }`;
-    const fns = new Map(locateFunctions(code).map((f) => [f.name, f]));
+    const fns = byName(code);
     const fn = fns.get('user')!;
     const lines = (sites: Array<{ call: { line: number } }>) => sites.map((x) => x.call.line);
     expect(lines(sleepSites(fn, fns, { api }))).toEqual([15, 18]);
