@@ -16,17 +16,17 @@ import { callArguments, calleeName, declaredIdentifier, normalizedText, unwrap, 
 
 /** Where an address is held. Array elements with a variable index are one "group" holder `ptrs[]`. */
 export interface Holder {
-  name: string;
+  readonly name: string;
   /** `ptrs[i]` with a non-constant index: the holder is the array, named `ptrs[]`. */
-  array: boolean;
+  readonly array: boolean;
   /** The variable the lvalue is rooted in (`s` for `s->buf[i]`), or null. */
-  root: string | null;
+  readonly root: string | null;
   /** The lvalue goes through a pointer (`->`, `*p`): the memory may be the caller's. */
-  deref: boolean;
+  readonly deref: boolean;
   /** For array holders: +1 when the enclosing loop walks the index up, -1 down, 0 unknown. */
-  dir: number;
+  readonly dir: number;
   /** For array holders: the enclosing loop is bounded by a small constant (<= 15). */
-  bounded: boolean;
+  readonly bounded: boolean;
 }
 
 /** `expr + off` / `expr - off` under casts: the offset part, its sign, and the pointer type of the cast, if any. */
@@ -203,12 +203,16 @@ export function constantTruth(n: SyntaxNode): boolean | null {
   return null;
 }
 
-/** Events of one CFG node's syntax (a statement, a declaration, a condition or a for-update), in evaluation order. */
-export function extractEvents(ast: SyntaxNode | null, api: KmapApi): ReplayEvent[] {
+/**
+ * Events of one CFG node's syntax (a statement, a declaration, a condition or a for-update), in evaluation order.
+ * `parsedWhole`: the function this node is in has no syntax error at all (CFunction.hasErrors), so no statement
+ * of it needs looking for one.
+ */
+export function extractEvents(ast: SyntaxNode | null, api: KmapApi, parsedWhole = false): ReplayEvent[] {
   const out: ReplayEvent[] = [];
   if (!ast) return out;
   // A statement the parser could not read whole: nothing it seems to do is trusted, every name in it may have changed.
-  if (ast.hasError()) {
+  if (!parsedWhole && ast.hasError()) {
     const names = [...new Set([...ast.descendants('identifier').map((i) => i.text), ...ast.descendants('field_expression').map((f) => normalizedText(f))])];
     out.push({ kind: 'opaque', node: ast, names, line: ast.line });
     return out;

@@ -116,6 +116,7 @@ const GUARD_PARENTS = new Set(['if_statement', 'conditional_expression']);
 const JUMPS = new Set(['return_statement', 'goto_statement', 'break_statement', 'continue_statement']);
 const NO_FACTS: ReadonlyMap<string, boolean> = new Map();
 const NOTHING_LIVE: ReadonlySet<string> = new Set();
+const NO_LOOPS: readonly number[] = [];
 const NO_SUMMARIES: Summaries = { of: () => undefined, mayMapOrUnmap: () => false, mayReturnAddress: () => false };
 
 /** A for-loop run a known number of times, and the pointers it advances by a fixed amount each time. */
@@ -225,7 +226,8 @@ function liveOffsetVars(cfg: Cfg, offsetVars: ReadonlySet<string>, counted: Read
 
 function prepare(fn: CFunction, api: KmapApi, summaries: Summaries, seeded: boolean): Prepared {
   const cfg = buildCfg(fn.body);
-  const events = cfg.nodes.map((n) => withUnseen(n, extractEvents(n.ast, api), fn.unseen));
+  const parsedWhole = fn.hasErrors === false;
+  const events = cfg.nodes.map((n) => withUnseen(n, extractEvents(n.ast, api, parsedWhole), fn.unseen));
   // Every event once, for the fixed points below. (Index loops in this function: it runs once per replay,
   // mostly unoptimised in a short process, where each for-of step allocates; see cli/v8-flags.ts.)
   const all: ReplayEvent[] = [];
@@ -249,8 +251,23 @@ function prepare(fn: CFunction, api: KmapApi, summaries: Summaries, seeded: bool
     }
   };
   const offsetVars = new Set<string>();
+  // The fixed points below look at the same expressions again on every pass: their names, once each.
+  const namesIn = new Map<SyntaxNode, string[]>();
+  const idsOf = (n: SyntaxNode): string[] => {
+    let ids = namesIn.get(n);
+    if (!ids) namesIn.set(n, (ids = n.descendants('identifier').map((i) => i.text)));
+    return ids;
+  };
+  const integersIn = new Map<SyntaxNode, string[]>();
   const addIds = (n: SyntaxNode | null) => {
-    if (n) for (const id of n.descendants('identifier')) if (id.text !== 'PAGE_SIZE' && id.parent?.type !== 'call_expression' && !insideOpaqueCall(id, n)) offsetVars.add(id.text);
+    if (!n) return;
+    let ids = integersIn.get(n);
+    if (!ids) {
+      ids = [];
+      for (const id of n.descendants('identifier')) if (id.text !== 'PAGE_SIZE' && id.parent?.type !== 'call_expression' && !insideOpaqueCall(id, n)) ids.push(id.text);
+      integersIn.set(n, ids);
+    }
+    for (let k = 0; k < ids.length; k++) offsetVars.add(ids[k]);
   };
   const addOffsets = (offs: readonly Offset[]) => offs.forEach((o) => addIds(o.expr));
   // Pointers that may hold (a pointer into) a mapping: map destinations, pointer parameters (a caller's
@@ -268,7 +285,7 @@ function prepare(fn: CFunction, api: KmapApi, summaries: Summaries, seeded: bool
     for (let k = 0; k < all.length; k++) {
       const e = all[k];
       if (e.kind !== 'assign' || !e.rhs || mayHold.has(e.target.name)) continue;
-      if (e.rhs.descendants('identifier').some((i) => mayHold.has(i.text)) || (e.fromCall && summaries.mayMapOrUnmap(calleeName(e.fromCall) ?? ''))) {
+      if (idsOf(e.rhs).some((i) => mayHold.has(i)) || (e.fromCall && summaries.mayMapOrUnmap(calleeName(e.fromCall) ?? ''))) {
         mayHold.add(e.target.name);
         changed = true;
       }
@@ -313,7 +330,7 @@ function prepare(fn: CFunction, api: KmapApi, summaries: Summaries, seeded: bool
       if (e.kind !== 'assign' || !e.rhs || e.value !== null || e.source || e.fromCall) continue;
       const t = e.target.name;
       if (!relevant.has(t) || defined.has(t) || e.target.array) continue;
-      if (e.rhs.descendants('identifier').some((i) => i.text === t)) continue; // `x = x && y`: not a definition
+      if (idsOf(e.rhs).includes(t)) continue; // `x = x && y`: not a definition
       defined.add(t);
       changed = true;
       for (const a of atomsOf(e.rhs)) relevant.add(atomKey(a));
@@ -811,318 +828,421 @@ export function replayFunction(fn: CFunction, api: KmapApi, opts: ReplayOptions 
     site, call, family, line, holds, page, array: !!array, multi: false, dir: array?.dir ?? 0, guarded: false, mayFail: false, escaped: false, viaHelper: null, ...extra,
   });
 
-  const apply = (state: State, node: CfgNode): State | null => {
+  /**
+   * For an assignment: the names whose mapping (live or released) it could act on, when that is all it could
+   * change (its target is no flag, condition atom or offset integer of this function, and its value is no
+   * same-file helper's call that may return a mapping); null when it may change the state whatever holds.
+   * A third of the assignments a replay walks are `ret = f(x)`, `len -= n`: none of their names holds anything.
+   */
+  const assignNames = new Map<ReplayEvent, string[] | null>();
+  const namesOfAssign = (ev: Extract<ReplayEvent, { kind: 'assign' }>): string[] | null => {
+    let names = assignNames.get(ev);
+    if (names !== undefined) return names;
+    const t = ev.target;
+    const target = normalizedText(t.name);
+    const callee = ev.fromCall ? calleeName(ev.fromCall) : null;
+    const fixed =
+      P.offsetVars.has(t.name) || P.defined.has(t.name) || P.relevant.has(target) || P.atomsById.has(target) || (callee !== null && summaries.mayReturnAddress(callee));
+    names = null;
+    if (!fixed) {
+      names = [t.name];
+      if (ev.source) names.push(ev.source.name);
+      for (const d of ev.derived) names.push(d.name);
+      // What a call given an address may hand back: folio_zero_tail()'s argument, a helper's returned argument.
+      if (ev.fromCall) for (const a of callArguments(ev.fromCall)) {
+        const h = holderOf(a);
+        if (h) names.push(h.name);
+      }
+    }
+    assignNames.set(ev, names);
+    return names;
+  };
+  /** True when the assignment leaves `s` as it is (see namesOfAssign; a flag definition it may mention is checked in forgetFacts). */
+  const inertAssign = (s: State, ev: Extract<ReplayEvent, { kind: 'assign' }>): boolean => {
+    if (s.defs.size) return false;
+    const names = namesOfAssign(ev);
+    if (names === null) return false;
+    for (let k = 0; k < names.length; k++) if (s.released.has(names[k]) || s.find(names[k]) >= 0) return false;
+    return true;
+  };
+
+  /** A map call: a new entry on the stack, held by its destination (or handed to the caller when returned). */
+  const onMap = (state: State, ev: Extract<ReplayEvent, { kind: 'map' }>): State => {
+    let s = state;
+    const site = ev.call.start;
+    // The page was just mapped: it is not NULL (kmap_local_page(NULL) would have crashed).
+    if (ev.page) {
+      const learned: Array<[string, boolean]> = [[ev.page, true], [`IS_ERR(${ev.page})`, false], [`IS_ERR_OR_NULL(${ev.page})`, false]];
+      const known = learned.filter(([k]) => P.relevant.has(k));
+      if (known.length) {
+        const facts = new Map(s.facts);
+        for (const [k, v] of known) facts.set(k, v);
+        s = s.with({ facts });
+      }
+    }
+    if (ev.dest === null) {
+      s = s.step(ev.line, '', ev.call, 'other');
+      return s;
+    }
+    if (ev.dest === 'return') {
+      // `return kmap_local_page(p);`: handed to the caller.
+      s = pushMapping(s, newMapping(site, ev.call, ev.family, ev.line, [], ev.page, null, { escaped: true, returned: true }), ev.call, 'returned to the caller');
+      return s;
+    }
+    const dest = ev.dest;
+    s = s.unrelease(dest.name);
+    if (dest.array) {
+      const gi = s.stack.findIndex((m) => m.array && m.site === site && m.holds.some((h) => h.name === dest.name));
+      if (gi >= 0) {
+        const g = s.stack[gi];
+        if (!dest.bounded) report({ kind: 'stack-depth', node: stable(ev.call), key: `${dest.name}:loop`, mapping: refOf(g), detail: 'array-loop' }, s, [site]);
+        if (!g.multi) s = s.replace(gi, { ...g, multi: true });
+        s = s.step(ev.line, 'again, earlier elements still mapped', ev.call, 'map', site);
+        return s;
+      }
+    } else {
+      const oi = s.find(dest.name);
+      if (oi >= 0) {
+        const old = s.stack[oi];
+        if (old.holds.length === 1 && old.site === site && !old.guarded && !old.escaped && STACK_FAMILIES.has(old.family)) {
+          report({ kind: 'stack-depth', node: stable(ev.call), key: `${dest.name}:loop`, mapping: refOf(old), detail: 'remap-loop', previousLine: old.line }, s, [site]);
+        }
+        s = s.forgetHolder(dest.name, false);
+      }
+    }
+    // Where in the page the address points: offset_in_page(off) for kmap_local_folio(folio, off), plus `+ off`.
+    let off: Value | null = constant(0);
+    if (ev.family === 'local' && callArguments(ev.call).length === 2 && calleeName(ev.call)?.includes('folio')) {
+      const o = evalInt(callArguments(ev.call)[1], env(s));
+      off = o.lo === 0 && o.hi === 0 ? constant(0) : { lo: 0, hi: 4095, eq: null, ub: [] };
+    }
+    if (ev.offsets.length) {
+      const extra = offsetBytes(s, ev.offsets, elementSize(ev.castType ?? 'void *'));
+      off = off && extra ? add(off, extra) : null;
+    }
+    const m = newMapping(site, ev.call, ev.family, ev.line, [{ name: dest.name, kind: ev.offsets.length ? 'interior' : 'base', off }], ev.page, dest.array ? dest : null, { escaped: reachable(dest) });
+    s = pushMapping(s, m, ev.call, '');
+    s = ev.family !== 'pte' ? forgetFacts(s, dest.name, true) : forgetFacts(s, dest.name, null);
+    return s;
+  };
+
+  /** An unmap call: releases the entry its argument holds, and reports what is wrong with that (order, family, offset, twice). */
+  const onUnmap = (state: State, ev: Extract<ReplayEvent, { kind: 'unmap' }>): State => {
+    let s = state;
+    if (ev.takesPage) {
+      // kunmap(page): releases the kmap() of that page. Given a kmap_local_page()/kmap_atomic() mapping's
+      // page instead, it is the wrong unmap (mismatched-unmap); the mapping is then taken as released,
+      // so the same mistake is not reported again as a leak.
+      const page = ev.arg ? normalizedText(strip(ev.arg)) : null;
+      let i = page === null ? -1 : lastIndex(s.stack, (m) => m.page === page);
+      // kunmap(addr): given the address of a local mapping instead of a page.
+      const byAddress = i < 0 && ev.arg ? holderOf(ev.arg) : null;
+      if (byAddress) i = s.find(byAddress.name);
+      if (i < 0) return s;
+      const m = s.stack[i];
+      if (m.family === 'kmap') {
+        s = s.remove(i);
+        return s;
+      }
+      // The name the right unmap can be given: one that holds an address surely inside the page.
+      const sure = m.holds.find((h) => h.kind === 'base') ?? m.holds.find((h) => h.kind === 'interior' && (!h.moved || (h.off && h.off.lo >= 0 && h.off.hi < PAGE)));
+      report({ kind: 'mismatched-unmap', node: ev.call, key: normalizedText(m.call), mapping: refOf(m), unmap: { call: ev.call, line: ev.line }, hold: sure?.name ?? null }, s, [m.site]);
+      s = consume(s, i, ev.line, ev.call, '');
+      return s;
+    }
+    if (!ev.holder) {
+      // An address we cannot name: assume it releases the top mapping, and stop checking that one.
+      const ti = topOf(s);
+      if (ti >= 0 && STACK_FAMILIES.has(ev.family)) s = consume(s, ti, ev.line, ev.call, '');
+      return s;
+    }
+    const h = ev.holder;
+    const found = s.holdOf(h.name);
+    if (!found && ev.arg) {
+      // kunmap_local(page) after kmap(page): a kmap() released by the address API, given the page.
+      const page = normalizedText(strip(ev.arg));
+      const i = lastIndex(s.stack, (m) => m.page === page);
+      if (i >= 0) {
+        const m = s.stack[i];
+        if (m.family === 'kmap') report({ kind: 'mismatched-unmap', node: ev.call, key: normalizedText(m.call), mapping: refOf(m), unmap: { call: ev.call, line: ev.line }, hold: null }, s, [m.site]);
+        // Given the page of a local mapping: unmap-page's finding (a build error), not a leak as well.
+        s = consume(s, i, ev.line, ev.call, '');
+        return s;
+      }
+    }
+    if (found) {
+      const m = s.stack[found.index];
+      if (m.family !== ev.family && (m.family === 'kmap' || (m.family !== 'pte' && ev.family !== 'pte'))) {
+        report({ kind: 'mismatched-unmap', node: ev.call, key: normalizedText(m.call), mapping: refOf(m), unmap: { call: ev.call, line: ev.line }, hold: ev.arg ? normalizedText(ev.arg) : null }, s, [m.site]);
+        if (m.family === 'kmap') {
+          s = consume(s, found.index, ev.line, ev.call, '');
+          return s;
+        }
+      }
+      if (PAGE_ADDRESS_FAMILIES.has(m.family) && found.hold.kind !== 'derived' && found.hold.off) {
+        const extra = offsetBytes(s, ev.offsets, sizeOf(h.name, coreWithOffsets(ev.arg!).castType));
+        const off = extra ? add(found.hold.off, extra) : null;
+        const side = off ? outsidePage(off) : null;
+        if (side && off) report({ kind: 'unmap-outside-page', node: stable(ev.call), key: `${h.name}:${side}`, mapping: refOf(m), unmap: { call: ev.call, line: ev.line }, detail: side, offset: off }, s, [m.site]);
+      }
+      s = unmapLive(s, found.index, ev.call, found.hold, ev.line, null, h.dir);
+      return s;
+    }
+    if (!STACK_FAMILIES.has(ev.family)) return s;
+    const r = s.released.get(h.name);
+    if (!r && !h.array && h.name === h.root && P.params.has(h.name)) {
+      // A parameter's mapping, made by the caller: unmapping it again (or using it) after this is a bug here.
+      const released = new Map(s.released);
+      released.set(h.name, { site: -1, mapLine: fn.line, mapCall: fn.node, unmapLine: ev.line, unmapCall: ev.call, kind: 'base', array: false });
+      s = s.with({ released }).step(ev.line, '', ev.call, 'unmap', -1);
+      return s;
+    }
+    if (r && r.kind !== 'derived' && !r.array && !h.array) {
+      report({ kind: 'double-unmap', node: stable(ev.call), key: h.name, mapping: { site: r.site, call: r.mapCall, line: r.mapLine, holder: h.name, family: ev.family, api: calleeName(r.mapCall) ?? '', viaHelper: null, page: null }, unmap: { call: ev.call, line: ev.line }, earlier: { call: r.unmapCall, line: r.unmapLine } }, s, [r.site]);
+    }
+    return s;
+  };
+
+  /** A call given addresses: what the callee does with each mapped one (its summary, or unknown code). */
+  const onCall = (state: State, ev: Extract<ReplayEvent, { kind: 'call' }>, node: CfgNode): State => {
+    let s = state;
+    for (let k = 0; k < ev.args.length; k++) {
+      const a = ev.args[k];
+      const found = s.holdOf(a.holder.name);
+      if (!found || found.hold.kind === 'derived') continue;
+      const summary = ev.name ? summaries.of(ev.name) : undefined;
+      const known = summary ? summary.params[a.index] ?? null : 'passes-on';
+      if (known === 'unmaps') s = unmapLive(s, found.index, ev.call, found.hold, ev.line, ev.name, a.holder.dir);
+      else if (known === 'may-unmap') s = consume(s, found.index, ev.line, ev.call, `${ev.name}() unmaps it on some paths`);
+      else if (known === 'stores') s = escape(s, found.index);
+      else if (known === 'passes-on' && !api.releasesNothing(ev.name)) {
+        // Code this file does not show gets the address (the callee, or what it calls).
+        const m = s.stack[found.index];
+        if (m.site < 0) {
+          // Summarising: the caller decides, from what it does after the call.
+          if (!m.passedOn) s = s.replace(found.index, { ...m, passedOn: true });
+        } else if (!m.holds.some((h) => reachesUnmap(node.id, h.name, m.page))) {
+          // No unmap of the address after the call here: maybe the callee releases it. Not decided.
+          const callee = ev.name ?? 'a function pointer';
+          noteUndecided(ev.line, `${a.holder.name} is passed to ${callee}(), whose code is not in this file, and is not unmapped after it here: whether it is unmapped there was not checked`);
+          s = consume(s, found.index, ev.line, ev.call, `${callee}() may unmap it`);
+        }
+      }
+    }
+    return s;
+  };
+
+  /** An assignment: who holds what afterwards, the flags it defines and the integers it sets. */
+  const onAssign = (state: State, ev: Extract<ReplayEvent, { kind: 'assign' }>): State => {
+    let s = state;
+    if (inertAssign(s, ev)) return s;
+    const t = ev.target;
+    const src = ev.source ? s.holdOf(ev.source.name) : null;
+    const srcReleased = ev.source ? s.released.get(ev.source.name) : undefined;
+    // `addr = addr + off`: still the same mapping, the pointer moved.
+    if (ev.source && ev.source.name === t.name) {
+      if (src) s = moveHold(s, src.index, t.name, ev.offsets, coreWithOffsets(ev.rhs!).castType);
+      s = setValue(s, t.name, null);
+      return s;
+    }
+    if (!ev.source && src === null && ev.derived.some((d) => d.name === t.name) && s.find(t.name) >= 0) {
+      // `kaddr = (void *)((unsigned long)kaddr & PAGE_MASK)`: computed from itself, maybe still into the mapping.
+      const i = s.find(t.name);
+      const m = s.stack[i];
+      s = s.replace(i, { ...m, holds: m.holds.map((h) => (h.name === t.name ? { ...h, kind: 'derived', off: null } : h)) });
+      return s;
+    }
+    if (t.array && !src) return s; // arr[i] = x: other elements are unaffected
+    const given = ev.fromCall ? api.returnsItsAddress(calleeName(ev.fromCall)) : undefined;
+    const givenArg = given !== undefined ? callArguments(ev.fromCall!)[given] : undefined;
+    const givenHold = givenArg ? holderOf(givenArg) : null;
+    const gi = givenHold ? s.find(givenHold.name) : -1;
+    if (gi >= 0) {
+      // `kaddr = folio_zero_tail(folio, off, kaddr)`: the result is the address to unmap from now on; the
+      // names that held the old one may be stale (a highmem folio's page was remapped).
+      const m = s.stack[gi];
+      const holds: Hold[] = [...m.holds.filter((h) => h.name !== t.name).map((h) => ({ ...h, kind: 'derived' as const, off: null })), { name: t.name, kind: 'base', off: null }];
+      s = s.unrelease(t.name).replace(gi, { ...m, holds });
+      s = s.step(ev.line, '', ev.fromCall, 'other');
+      return s;
+    }
+    // A value computed from an address by a call or by arithmetic: maybe a pointer into the mapping.
+    const pointerTarget = reachable(t) || typeOf(t.name).pointer || t.name.includes('->') || t.name.includes('.');
+    const derivedFrom = !src && pointerTarget ? ev.derived.map((h) => s.holdOf(h.name)).find((x) => x && x.hold.name !== t.name) ?? null : null;
+    s = s.forgetHolder(t.name, true).unrelease(t.name);
+    if (srcReleased && !t.array && !src) {
+      const released = new Map(s.released);
+      released.set(t.name, srcReleased);
+      s = s.with({ released });
+    }
+    const alias = src ?? derivedFrom;
+    if (alias) {
+      const j = s.find(alias.hold.name);
+      if (j >= 0) {
+        const m = s.stack[j];
+        let kind: HoldKind = src ? (ev.offsets.length && alias.hold.kind === 'base' ? 'interior' : alias.hold.kind) : 'derived';
+        let off: Value | null = null;
+        if (src && alias.hold.off) {
+          const extra = offsetBytes(s, ev.offsets, sizeOf(alias.hold.name, coreWithOffsets(ev.rhs!).castType));
+          off = extra ? add(alias.hold.off, extra) : null;
+        }
+        if (!src) kind = 'derived';
+        // Stored into an array group (`blocks[level].addr = haddr`): one element of many, as if mapped there.
+        s = s.replace(j, { ...m, holds: [...m.holds, { name: t.name, kind, off, ...(src && alias.hold.moved ? { moved: true } : {}) }], array: m.array || t.array });
+        if (reachable(t)) s = escape(s, j);
+      }
+    } else if (ev.fromCall && !t.array && returnedArgument(s, ev.fromCall) >= 0) {
+      // `src = helper(ctx, kaddr)` where the helper returns its argument (or a pointer into it) on some path.
+      const j = returnedArgument(s, ev.fromCall);
+      const m = s.stack[j];
+      s = s.replace(j, { ...m, holds: [...m.holds, { name: t.name, kind: 'derived', off: null }] });
+      if (reachable(t)) s = escape(s, j);
+    } else if (ev.fromCall && !t.array) {
+      // `addr = helper(...)` where the same-file helper returns a mapping: a map, here.
+      const callee = calleeName(ev.fromCall);
+      const summary = callee && summaries.mayReturnAddress(callee) ? summaries.of(callee) : undefined;
+      if (summary?.returnsMapping) {
+        const m = newMapping(ev.fromCall.start, ev.fromCall, summary.returnsFamily ?? 'local', ev.line, [{ name: t.name, kind: 'base', off: null }], null, null, {
+          mayFail: summary.returnsMapping === 'sometimes', viaHelper: callee, escaped: reachable(t),
+        });
+        s = pushMapping(s, m, ev.fromCall, `${callee}() returns a mapped address`);
+        s = forgetFacts(s, t.name, summary.returnsMapping === 'always' ? true : null);
+        return s;
+      }
+    }
+    if (!t.array) {
+      s = forgetFacts(s, normalizedText(t.name), src ? true : ev.value);
+      if (P.defined.has(t.name) && ev.rhs && ev.value === null && !ev.source) {
+        const defs = new Map(s.defs);
+        defs.set(t.name, ev.rhs);
+        s = s.with({ defs });
+      }
+      if (P.offsetVars.has(t.name)) {
+        const v = ev.rhs ? evalInt(ev.rhs, env(s)) : UNKNOWN;
+        const unsigned = typeOf(t.name).unsigned;
+        s = setValue(s, t.name, v === UNKNOWN ? symbol(`${t.name}@${ev.line}`, unsigned ? 0 : -Infinity) : v);
+      }
+    }
+    return s;
+  };
+
+  /** `p += n`, `p++` or another compound assignment. */
+  const onTouch = (state: State, ev: Extract<ReplayEvent, { kind: 'touch' }>): State => {
+    let s = state;
+    // p += n, p++: the pointer moved, still into the same mapping as long as the code keeps to its page.
+    const i = s.find(ev.name);
+    if (i >= 0) {
+      if (ev.other) {
+        const m = s.stack[i];
+        s = s.replace(i, { ...m, holds: m.holds.map((h) => (h.name === ev.name ? { ...h, kind: 'derived', off: null } : h)) });
+      } else {
+        s = moveHold(s, i, ev.name, ev.delta ? [{ expr: ev.delta, sign: ev.sign }] : null, null, ev.sign);
+      }
+    }
+    if (P.offsetVars.has(ev.name)) {
+      const old = s.values.get(ev.name) ?? symbol(ev.name, typeOf(ev.name).unsigned ? 0 : -Infinity);
+      const delta = ev.other ? null : ev.delta ? evalInt(ev.delta, env(s)) : constant(1);
+      const next = delta ? add(old, delta, ev.sign) : ev.delta ? evalCompound(ev.op, ev.delta, env(s)) : null;
+      s = setValue(s, ev.name, next ?? symbol(`${ev.name}@${ev.line}`));
+    }
+    // A moved pointer keeps its NULL-ness; a moved released pointer may now point anywhere.
+    s = typeOf(ev.name).pointer ? forgetFacts(s, ev.name, s.facts.get(ev.name) ?? null) : forgetFacts(s, ev.name, null);
+    s = s.unrelease(ev.name);
+    return s;
+  };
+
+  /** `&name` escapes: whatever it held or meant is no longer known. */
+  const onAddressTaken = (state: State, ev: Extract<ReplayEvent, { kind: 'address-taken' }>): State => {
+    let s = state;
+    s = s.forgetHolder(ev.name, true).unrelease(ev.name);
+    s = forgetFacts(s, ev.name, null);
+    s = setValue(s, ev.name, null);
+    return s;
+  };
+
+  /** Code the parser could not read: every name in it may have changed. */
+  const onOpaque = (state: State, ev: Extract<ReplayEvent, { kind: 'opaque' }>): State => {
+    let s = state;
+    for (const name of ev.names) s = lose(s, name, ev.line, ev.node);
+    return s;
+  };
+
+  /** Lines the patch does not show. */
+  const onUnseen = (state: State, ev: Extract<ReplayEvent, { kind: 'unseen' }>): State => {
+    let s = state;
+    // Code the patch does not show: nothing known about flags or integers holds after it. Mappings stay
+    // where they are (a visible unmap after it still meets them), and the step marks every path through
+    // here: report() turns what depends on it into notes.
+    s = s.with({ facts: new Map(), defs: new Map(), values: new Map() }).step(ev.range.from, ev.range.from === ev.range.to ? 'not in the patch' : `not in the patch, up to line ${ev.range.to}`, null, 'other');
+    return s;
+  };
+
+  /** A read through a name: a use after unmap when what it held was released. */
+  const onUse = (s: State, ev: Extract<ReplayEvent, { kind: 'use' }>): State => {
+    const r = s.released.get(ev.holder.name);
+    if (r && r.kind !== 'derived' && !r.array && !r.looped && s.find(ev.holder.name) < 0) {
+      report({
+        kind: 'use-after-unmap', node: ev.node, key: ev.holder.name,
+        mapping: { site: r.site, call: r.mapCall, line: r.mapLine, holder: ev.holder.name, family: 'local', api: calleeName(r.mapCall) ?? '', viaHelper: null, page: null },
+        unmap: { call: r.unmapCall, line: r.unmapLine }, use: { node: ev.node, line: ev.line, holder: ev.holder.name },
+      }, s, [r.site]);
+    }
+    return s;
+  };
+
+  /** A return statement: a mapping whose address it returns is handed to the caller. */
+  const onReturn = (state: State, ev: Extract<ReplayEvent, { kind: 'return' }>): State => {
+    let s = state;
+    // Returning the address (or a pointer computed from it) hands the mapping to the caller on this path.
+    for (const i of returnedMappings(s, ev.value)) {
+      const m = s.stack[i];
+      s = s.replace(i, { ...m, escaped: true, returned: true });
+      s = s.step(ev.line, `${holderName(m) ?? 'the mapping'} handed to the caller`, ev.node, 'other');
+    }
+    return s;
+  };
+
+  /**
+   * The events of one CFG node, in order. One small function per kind of event, not one switch: under the scan's
+   * JIT flags (cli/v8-flags.ts) a 13 KB function never left the baseline compiler, and each kind's handler is
+   * optimised on its own as soon as it is hot.
+   */
+  const apply = (state: State, node: CfgNode): State => {
     let s = state;
     const evs = P.events[node.id];
     for (let e = 0; e < evs.length; e++) {
       const ev = evs[e];
       switch (ev.kind) {
-        case 'map': {
-          const site = ev.call.start;
-          // The page was just mapped: it is not NULL (kmap_local_page(NULL) would have crashed).
-          if (ev.page) {
-            const learned: Array<[string, boolean]> = [[ev.page, true], [`IS_ERR(${ev.page})`, false], [`IS_ERR_OR_NULL(${ev.page})`, false]];
-            const known = learned.filter(([k]) => P.relevant.has(k));
-            if (known.length) {
-              const facts = new Map(s.facts);
-              for (const [k, v] of known) facts.set(k, v);
-              s = s.with({ facts });
-            }
-          }
-          if (ev.dest === null) {
-            s = s.step(ev.line, '', ev.call, 'other');
-            break;
-          }
-          if (ev.dest === 'return') {
-            // `return kmap_local_page(p);`: handed to the caller.
-            s = pushMapping(s, newMapping(site, ev.call, ev.family, ev.line, [], ev.page, null, { escaped: true, returned: true }), ev.call, 'returned to the caller');
-            break;
-          }
-          const dest = ev.dest;
-          s = s.unrelease(dest.name);
-          if (dest.array) {
-            const gi = s.stack.findIndex((m) => m.array && m.site === site && m.holds.some((h) => h.name === dest.name));
-            if (gi >= 0) {
-              const g = s.stack[gi];
-              if (!dest.bounded) report({ kind: 'stack-depth', node: stable(ev.call), key: `${dest.name}:loop`, mapping: refOf(g), detail: 'array-loop' }, s, [site]);
-              if (!g.multi) s = s.replace(gi, { ...g, multi: true });
-              s = s.step(ev.line, 'again, earlier elements still mapped', ev.call, 'map', site);
-              break;
-            }
-          } else {
-            const oi = s.find(dest.name);
-            if (oi >= 0) {
-              const old = s.stack[oi];
-              if (old.holds.length === 1 && old.site === site && !old.guarded && !old.escaped && STACK_FAMILIES.has(old.family)) {
-                report({ kind: 'stack-depth', node: stable(ev.call), key: `${dest.name}:loop`, mapping: refOf(old), detail: 'remap-loop', previousLine: old.line }, s, [site]);
-              }
-              s = s.forgetHolder(dest.name, false);
-            }
-          }
-          // Where in the page the address points: offset_in_page(off) for kmap_local_folio(folio, off), plus `+ off`.
-          let off: Value | null = constant(0);
-          if (ev.family === 'local' && callArguments(ev.call).length === 2 && calleeName(ev.call)?.includes('folio')) {
-            const o = evalInt(callArguments(ev.call)[1], env(s));
-            off = o.lo === 0 && o.hi === 0 ? constant(0) : { lo: 0, hi: 4095, eq: null, ub: [] };
-          }
-          if (ev.offsets.length) {
-            const extra = offsetBytes(s, ev.offsets, elementSize(ev.castType ?? 'void *'));
-            off = off && extra ? add(off, extra) : null;
-          }
-          const m = newMapping(site, ev.call, ev.family, ev.line, [{ name: dest.name, kind: ev.offsets.length ? 'interior' : 'base', off }], ev.page, dest.array ? dest : null, { escaped: reachable(dest) });
-          s = pushMapping(s, m, ev.call, '');
-          s = ev.family !== 'pte' ? forgetFacts(s, dest.name, true) : forgetFacts(s, dest.name, null);
+        case 'map':
+          s = onMap(s, ev);
           break;
-        }
-        case 'unmap': {
-          if (ev.takesPage) {
-            // kunmap(page): releases the kmap() of that page. Given a kmap_local_page()/kmap_atomic() mapping's
-            // page instead, it is the wrong unmap (mismatched-unmap); the mapping is then taken as released,
-            // so the same mistake is not reported again as a leak.
-            const page = ev.arg ? normalizedText(strip(ev.arg)) : null;
-            let i = page === null ? -1 : lastIndex(s.stack, (m) => m.page === page);
-            // kunmap(addr): given the address of a local mapping instead of a page.
-            const byAddress = i < 0 && ev.arg ? holderOf(ev.arg) : null;
-            if (byAddress) i = s.find(byAddress.name);
-            if (i < 0) break;
-            const m = s.stack[i];
-            if (m.family === 'kmap') {
-              s = s.remove(i);
-              break;
-            }
-            // The name the right unmap can be given: one that holds an address surely inside the page.
-            const sure = m.holds.find((h) => h.kind === 'base') ?? m.holds.find((h) => h.kind === 'interior' && (!h.moved || (h.off && h.off.lo >= 0 && h.off.hi < PAGE)));
-            report({ kind: 'mismatched-unmap', node: ev.call, key: normalizedText(m.call), mapping: refOf(m), unmap: { call: ev.call, line: ev.line }, hold: sure?.name ?? null }, s, [m.site]);
-            s = consume(s, i, ev.line, ev.call, '');
-            break;
-          }
-          if (!ev.holder) {
-            // An address we cannot name: assume it releases the top mapping, and stop checking that one.
-            const ti = topOf(s);
-            if (ti >= 0 && STACK_FAMILIES.has(ev.family)) s = consume(s, ti, ev.line, ev.call, '');
-            break;
-          }
-          const h = ev.holder;
-          const found = s.holdOf(h.name);
-          if (!found && ev.arg) {
-            // kunmap_local(page) after kmap(page): a kmap() released by the address API, given the page.
-            const page = normalizedText(strip(ev.arg));
-            const i = lastIndex(s.stack, (m) => m.page === page);
-            if (i >= 0) {
-              const m = s.stack[i];
-              if (m.family === 'kmap') report({ kind: 'mismatched-unmap', node: ev.call, key: normalizedText(m.call), mapping: refOf(m), unmap: { call: ev.call, line: ev.line }, hold: null }, s, [m.site]);
-              // Given the page of a local mapping: unmap-page's finding (a build error), not a leak as well.
-              s = consume(s, i, ev.line, ev.call, '');
-              break;
-            }
-          }
-          if (found) {
-            const m = s.stack[found.index];
-            if (m.family !== ev.family && (m.family === 'kmap' || (m.family !== 'pte' && ev.family !== 'pte'))) {
-              report({ kind: 'mismatched-unmap', node: ev.call, key: normalizedText(m.call), mapping: refOf(m), unmap: { call: ev.call, line: ev.line }, hold: ev.arg ? normalizedText(ev.arg) : null }, s, [m.site]);
-              if (m.family === 'kmap') {
-                s = consume(s, found.index, ev.line, ev.call, '');
-                break;
-              }
-            }
-            if (PAGE_ADDRESS_FAMILIES.has(m.family) && found.hold.kind !== 'derived' && found.hold.off) {
-              const extra = offsetBytes(s, ev.offsets, sizeOf(h.name, coreWithOffsets(ev.arg!).castType));
-              const off = extra ? add(found.hold.off, extra) : null;
-              const side = off ? outsidePage(off) : null;
-              if (side && off) report({ kind: 'unmap-outside-page', node: stable(ev.call), key: `${h.name}:${side}`, mapping: refOf(m), unmap: { call: ev.call, line: ev.line }, detail: side, offset: off }, s, [m.site]);
-            }
-            s = unmapLive(s, found.index, ev.call, found.hold, ev.line, null, h.dir);
-            break;
-          }
-          if (!STACK_FAMILIES.has(ev.family)) break;
-          const r = s.released.get(h.name);
-          if (!r && !h.array && h.name === h.root && P.params.has(h.name)) {
-            // A parameter's mapping, made by the caller: unmapping it again (or using it) after this is a bug here.
-            const released = new Map(s.released);
-            released.set(h.name, { site: -1, mapLine: fn.line, mapCall: fn.node, unmapLine: ev.line, unmapCall: ev.call, kind: 'base', array: false });
-            s = s.with({ released }).step(ev.line, '', ev.call, 'unmap', -1);
-            break;
-          }
-          if (r && r.kind !== 'derived' && !r.array && !h.array) {
-            report({ kind: 'double-unmap', node: stable(ev.call), key: h.name, mapping: { site: r.site, call: r.mapCall, line: r.mapLine, holder: h.name, family: ev.family, api: calleeName(r.mapCall) ?? '', viaHelper: null, page: null }, unmap: { call: ev.call, line: ev.line }, earlier: { call: r.unmapCall, line: r.unmapLine } }, s, [r.site]);
-          }
+        case 'unmap':
+          s = onUnmap(s, ev);
           break;
-        }
-        case 'call': {
-          for (let k = 0; k < ev.args.length; k++) {
-            const a = ev.args[k];
-            const found = s.holdOf(a.holder.name);
-            if (!found || found.hold.kind === 'derived') continue;
-            const summary = ev.name ? summaries.of(ev.name) : undefined;
-            const known = summary ? summary.params[a.index] ?? null : 'passes-on';
-            if (known === 'unmaps') s = unmapLive(s, found.index, ev.call, found.hold, ev.line, ev.name, a.holder.dir);
-            else if (known === 'may-unmap') s = consume(s, found.index, ev.line, ev.call, `${ev.name}() unmaps it on some paths`);
-            else if (known === 'stores') s = escape(s, found.index);
-            else if (known === 'passes-on' && !api.releasesNothing(ev.name)) {
-              // Code this file does not show gets the address (the callee, or what it calls).
-              const m = s.stack[found.index];
-              if (m.site < 0) {
-                // Summarising: the caller decides, from what it does after the call.
-                if (!m.passedOn) s = s.replace(found.index, { ...m, passedOn: true });
-              } else if (!m.holds.some((h) => reachesUnmap(node.id, h.name, m.page))) {
-                // No unmap of the address after the call here: maybe the callee releases it. Not decided.
-                const callee = ev.name ?? 'a function pointer';
-                noteUndecided(ev.line, `${a.holder.name} is passed to ${callee}(), whose code is not in this file, and is not unmapped after it here: whether it is unmapped there was not checked`);
-                s = consume(s, found.index, ev.line, ev.call, `${callee}() may unmap it`);
-              }
-            }
-          }
+        case 'call':
+          s = onCall(s, ev, node);
           break;
-        }
-        case 'assign': {
-          const t = ev.target;
-          const src = ev.source ? s.holdOf(ev.source.name) : null;
-          const srcReleased = ev.source ? s.released.get(ev.source.name) : undefined;
-          // `addr = addr + off`: still the same mapping, the pointer moved.
-          if (ev.source && ev.source.name === t.name) {
-            if (src) s = moveHold(s, src.index, t.name, ev.offsets, coreWithOffsets(ev.rhs!).castType);
-            s = setValue(s, t.name, null);
-            break;
-          }
-          if (!ev.source && src === null && ev.derived.some((d) => d.name === t.name) && s.find(t.name) >= 0) {
-            // `kaddr = (void *)((unsigned long)kaddr & PAGE_MASK)`: computed from itself, maybe still into the mapping.
-            const i = s.find(t.name);
-            const m = s.stack[i];
-            s = s.replace(i, { ...m, holds: m.holds.map((h) => (h.name === t.name ? { ...h, kind: 'derived', off: null } : h)) });
-            break;
-          }
-          if (t.array && !src) break; // arr[i] = x: other elements are unaffected
-          const given = ev.fromCall ? api.returnsItsAddress(calleeName(ev.fromCall)) : undefined;
-          const givenArg = given !== undefined ? callArguments(ev.fromCall!)[given] : undefined;
-          const givenHold = givenArg ? holderOf(givenArg) : null;
-          const gi = givenHold ? s.find(givenHold.name) : -1;
-          if (gi >= 0) {
-            // `kaddr = folio_zero_tail(folio, off, kaddr)`: the result is the address to unmap from now on; the
-            // names that held the old one may be stale (a highmem folio's page was remapped).
-            const m = s.stack[gi];
-            const holds: Hold[] = [...m.holds.filter((h) => h.name !== t.name).map((h) => ({ ...h, kind: 'derived' as const, off: null })), { name: t.name, kind: 'base', off: null }];
-            s = s.unrelease(t.name).replace(gi, { ...m, holds });
-            s = s.step(ev.line, '', ev.fromCall, 'other');
-            break;
-          }
-          // A value computed from an address by a call or by arithmetic: maybe a pointer into the mapping.
-          const pointerTarget = reachable(t) || typeOf(t.name).pointer || t.name.includes('->') || t.name.includes('.');
-          const derivedFrom = !src && pointerTarget ? ev.derived.map((h) => s.holdOf(h.name)).find((x) => x && x.hold.name !== t.name) ?? null : null;
-          s = s.forgetHolder(t.name, true).unrelease(t.name);
-          if (srcReleased && !t.array && !src) {
-            const released = new Map(s.released);
-            released.set(t.name, srcReleased);
-            s = s.with({ released });
-          }
-          const alias = src ?? derivedFrom;
-          if (alias) {
-            const j = s.find(alias.hold.name);
-            if (j >= 0) {
-              const m = s.stack[j];
-              let kind: HoldKind = src ? (ev.offsets.length && alias.hold.kind === 'base' ? 'interior' : alias.hold.kind) : 'derived';
-              let off: Value | null = null;
-              if (src && alias.hold.off) {
-                const extra = offsetBytes(s, ev.offsets, sizeOf(alias.hold.name, coreWithOffsets(ev.rhs!).castType));
-                off = extra ? add(alias.hold.off, extra) : null;
-              }
-              if (!src) kind = 'derived';
-              // Stored into an array group (`blocks[level].addr = haddr`): one element of many, as if mapped there.
-              s = s.replace(j, { ...m, holds: [...m.holds, { name: t.name, kind, off, ...(src && alias.hold.moved ? { moved: true } : {}) }], array: m.array || t.array });
-              if (reachable(t)) s = escape(s, j);
-            }
-          } else if (ev.fromCall && !t.array && returnedArgument(s, ev.fromCall) >= 0) {
-            // `src = helper(ctx, kaddr)` where the helper returns its argument (or a pointer into it) on some path.
-            const j = returnedArgument(s, ev.fromCall);
-            const m = s.stack[j];
-            s = s.replace(j, { ...m, holds: [...m.holds, { name: t.name, kind: 'derived', off: null }] });
-            if (reachable(t)) s = escape(s, j);
-          } else if (ev.fromCall && !t.array) {
-            // `addr = helper(...)` where the same-file helper returns a mapping: a map, here.
-            const callee = calleeName(ev.fromCall);
-            const summary = callee && summaries.mayReturnAddress(callee) ? summaries.of(callee) : undefined;
-            if (summary?.returnsMapping) {
-              const m = newMapping(ev.fromCall.start, ev.fromCall, summary.returnsFamily ?? 'local', ev.line, [{ name: t.name, kind: 'base', off: null }], null, null, {
-                mayFail: summary.returnsMapping === 'sometimes', viaHelper: callee, escaped: reachable(t),
-              });
-              s = pushMapping(s, m, ev.fromCall, `${callee}() returns a mapped address`);
-              s = forgetFacts(s, t.name, summary.returnsMapping === 'always' ? true : null);
-              break;
-            }
-          }
-          if (!t.array) {
-            s = forgetFacts(s, normalizedText(t.name), src ? true : ev.value);
-            if (P.defined.has(t.name) && ev.rhs && ev.value === null && !ev.source) {
-              const defs = new Map(s.defs);
-              defs.set(t.name, ev.rhs);
-              s = s.with({ defs });
-            }
-            if (P.offsetVars.has(t.name)) {
-              const v = ev.rhs ? evalInt(ev.rhs, env(s)) : UNKNOWN;
-              const unsigned = typeOf(t.name).unsigned;
-              s = setValue(s, t.name, v === UNKNOWN ? symbol(`${t.name}@${ev.line}`, unsigned ? 0 : -Infinity) : v);
-            }
-          }
+        case 'assign':
+          s = onAssign(s, ev);
           break;
-        }
-        case 'touch': {
-          // p += n, p++: the pointer moved, still into the same mapping as long as the code keeps to its page.
-          const i = s.find(ev.name);
-          if (i >= 0) {
-            if (ev.other) {
-              const m = s.stack[i];
-              s = s.replace(i, { ...m, holds: m.holds.map((h) => (h.name === ev.name ? { ...h, kind: 'derived', off: null } : h)) });
-            } else {
-              s = moveHold(s, i, ev.name, ev.delta ? [{ expr: ev.delta, sign: ev.sign }] : null, null, ev.sign);
-            }
-          }
-          if (P.offsetVars.has(ev.name)) {
-            const old = s.values.get(ev.name) ?? symbol(ev.name, typeOf(ev.name).unsigned ? 0 : -Infinity);
-            const delta = ev.other ? null : ev.delta ? evalInt(ev.delta, env(s)) : constant(1);
-            const next = delta ? add(old, delta, ev.sign) : ev.delta ? evalCompound(ev.op, ev.delta, env(s)) : null;
-            s = setValue(s, ev.name, next ?? symbol(`${ev.name}@${ev.line}`));
-          }
-          // A moved pointer keeps its NULL-ness; a moved released pointer may now point anywhere.
-          s = typeOf(ev.name).pointer ? forgetFacts(s, ev.name, s.facts.get(ev.name) ?? null) : forgetFacts(s, ev.name, null);
-          s = s.unrelease(ev.name);
+        case 'touch':
+          s = onTouch(s, ev);
           break;
-        }
-        case 'address-taken': {
-          s = s.forgetHolder(ev.name, true).unrelease(ev.name);
-          s = forgetFacts(s, ev.name, null);
-          s = setValue(s, ev.name, null);
+        case 'address-taken':
+          s = onAddressTaken(s, ev);
           break;
-        }
-        case 'opaque': {
-          for (const name of ev.names) s = lose(s, name, ev.line, ev.node);
+        case 'opaque':
+          s = onOpaque(s, ev);
           break;
-        }
-        case 'unseen': {
-          // Code the patch does not show: nothing known about flags or integers holds after it. Mappings stay
-          // where they are (a visible unmap after it still meets them), and the step marks every path through
-          // here: report() turns what depends on it into notes.
-          s = s.with({ facts: new Map(), defs: new Map(), values: new Map() }).step(ev.range.from, ev.range.from === ev.range.to ? 'not in the patch' : `not in the patch, up to line ${ev.range.to}`, null, 'other');
+        case 'unseen':
+          s = onUnseen(s, ev);
           break;
-        }
-        case 'use': {
-          const r = s.released.get(ev.holder.name);
-          if (r && r.kind !== 'derived' && !r.array && !r.looped && s.find(ev.holder.name) < 0) {
-            report({
-              kind: 'use-after-unmap', node: ev.node, key: ev.holder.name,
-              mapping: { site: r.site, call: r.mapCall, line: r.mapLine, holder: ev.holder.name, family: 'local', api: calleeName(r.mapCall) ?? '', viaHelper: null, page: null },
-              unmap: { call: r.unmapCall, line: r.unmapLine }, use: { node: ev.node, line: ev.line, holder: ev.holder.name },
-            }, s, [r.site]);
-          }
+        case 'use':
+          s = onUse(s, ev);
           break;
-        }
-        case 'return': {
-          // Returning the address (or a pointer computed from it) hands the mapping to the caller on this path.
-          for (const i of returnedMappings(s, ev.value)) {
-            const m = s.stack[i];
-            s = s.replace(i, { ...m, escaped: true, returned: true });
-            s = s.step(ev.line, `${holderName(m) ?? 'the mapping'} handed to the caller`, ev.node, 'other');
-          }
+        case 'return':
+          s = onReturn(s, ev);
           break;
-        }
       }
     }
     return s;
@@ -1232,6 +1352,20 @@ export function replayFunction(fn: CFunction, api: KmapApi, opts: ReplayOptions 
     return t;
   };
 
+  /** The loops an edge leaves (its source's loops that do not hold its target), worked out once per edge. */
+  const leaving = new Map<CfgEdge, readonly number[]>();
+  const leftBy = (from: CfgNode, edge: CfgEdge): readonly number[] => {
+    let left = leaving.get(edge);
+    if (!left) {
+      const toLoops = P.loopsOf[edge.to];
+      const out: number[] = [];
+      for (const h of P.loopsOf[from.id]) if (!toLoops.has(h)) out.push(h);
+      left = out.length ? out : NO_LOOPS;
+      leaving.set(edge, left);
+    }
+    return left;
+  };
+
   const take = (s: State, from: CfgNode, edge: CfgEdge): State | null => {
     let st: State | null = s;
     if (from.loopHead && (st.loops.get(from.id) ?? 0) >= 2 && P.bodyOf.get(from.id)?.has(edge.to)) return null;
@@ -1255,10 +1389,10 @@ export function replayFunction(fn: CFunction, api: KmapApi, opts: ReplayOptions 
       st = st.step(from.line, branchNote(from, edge), edge.condition ?? null, 'branch');
     }
     const fromLoops = P.loopsOf[from.id];
-    const toLoops = P.loopsOf[edge.to];
     let loops: Map<number, number> | null = null;
-    for (const h of fromLoops) {
-      if (toLoops.has(h)) continue;
+    const left = leftBy(from, edge);
+    for (let k = 0; k < left.length; k++) {
+      const h = left[k];
       // Leaving a counted loop by its condition: it ran `trips` times, not the 0-2 the replay walked.
       const counted = P.counted.get(h);
       if (counted && from.id === h && edge.value === false) {
@@ -1302,50 +1436,61 @@ export function replayFunction(fn: CFunction, api: KmapApi, opts: ReplayOptions 
   const initial = State.initial(
     seeded.map(({ p, i }) => newMapping(-1 - i, fn.node, 'local', fn.line, [{ name: p, kind: 'base', off: null }], null, null)),
   );
-  // States seen, per node: the key string is the State's own (cached, so V8 hashes it once), where a
-  // `${node}|${key}` string made per arrival would be hashed afresh each time.
-  const seen: Array<Set<string> | undefined> = new Array(cfg.nodes.length);
-  // The worklist as two parallel stacks (node id, state): no pair allocated per arrival.
-  const workIds: number[] = [cfg.entry];
-  const work: State[] = [initial];
-  let states = 0;
-  let complete = true;
-  const visits = new Uint32Array(cfg.nodes.length);
-  while (work.length) {
-    const id = workIds.pop()!;
-    const arrived = work.pop()!;
-    // Widening: integer values that still differ after many arrivals at one node (counters, sizes computed
-    // along each path) multiply the states without deciding anything; forget them there. Offsets already
-    // held by a mapping's holders stay; unknown values only make unmap-outside-page say nothing.
-    const state = ++visits[id] > WIDEN_VALUES_AFTER && arrived.values.size ? arrived.with({ values: new Map() }) : withLiveValues(arrived, P.liveValues[id]);
-    const k = state.key;
-    const here = (seen[id] ??= new Set());
-    if (here.has(k)) continue;
-    here.add(k);
-    if (++states > budget || ((states & 255) === 0 && performance.now() - t0 - calleeMs > timeLimitMs)) {
-      complete = false;
-      stoppedBy = states > budget ? 'budget' : 'time';
-      states--;
-      break;
+  /**
+   * The worklist over (node, state) pairs, merging identical states per node: the number of states visited and
+   * whether every path was walked. A function of its own: the loop is what gets hot, and V8 optimises (and
+   * re-optimises, on a deopt) a small function far sooner and cheaper than replayFunction() and its dozens of
+   * closures.
+   */
+  const explore = (start: State): { states: number; complete: boolean } => {
+    // States seen, per node: the key string is the State's own (cached, so V8 hashes it once), where a
+    // `${node}|${key}` string made per arrival would be hashed afresh each time.
+    const seen: Array<Set<string> | undefined> = new Array(cfg.nodes.length);
+    // The worklist as two parallel stacks (node id, state): no pair allocated per arrival.
+    const workIds: number[] = [cfg.entry];
+    const work: State[] = [start];
+    let states = 0;
+    let complete = true;
+    const visits = new Uint32Array(cfg.nodes.length);
+    while (work.length) {
+      const id = workIds.pop()!;
+      const arrived = work.pop()!;
+      // Widening: integer values that still differ after many arrivals at one node (counters, sizes computed
+      // along each path) multiply the states without deciding anything; forget them there. Offsets already
+      // held by a mapping's holders stay; unknown values only make unmap-outside-page say nothing.
+      const state = ++visits[id] > WIDEN_VALUES_AFTER && arrived.values.size ? arrived.with({ values: new Map() }) : withLiveValues(arrived, P.liveValues[id]);
+      const k = state.key;
+      const here = (seen[id] ??= new Set());
+      if (here.has(k)) continue;
+      here.add(k);
+      if (++states > budget || ((states & 255) === 0 && performance.now() - t0 - calleeMs > timeLimitMs)) {
+        complete = false;
+        stoppedBy = states > budget ? 'budget' : 'time';
+        states--;
+        break;
+      }
+      if (id === cfg.exit || id === cfg.abort) continue;
+      const node = cfg.nodes[id];
+      const s = apply(state, node);
+      for (let i = node.succ.length - 1; i >= 0; i--) {
+        const edge = node.succ[i];
+        const next = take(s, node, edge);
+        if (!next) continue;
+        if (edge.to === cfg.exit) checkExit(next, node);
+        workIds.push(edge.to);
+        work.push(next);
+      }
     }
-    if (id === cfg.exit || id === cfg.abort) continue;
-    const node = cfg.nodes[id];
-    const s = apply(state, node);
-    if (!s) continue;
-    for (let i = node.succ.length - 1; i >= 0; i--) {
-      const edge = node.succ[i];
-      const next = take(s, node, edge);
-      if (!next) continue;
-      if (edge.to === cfg.exit) checkExit(next, node);
-      workIds.push(edge.to);
-      work.push(next);
-    }
-  }
+    return { states, complete };
+  };
+
+  const { states, complete } = explore(initial);
   return done(states, complete);
 }
 
 /** The state without the integers no path from here reads (see liveOffsetVars). */
 function withLiveValues(s: State, live: ReadonlySet<string>): State {
+  if (!s.values.size) return s;
   let values: Map<string, Value> | null = null;
   for (const k of s.values.keys()) if (!live.has(k)) (values ??= new Map(s.values)).delete(k);
   return values ? s.with({ values }) : s;
