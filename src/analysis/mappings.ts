@@ -14,22 +14,22 @@ export type MapDestination =
   | { kind: 'other' };
 
 export interface MapSite {
-  call: SyntaxNode;
-  api: MapFunction;
+  readonly call: SyntaxNode;
+  readonly api: MapFunction;
   /** The page/folio expression mapped, when the API takes one. */
-  page: SyntaxNode | null;
-  destination: MapDestination;
+  readonly page: SyntaxNode | null;
+  readonly destination: MapDestination;
   /** The expression statement or declaration holding the call. */
-  statement: SyntaxNode;
+  readonly statement: SyntaxNode;
 }
 
 export interface UnmapSite {
-  call: SyntaxNode;
-  api: UnmapFunction;
-  arg: SyntaxNode | null;
+  readonly call: SyntaxNode;
+  readonly api: UnmapFunction;
+  readonly arg: SyntaxNode | null;
   /** The variable (or element/field text) the argument is rooted in: `vaddr + off` -> vaddr. */
-  argBase: string | null;
-  statement: SyntaxNode;
+  readonly argBase: string | null;
+  readonly statement: SyntaxNode;
 }
 
 const STATEMENT_TYPES = new Set([
@@ -64,7 +64,27 @@ function destinationOf(call: SyntaxNode): MapDestination {
   }
 }
 
-export function findMapSites(root: SyntaxNode, api: KmapApi): MapSite[] {
+/**
+ * The map and unmap sites of a subtree, by node and API vocabulary: every rule and the replay ask them of the
+ * same function bodies (a dozen walks of each body per review otherwise). Sites are never changed.
+ */
+type SiteMemo<T> = WeakMap<SyntaxNode, WeakMap<KmapApi, readonly T[]>>;
+const mapSiteMemo: SiteMemo<MapSite> = new WeakMap();
+const unmapSiteMemo: SiteMemo<UnmapSite> = new WeakMap();
+
+function sitesOf<T>(memo: SiteMemo<T>, root: SyntaxNode, api: KmapApi, find: (root: SyntaxNode, api: KmapApi) => T[]): readonly T[] {
+  let byApi = memo.get(root);
+  if (!byApi) memo.set(root, (byApi = new WeakMap()));
+  let sites = byApi.get(api);
+  if (!sites) byApi.set(api, (sites = find(root, api)));
+  return sites;
+}
+
+export function findMapSites(root: SyntaxNode, api: KmapApi): readonly MapSite[] {
+  return sitesOf(mapSiteMemo, root, api, mapSitesIn);
+}
+
+function mapSitesIn(root: SyntaxNode, api: KmapApi): MapSite[] {
   const out: MapSite[] = [];
   for (const call of root.descendants('call_expression')) {
     const m = api.map(calleeName(call));
@@ -81,7 +101,11 @@ export function findMapSites(root: SyntaxNode, api: KmapApi): MapSite[] {
   return out;
 }
 
-export function findUnmapSites(root: SyntaxNode, api: KmapApi): UnmapSite[] {
+export function findUnmapSites(root: SyntaxNode, api: KmapApi): readonly UnmapSite[] {
+  return sitesOf(unmapSiteMemo, root, api, unmapSitesIn);
+}
+
+function unmapSitesIn(root: SyntaxNode, api: KmapApi): UnmapSite[] {
   const out: UnmapSite[] = [];
   for (const call of root.descendants('call_expression')) {
     const u = api.unmap(calleeName(call));
