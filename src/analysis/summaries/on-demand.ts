@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import type { KmapApi } from '../kmap-api.js';
 import { listCFiles, readBounded } from '../scan/sources.js';
 import { CalleeSummaries } from './context.js';
-import { DefinitionIndex } from './definitions.js';
+import { HashedDefinitionIndex } from './definitions.js';
 import { TreeDefinitions } from './tree.js';
 
 /** The callee options an analysis takes (RuleContext.callees / calleeAsks). */
@@ -41,7 +41,7 @@ export class OnDemandTree {
   get(): CalleeSummaries {
     if (this.summaries) return this.summaries;
     const t0 = performance.now();
-    const index = new DefinitionIndex();
+    const index = new HashedDefinitionIndex();
     const prefix = this.root.endsWith('/') ? this.root : `${this.root}/`;
     const scratch = { buf: Buffer.allocUnsafe(1 << 20) };
     for (const path of listCFiles(this.root)) {

@@ -1,7 +1,7 @@
 import { KmapApi } from '../kmap-api.js';
 import { initParser } from '../syntax/parser.js';
 import { CalleeSummaries, describeChain, MAX_DEPTH, type ContextSummary } from './context.js';
-import { DefinitionIndex, nameBeforeBrace } from './definitions.js';
+import { DefinitionIndex, HashedDefinitionIndex, nameBeforeBrace, namesDefinedIn, type DefinitionLookup } from './definitions.js';
 import { TreeDefinitions } from './tree.js';
 
 beforeAll(async () => {
@@ -286,26 +286,66 @@ describe('definition index', () => {
     ['int foo(int a)\n{\n', 'foo'],
     ['static inline void\nbar(struct x *x,\n    int y)\n{\n', 'bar'],
     ['void baz(spinlock_t *l) __releases(l)\n{\n', 'baz'],
+    ['void qux(spinlock_t *l) __acquires(l) __releases(m)\n{\n', 'qux'],
+    ['int __init __sched_setup(void)\n{\n', '__sched_setup'],
+    ['long f(void)\n{\n', 'f'],
     ['static struct ops o =\n{\n', null],
     ['\tif (x)\n{\n', null],
+    ['\twhile (list_empty(&q))\n{\n', null],
+    ['#define defined(x)\n{\n', null],
   ])('%j defines %s', (text, name) => {
     const b = Buffer.from(text);
     expect(nameBeforeBrace(b, b.indexOf('\n{'))).toBe(name);
   });
 
-  it('indexes headers whole and only the non-static definitions of .c files', () => {
-    const index = new DefinitionIndex();
-    index.add('lib/a.c', Buffer.from('static int helper(void)\n{\n}\n\nstatic int\nother(void)\n{\n}\n\nint api(void)\n{\n}\n'));
-    index.add('include/a.h', Buffer.from('static inline int inl(void)\n{\n}\n'));
-    expect(index.files('helper')).toEqual([]);
-    expect(index.files('other')).toEqual([]);
-    expect(index.files('api')).toEqual(['lib/a.c']);
-    expect(index.files('inl')).toEqual(['include/a.h']);
-    expect(index.size).toEqual({ files: 2, names: 2, definitions: 2 });
+  describe.each<[string, () => DefinitionLookup & { add(path: string, bytes: Uint8Array): void }]>([
+    ['by name', () => new DefinitionIndex()],
+    ['by hash', () => new HashedDefinitionIndex()],
+  ])('%s', (_, make) => {
+    it('indexes headers whole and only the non-static definitions of .c files', () => {
+      const index = make();
+      index.add('lib/a.c', Buffer.from('static int helper(void)\n{\n}\n\nstatic int\nother(void)\n{\n}\n\nint api(void)\n{\n}\n'));
+      index.add('include/a.h', Buffer.from('static inline int inl(void)\n{\n}\n'));
+      index.add('lib/b.c', Buffer.from('int api(void)\n{\n}\n\n#ifdef CONFIG_X\nint api(void)\n{\n}\n#endif\n'));
+      expect(index.files('helper')).toEqual([]);
+      expect(index.files('other')).toEqual([]);
+      expect(index.files('api')).toEqual(['lib/a.c', 'lib/b.c']);
+      expect(index.files('inl')).toEqual(['include/a.h']);
+      expect(index.files('missing')).toEqual([]);
+      expect(index.size).toEqual({ files: 3, names: 2, definitions: 3 });
+    });
+
+    it('never throws on bytes that are not C', () => {
+      const index = make();
+      expect(() => index.add('x.c', Buffer.from([0x0a, 0x7b, 0x29, 0x0a, 0x7b, 0xff, 0x28, 0x29, 0x0a, 0x7b]))).not.toThrow();
+    });
   });
 
-  it('never throws on bytes that are not C', () => {
-    const index = new DefinitionIndex();
-    expect(() => index.add('x.c', Buffer.from([0x0a, 0x7b, 0x29, 0x0a, 0x7b, 0xff, 0x28, 0x29, 0x0a, 0x7b]))).not.toThrow();
+  it('answers by hash what it answers by name, over a tree larger than the hash table starts', () => {
+    // 2,800 files of 30 definitions: ~69,000 entries over ~50,000 names (the table starts with 32,768 slots
+    // and room for 65,536 entries, so both grow), names shared by a few files, static ones, annotations.
+    const files: Array<[string, Buffer]> = [];
+    for (let f = 0; f < 2800; f++) {
+      const path = f % 10 === 0 ? `include/h${f}.h` : `drivers/d${f}.c`;
+      let text = '';
+      for (let d = 0; d < 30; d++) {
+        const shared = (f * 30 + d) % 7 === 0;
+        const name = shared ? `common_${d}_${f % 97}` : `fn_${f}_${d}`;
+        text += `${d % 5 === 0 ? 'static ' : ''}int ${name}(struct dev *dev)${d % 11 === 0 ? ' __must_hold(&dev->lock)' : ''}\n{\n\treturn 0;\n}\n\n`;
+      }
+      files.push([path, Buffer.from(text)]);
+    }
+    const byName = new DefinitionIndex();
+    const byHash = new HashedDefinitionIndex();
+    for (const [path, bytes] of files) {
+      byName.add(path, bytes);
+      byHash.add(path, bytes);
+    }
+    const names = [...new Set(files.flatMap(([path, bytes]) => namesDefinedIn(path, bytes))), 'fn_x', 'common_0_97', 'must_hold'];
+    const answers = (index: DefinitionLookup) => names.map((name) => `${name}: ${index.files(name).join(' ')}`);
+    expect(answers(byHash)).toEqual(answers(byName));
+    expect(byHash.size).toEqual(byName.size);
+    expect(byName.size.names).toBeGreaterThan(32768 / 2);
+    expect(byName.size.definitions).toBeGreaterThan(65536);
   });
 });

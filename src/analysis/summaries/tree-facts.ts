@@ -23,8 +23,7 @@
  * few files the answers read are hashed when read (~200 on Linux 6.1): their content decides the facts, so
  * they are compared by content.
  */
-import type { DefinitionIndex } from './definitions.js';
-import { DefinitionIndex as Index, namesDefinedIn } from './definitions.js';
+import { DefinitionIndex as Index, HashedDefinitionIndex, namesDefinedIn, type DefinitionIndex, type DefinitionLookup } from './definitions.js';
 
 export interface TreeFacts {
   /**
@@ -102,12 +101,12 @@ export class IndexedFiles {
   unread = 0;
   /**
    * Without `keep` nothing is kept by file (a scan without a result cache): the files go straight into the
-   * index, as cheap as a scan without a cache ever was.
+   * index, as cheap as a scan without a cache ever was (hashes of their names: HashedDefinitionIndex).
    */
-  private readonly direct: DefinitionIndex | null;
+  private readonly direct: HashedDefinitionIndex | null;
 
   constructor(snapshotIndex?: string, keep = true) {
-    this.direct = keep ? null : new Index();
+    this.direct = keep ? null : new HashedDefinitionIndex();
     this.snap = keep ? (snapshotIndex ?? '') : '';
   }
 
@@ -265,7 +264,7 @@ export class IndexedFiles {
   }
 
   /** This run's index (built on first use, in the order the files were offered, as a cold scan builds it). */
-  index(): DefinitionIndex {
+  index(): DefinitionLookup {
     if (this.direct) return this.direct;
     if (this.built) return this.built;
     const t0 = performance.now();

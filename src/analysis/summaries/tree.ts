@@ -5,7 +5,7 @@
  */
 import { locateFunctions, type CFunction } from '../source/functions.js';
 import type { DefinitionSource, Scope } from './context.js';
-import type { DefinitionIndex } from './definitions.js';
+import type { DefinitionLookup } from './definitions.js';
 
 /** Headers' definitions (static inline helpers) are visible from every file that may include them. */
 const isHeader = (path: string) => /\.h$/i.test(path);
@@ -20,7 +20,7 @@ export class TreeDefinitions implements DefinitionSource {
    * name looked up in the index and the files it named (what an answer kept by the scan cache depends on).
    */
   constructor(
-    readonly index: DefinitionIndex,
+    readonly index: DefinitionLookup,
     private readonly read: (path: string) => string | null,
     private readonly onResolve?: (name: string, files: readonly string[]) => void,
   ) {}
