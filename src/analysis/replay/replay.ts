@@ -28,7 +28,7 @@ import { calleeName, callArguments, normalizedText, type SyntaxNode } from '../s
 import { atomKey, atomsOf, evaluate, refine } from './conditions.js';
 import { coreWithOffsets, extractEvents, holderOf, MAX_LIVE_LOCAL_MAPS, strip, type Holder, type Offset, type ReplayEvent } from './events.js';
 import { State, stepsOf, type Hold, type HoldKind, type LiveMapping, type Released, type Step } from './state.js';
-import { add, constant, elementSize, evalCompound, evalInt, isEvaluatedCall, outsidePage, PAGE, scale, scaleUnknownSize, symbol, UNKNOWN, type Value, type ValueEnv } from './values.js';
+import { add, constant, elementSize, evalCompound, evalInt, inPage, isEvaluatedCall, outsidePage, PAGE, scale, scaleUnknownSize, symbol, UNKNOWN, type Value, type ValueEnv } from './values.js';
 import type { MappingRef, Undecided, Violation, ViolationKind } from './violations.js';
 
 export type { Violation, ViolationKind } from './violations.js';
@@ -811,10 +811,8 @@ export function replayFunction(fn: CFunction, api: KmapApi, opts: ReplayOptions 
         if (e.kind === 'unmap' && (e.holder?.name === name || (e.takesPage && page !== null && e.arg && normalizedText(strip(e.arg)) === page))) found = true;
         else if (e.kind === 'call' && e.name && e.args.some((a) => a.holder.name === name && ['unmaps', 'may-unmap'].includes(summaries.of(e.name!)?.params[a.index] ?? ''))) found = true;
         else if (e.kind === 'assign' && e.target.name === name) {
-          // `kaddr = folio_zero_tail(folio, off, kaddr)` keeps (a continuation of) the same mapping in kaddr.
-          const given = e.fromCall ? api.returnsItsAddress(calleeName(e.fromCall)) : undefined;
-          const arg = given !== undefined ? callArguments(e.fromCall!)[given] : undefined;
-          if (!(arg && holderOf(arg)?.name === name)) killed = true;
+          // `kaddr = folio_zero_tail(folio, off, kaddr + n)` keeps (a continuation of) the same mapping in kaddr.
+          if (givenAddressHolder(api, e.fromCall)?.name !== name) killed = true;
         } else if (e.kind === 'map' && e.dest !== 'return' && e.dest?.name === name) killed = true;
         if (found || killed) break;
       }
@@ -849,9 +847,13 @@ export function replayFunction(fn: CFunction, api: KmapApi, opts: ReplayOptions 
       if (ev.source) names.push(ev.source.name);
       for (const d of ev.derived) names.push(d.name);
       // What a call given an address may hand back: folio_zero_tail()'s argument, a helper's returned argument.
-      if (ev.fromCall) for (const a of callArguments(ev.fromCall)) {
-        const h = holderOf(a);
-        if (h) names.push(h.name);
+      if (ev.fromCall) {
+        for (const a of callArguments(ev.fromCall)) {
+          const h = holderOf(a);
+          if (h) names.push(h.name);
+        }
+        const given = givenAddressHolder(api, ev.fromCall);
+        if (given) names.push(given.name);
       }
     }
     assignNames.set(ev, names);
@@ -1045,6 +1047,19 @@ export function replayFunction(fn: CFunction, api: KmapApi, opts: ReplayOptions 
       s = setValue(s, t.name, null);
       return s;
     }
+    // (Before the test below: `kaddr = folio_zero_tail(folio, off, kaddr)` is computed from kaddr too.)
+    const givenHold = t.array ? null : givenAddressHolder(api, ev.fromCall);
+    const gi = givenHold ? s.find(givenHold.name) : -1;
+    if (gi >= 0) {
+      // `kaddr = folio_zero_tail(folio, off, kaddr + off)`: the result is the address to unmap from now on, an
+      // address in the page mapped last ("an address which can be passed to kunmap_local()", its kernel-doc
+      // says) wherever in it; the names that held the old one may be stale (a highmem folio was remapped).
+      const m = s.stack[gi];
+      const holds: Hold[] = [...m.holds.filter((h) => h.name !== t.name).map((h) => ({ ...h, kind: 'derived' as const, off: null })), { name: t.name, kind: 'interior', off: inPage() }];
+      s = s.unrelease(t.name).replace(gi, { ...m, holds });
+      s = s.step(ev.line, '', ev.fromCall, 'other');
+      return s;
+    }
     if (!ev.source && src === null && ev.derived.some((d) => d.name === t.name) && s.find(t.name) >= 0) {
       // `kaddr = (void *)((unsigned long)kaddr & PAGE_MASK)`: computed from itself, maybe still into the mapping.
       const i = s.find(t.name);
@@ -1053,19 +1068,6 @@ export function replayFunction(fn: CFunction, api: KmapApi, opts: ReplayOptions 
       return s;
     }
     if (t.array && !src) return s; // arr[i] = x: other elements are unaffected
-    const given = ev.fromCall ? api.returnsItsAddress(calleeName(ev.fromCall)) : undefined;
-    const givenArg = given !== undefined ? callArguments(ev.fromCall!)[given] : undefined;
-    const givenHold = givenArg ? holderOf(givenArg) : null;
-    const gi = givenHold ? s.find(givenHold.name) : -1;
-    if (gi >= 0) {
-      // `kaddr = folio_zero_tail(folio, off, kaddr)`: the result is the address to unmap from now on; the
-      // names that held the old one may be stale (a highmem folio's page was remapped).
-      const m = s.stack[gi];
-      const holds: Hold[] = [...m.holds.filter((h) => h.name !== t.name).map((h) => ({ ...h, kind: 'derived' as const, off: null })), { name: t.name, kind: 'base', off: null }];
-      s = s.unrelease(t.name).replace(gi, { ...m, holds });
-      s = s.step(ev.line, '', ev.fromCall, 'other');
-      return s;
-    }
     // A value computed from an address by a call or by arithmetic: maybe a pointer into the mapping.
     const pointerTarget = reachable(t) || typeOf(t.name).pointer || t.name.includes('->') || t.name.includes('.');
     const derivedFrom = !src && pointerTarget ? ev.derived.map((h) => s.holdOf(h.name)).find((x) => x && x.hold.name !== t.name) ?? null : null;
@@ -1494,6 +1496,13 @@ function withLiveValues(s: State, live: ReadonlySet<string>): State {
   let values: Map<string, Value> | null = null;
   for (const k of s.values.keys()) if (!live.has(k)) (values ??= new Map(s.values)).delete(k);
   return values ? s.with({ values }) : s;
+}
+
+/** The holder of the address a call like `folio_zero_tail(folio, off, kaddr + n)` is given and returns (`kaddr`), or null. */
+function givenAddressHolder(api: KmapApi, call: SyntaxNode | null): Holder | null {
+  const given = call ? api.returnsItsAddress(calleeName(call)) : undefined;
+  const arg = given !== undefined ? callArguments(call!)[given] : undefined;
+  return arg ? holderOf(coreWithOffsets(arg).core) : null;
 }
 
 /** True when `id` is an argument (at any depth) of a call below `top` whose value evalInt does not compute: `n = f(a, b)` makes `n` unknown whatever `a` and `b` are. */

@@ -203,6 +203,33 @@ int write_page_out(struct page *page)
   ],
   '7. an unmap address outside the mapped page': [
     {
+      name: 'the address folio_zero_tail() returns is one to unmap (its kernel-doc), even given the page end',
+      code: `static int read_folio_data(struct folio *folio)
+{
+	void *buf = kmap_local_folio(folio, 0);
+
+	fill(buf, PAGE_SIZE);
+	buf = folio_zero_tail(folio, PAGE_SIZE, buf + PAGE_SIZE);
+	kunmap_local(buf);
+	return 0;
+}`,
+      findings: [],
+    },
+    {
+      name: 'the address folio_zero_tail() returned, advanced by PAGE_SIZE',
+      code: `static int read_folio_data(struct folio *folio)
+{
+	void *buf = kmap_local_folio(folio, 0);
+	size_t n = fill(buf);
+
+	buf = folio_zero_tail(folio, n, buf + n);
+	buf += PAGE_SIZE;
+	kunmap_local(buf);
+	return 0;
+}`,
+      findings: ['unmap-outside-page@8'],
+    },
+    {
       name: 'the base advanced by PAGE_SIZE',
       code: `static void zero_two(struct page *p)
 {

@@ -189,6 +189,11 @@ export interface ValueEnv {
 
 const IN_PAGE: Value = { lo: 0, hi: PAGE - 1, eq: null, ub: [constant(PAGE - 1).eq!] };
 
+/** An offset somewhere in the page, nothing more known of it. */
+export function inPage(): Value {
+  return { ...IN_PAGE };
+}
+
 function inPageSymbol(n: SyntaxNode): Value {
   return { ...IN_PAGE, eq: { c: 0, t: new Map([[`oip(${normalizedText(n)})`, 1]]) } };
 }

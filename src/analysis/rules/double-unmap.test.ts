@@ -105,5 +105,19 @@ out:
 }`,
       findings: [[8, 'p is unmapped a second time']],
     },
+    {
+      name: 'the address folio_zero_tail() returned, unmapped twice',
+      code: `static int read_folio_data(struct folio *folio)
+{
+	void *buf = kmap_local_folio(folio, 0);
+	size_t n = fill(buf);
+
+	buf = folio_zero_tail(folio, n, buf + n);
+	kunmap_local(buf);
+	kunmap_local(buf);
+	return 0;
+}`,
+      findings: [[8, 'buf is unmapped a second time']],
+    },
   ],
 });
