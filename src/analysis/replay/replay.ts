@@ -726,6 +726,25 @@ export function replayFunction(fn: CFunction, api: KmapApi, opts: ReplayOptions 
     return total;
   };
 
+  /**
+   * Offsets added to a fresh mapping's address when the function does not show them all (`kmap_local_page(
+   * sg_page(sg)) + sg->offset`): at least what the known ones add, as what it does not show is added to an
+   * address the function goes on to use as one into the mapping, so it is not negative; how far it reaches is
+   * not known (only an unmap certainly past the page end is reported then). Null when one is subtracted.
+   */
+  const notBefore = (s: State, offsets: readonly Offset[], size: number | null): Value | null => {
+    let lo = 0;
+    for (const o of offsets) {
+      if (o.sign < 0) return null;
+      const v = evalInt(o.expr, env(s));
+      if (v === UNKNOWN) continue;
+      const bytes = size === null ? scaleUnknownSize(v) : scale(v, size);
+      if (!(bytes.lo >= 0)) return null;
+      lo += bytes.lo;
+    }
+    return { lo, hi: Infinity, eq: null, ub: [] };
+  };
+
   const sizeOf = (name: string, castType: string | null): number | null => elementSize(castType ?? P.types.get(name) ?? (name.includes('->') || name.includes('.') ? undefined : 'void *'));
 
   /**
@@ -919,7 +938,8 @@ export function replayFunction(fn: CFunction, api: KmapApi, opts: ReplayOptions 
       off = o.lo === 0 && o.hi === 0 ? constant(0) : { lo: 0, hi: 4095, eq: null, ub: [] };
     }
     if (ev.offsets.length) {
-      const extra = offsetBytes(s, ev.offsets, elementSize(ev.castType ?? 'void *'));
+      const size = elementSize(ev.castType ?? 'void *');
+      const extra = offsetBytes(s, ev.offsets, size) ?? notBefore(s, ev.offsets, size);
       off = off && extra ? add(off, extra) : null;
     }
     const m = newMapping(site, ev.call, ev.family, ev.line, [{ name: dest.name, kind: ev.offsets.length ? 'interior' : 'base', off }], ev.page, dest.array ? dest : null, { escaped: reachable(dest) });

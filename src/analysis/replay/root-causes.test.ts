@@ -203,6 +203,32 @@ int write_page_out(struct page *page)
   ],
   '7. an unmap address outside the mapped page': [
     {
+      name: 'an offset the function does not show, then PAGE_SIZE more: past the page whatever the offset',
+      code: `static bool has_magic(struct scatterlist *sg)
+{
+	char *buf = kmap_local_page(sg_page(sg)) + sg->offset;
+	bool found = buf[0] == 'C';
+
+	buf += PAGE_SIZE;
+	kunmap_local(buf);
+	return found;
+}`,
+      findings: ['unmap-outside-page@7'],
+    },
+    {
+      name: 'an offset the function does not show, unmapped as it is or a few bytes on: not decided',
+      code: `static bool has_magic(struct scatterlist *sg)
+{
+	char *buf = kmap_local_page(sg_page(sg)) + sg->offset;
+	char *p = buf + 8;
+	bool found = buf[0] == 'C';
+
+	kunmap_local(p);
+	return found;
+}`,
+      findings: [],
+    },
+    {
       name: 'the address folio_zero_tail() returns is one to unmap (its kernel-doc), even given the page end',
       code: `static int read_folio_data(struct folio *folio)
 {
