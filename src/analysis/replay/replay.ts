@@ -797,6 +797,14 @@ export function replayFunction(fn: CFunction, api: KmapApi, opts: ReplayOptions 
     return s;
   };
 
+  /** The state without the releases made through fields of what parameter `root` points to (see Released.callerField). */
+  const forgetCallerFields = (s: State, root: string | null): State => {
+    if (root === null || !P.params.has(root)) return s;
+    let released: Map<string, Released> | null = null;
+    for (const [name, r] of s.released) if (r.callerField === root) (released ??= new Map(s.released)).delete(name);
+    return released ? s.with({ released }) : s;
+  };
+
   /** Stores the mapping of a live holder into memory the caller can reach: handed over on this path. */
   const escape = (s: State, i: number): State => (s.stack[i].escaped ? s : s.replace(i, { ...s.stack[i], escaped: true }));
 
@@ -1012,10 +1020,11 @@ export function replayFunction(fn: CFunction, api: KmapApi, opts: ReplayOptions 
     }
     if (!STACK_FAMILIES.has(ev.family)) return s;
     const r = s.released.get(h.name);
-    if (!r && !h.array && h.name === h.root && P.params.has(h.name)) {
-      // A parameter's mapping, made by the caller: unmapping it again (or using it) after this is a bug here.
+    if (!r && !h.array && h.root !== null && P.params.has(h.root) && (h.name === h.root || h.deref)) {
+      // A parameter's mapping, or one in a field of what it points to (`walk->data`), made by the caller:
+      // unmapping it again (or using it) after this is a bug here.
       const released = new Map(s.released);
-      released.set(h.name, { site: -1, mapLine: fn.line, mapCall: fn.node, unmapLine: ev.line, unmapCall: ev.call, kind: 'base', array: false });
+      released.set(h.name, { site: -1, mapLine: fn.line, mapCall: fn.node, unmapLine: ev.line, unmapCall: ev.call, kind: 'base', array: false, ...(h.name !== h.root ? { callerField: h.root } : {}) });
       s = s.with({ released }).step(ev.line, '', ev.call, 'unmap', -1);
       return s;
     }
@@ -1028,6 +1037,8 @@ export function replayFunction(fn: CFunction, api: KmapApi, opts: ReplayOptions 
   /** A call given addresses: what the callee does with each mapped one (its summary, or unknown code). */
   const onCall = (state: State, ev: Extract<ReplayEvent, { kind: 'call' }>, node: CfgNode): State => {
     let s = state;
+    // `hash_walk_next(walk)` may map `walk->data` again: what was released through the parameter's fields is not known any more.
+    if (s.released.size) for (let k = 0; k < ev.args.length; k++) s = forgetCallerFields(s, ev.args[k].holder.root);
     for (let k = 0; k < ev.args.length; k++) {
       const a = ev.args[k];
       const found = s.holdOf(a.holder.name);

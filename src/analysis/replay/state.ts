@@ -72,6 +72,11 @@ export interface Released {
   array: boolean;
   /** The path went around a loop since: uses are no longer reported (see replay.ts, take()). */
   looped?: boolean;
+  /**
+   * Released through a field of what pointer parameter `callerField` points to (`walk->data`), mapped by the
+   * caller: a call given that parameter may map the field again (replay.ts, onCall()).
+   */
+  callerField?: string;
 }
 
 /** One step of the path, as a persistent list (newest first). */

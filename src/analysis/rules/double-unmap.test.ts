@@ -4,6 +4,18 @@ import { ruleTester } from './testing.js';
 ruleTester(doubleUnmap, {
   valid: [
     {
+      name: "a parameter's field unmapped, mapped again by a callee given the parameter, unmapped again",
+      code: `static int walk_done(struct hash_walk *walk, int err)
+{
+	kunmap_local(walk->data);
+	if (err)
+		return err;
+	walk_next_page(walk);
+	kunmap_local(walk->data);
+	return 0;
+}`,
+    },
+    {
       name: 'unmap on each branch once',
       code: `static int check(struct page *page)
 {
@@ -118,6 +130,17 @@ out:
 	return 0;
 }`,
       findings: [[8, 'buf is unmapped a second time']],
+    },
+    {
+      name: "a parameter's field, mapped by the caller, unmapped twice",
+      code: `static int walk_done(struct hash_walk *walk, int err)
+{
+	walk->data -= walk->offset;
+	kunmap_local(walk->data);
+	kunmap_local(walk->data);
+	return err;
+}`,
+      findings: [[5, 'walk->data is unmapped a second time']],
     },
   ],
 });
