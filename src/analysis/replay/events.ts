@@ -203,6 +203,12 @@ export function constantTruth(n: SyntaxNode): boolean | null {
   return null;
 }
 
+/** An lvalue whose value a computed expression reads: a variable, a field, an element, `*p`. */
+function isReadHolder(d: SyntaxNode): boolean {
+  if (d.type === 'identifier' || d.type === 'field_expression' || d.type === 'subscript_expression') return true;
+  return d.type === 'pointer_expression' && d.child('operator')?.text === '*';
+}
+
 /**
  * Events of one CFG node's syntax (a statement, a declaration, a condition or a for-update), in evaluation order.
  * `parsedWhole`: the function this node is in has no syntax error at all (CFunction.hasErrors), so no statement
@@ -294,9 +300,11 @@ export function extractEvents(ast: SyntaxNode | null, api: KmapApi, parsedWhole 
       } else {
         if (core.type === 'call_expression') fromCall = core;
         // Any other value computed from an address (a call's result, `(long)vaddr | flags`): maybe a pointer into it.
+        // What is read through an address (`*cpu`, `cpu[i]`, `cpu->len`) is memory, not the address: the
+        // lvalue read is the holder, as `p->f` always was.
         right!.walk((d) => {
           if (d.type === 'sizeof_expression') return false;
-          if (d.type === 'identifier' || d.type === 'field_expression') {
+          if (isReadHolder(d)) {
             const h = holderOf(d);
             if (h) derived.push(h);
             return false;

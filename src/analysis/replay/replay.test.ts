@@ -338,6 +338,25 @@ static int decompress(struct req *rq)
 }`)).toEqual([]);
   });
 
+  it('reports a return in an arm of an if/else whose arms both unmap: the arm taken skips no unmap', () => {
+    expect(kinds(`int f(struct page *p)
+{
+	char *k = kmap_local_page(p);
+	int err = 0;
+
+	if (bad(k)) {
+		kunmap_local(k);
+		err = -EIO;
+	} else {
+		fix(k);
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		kunmap_local(k);
+	}
+	return err;
+}`)).toEqual(['mapping-leak@12']);
+  });
+
   it('still reports a leak on a path whose guard it can decide', () => {
     expect(kinds(`int f(struct page *p)
 {

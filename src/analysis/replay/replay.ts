@@ -60,6 +60,11 @@ export interface FunctionSummary {
   returnsMapping: 'always' | 'sometimes' | null;
   /** The API family of the mapping it returns (kmap_atomic() helpers must be released with kunmap_atomic()). */
   returnsFamily: MapFamily | null;
+  /**
+   * Declared to return a pointer. Only then can its result be a pointer into an address it is given without
+   * `params` saying 'returns' (`return &array->entries[i];` is not followed as a return of `array`).
+   */
+  returnsPointer: boolean;
 }
 
 export interface Summaries {
@@ -117,6 +122,7 @@ const JUMPS = new Set(['return_statement', 'goto_statement', 'break_statement', 
 const NO_FACTS: ReadonlyMap<string, boolean> = new Map();
 const NOTHING_LIVE: ReadonlySet<string> = new Set();
 const NO_LOOPS: readonly number[] = [];
+const NO_NAMES: ReadonlySet<string> = new Set();
 const NO_SUMMARIES: Summaries = { of: () => undefined, mayMapOrUnmap: () => false, mayReturnAddress: () => false };
 
 /** A for-loop run a known number of times, and the pointers it advances by a fixed amount each time. */
@@ -1037,8 +1043,9 @@ export function replayFunction(fn: CFunction, api: KmapApi, opts: ReplayOptions 
   /** A call given addresses: what the callee does with each mapped one (its summary, or unknown code). */
   const onCall = (state: State, ev: Extract<ReplayEvent, { kind: 'call' }>, node: CfgNode): State => {
     let s = state;
-    // `hash_walk_next(walk)` may map `walk->data` again: what was released through the parameter's fields is not known any more.
-    if (s.released.size) for (let k = 0; k < ev.args.length; k++) s = forgetCallerFields(s, ev.args[k].holder.root);
+    // `hash_walk_next(walk)` may map `walk->data` again: what was released through the parameter's fields is
+    // not known any more. (`crypto_yield(walk->flags)` is given a value, and changes nothing in *walk.)
+    if (s.released.size) for (let k = 0; k < ev.args.length; k++) if (ev.args[k].holder.name === ev.args[k].holder.root) s = forgetCallerFields(s, ev.args[k].holder.root);
     for (let k = 0; k < ev.args.length; k++) {
       const a = ev.args[k];
       const found = s.holdOf(a.holder.name);
@@ -1099,9 +1106,13 @@ export function replayFunction(fn: CFunction, api: KmapApi, opts: ReplayOptions 
       return s;
     }
     if (t.array && !src) return s; // arr[i] = x: other elements are unaffected
-    // A value computed from an address by a call or by arithmetic: maybe a pointer into the mapping.
+    // A value computed from an address by a call or by arithmetic: maybe a pointer into the mapping. Not the
+    // result of a same-file function replayed into a summary: the summary says whether it returns the address
+    // it is given (returnedArgument() below) or a mapping of its own, and otherwise its result is not one
+    // (`desc->last_cookie = array_index_cookie(array)` does not store the mapping in desc).
     const pointerTarget = reachable(t) || typeOf(t.name).pointer || t.name.includes('->') || t.name.includes('.');
-    const derivedFrom = !src && pointerTarget ? ev.derived.map((h) => s.holdOf(h.name)).find((x) => x && x.hold.name !== t.name) ?? null : null;
+    const inSummarised = summarisedCall(ev.fromCall) ? namesIn(ev.fromCall!) : NO_NAMES;
+    const derivedFrom = !src && pointerTarget ? ev.derived.map((h) => (inSummarised.has(h.name) ? null : s.holdOf(h.name))).find((x) => x && x.hold.name !== t.name) ?? null : null;
     s = s.forgetHolder(t.name, true).unrelease(t.name);
     if (srcReleased && !t.array && !src) {
       const released = new Map(s.released);
@@ -1281,6 +1292,35 @@ export function replayFunction(fn: CFunction, api: KmapApi, opts: ReplayOptions 
     return s;
   };
 
+  /** The holders named inside an expression, as extractEvents() collects an assignment's `derived` (memoised per node). */
+  const holderNames = new Map<SyntaxNode, ReadonlySet<string>>();
+  const namesIn = (n: SyntaxNode): ReadonlySet<string> => {
+    let names = holderNames.get(n);
+    if (!names) {
+      const found = new Set<string>();
+      n.walk((d) => {
+        if (d.type === 'sizeof_expression') return false;
+        if (d.type !== 'identifier' && d.type !== 'field_expression') return;
+        const h = holderOf(d);
+        if (h) found.add(h.name);
+        return false;
+      });
+      holderNames.set(n, (names = found));
+    }
+    return names;
+  };
+
+  /**
+   * True when `call` is a direct call of a same-file function whose value its summary decides: one with a
+   * summary, declared to return no pointer (an integer computed from the address it is given is not one).
+   */
+  const summarisedCall = (call: SyntaxNode | null): boolean => {
+    if (!call || call.child('function')?.type !== 'identifier') return false;
+    const name = calleeName(call);
+    const summary = name ? summaries.of(name) : undefined;
+    return !!summary && !summary.returnsPointer;
+  };
+
   /** The stack entry whose address `call` (to a summarised helper) may return, or -1. */
   const returnedArgument = (s: State, call: SyntaxNode): number => {
     const args = callArguments(call);
@@ -1412,10 +1452,12 @@ export function replayFunction(fn: CFunction, api: KmapApi, opts: ReplayOptions 
       if (arms && v === null) {
         // Skipping an unmap that the code carries on after, under a condition we cannot decide: the author may
         // know it always holds here (use_sg > 0 after mapping sg). No leak report for that mapping on this path.
+        // Not when the arm taken unmaps it too (`if (err) { kunmap_local(p); ... } else { ...; kunmap_local(p); }`):
+        // nothing is skipped then, and a return on the way out of either arm leaks it.
         const skipped = edge.value ? arms.else : arms.then;
-        if (skipped.size && st.stack.some((m) => !m.guarded && m.holds.some((h) => skipped.has(h.name)))) {
-          st = st.with({ stack: st.stack.map((m) => (!m.guarded && m.holds.some((h) => skipped.has(h.name)) ? { ...m, guarded: true } : m)) });
-        }
+        const taken = edge.value ? arms.then : arms.else;
+        const skips = (m: LiveMapping) => !m.guarded && m.holds.some((h) => skipped.has(h.name) && !taken.has(h.name));
+        if (skipped.size && st.stack.some(skips)) st = st.with({ stack: st.stack.map((m) => (skips(m) ? { ...m, guarded: true } : m)) });
       }
       if (st.stack.length || st.released.size) st = st.step(from.line, branchNote(from, edge), edge.condition, from.loopHead ? 'loop' : 'branch');
     } else if (edge.caseValue !== undefined && (st.stack.length || st.released.size)) {

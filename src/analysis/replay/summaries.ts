@@ -201,5 +201,5 @@ function summarise(fn: CFunction, api: KmapApi, summaries: Summaries): FunctionS
   }
   const returning = exits.filter((e) => e.returnsMapping).length;
   const returnsMapping = returning === 0 ? null : returning === exits.length ? 'always' : 'sometimes';
-  return { params, returnsMapping, returnsFamily: exits.find((e) => e.returnsMapping)?.returnsMapping ?? null };
+  return { params, returnsMapping, returnsFamily: exits.find((e) => e.returnsMapping)?.returnsMapping ?? null, returnsPointer: fn.returnType.includes('*') };
 }

@@ -146,6 +146,24 @@ static int dir_check(struct page *page)
 }`,
     },
     {
+      name: 'a same-file helper returning a pointer into the mapping, stored for the caller: handed over',
+      code: `static struct entry *entry_at(struct cache_array *array, int i)
+{
+	return &array->entries[i];
+}
+
+static int pick(struct folio *folio, struct readdir_desc *desc)
+{
+	struct cache_array *array = kmap_local_folio(folio, 0);
+
+	desc->cur = entry_at(array, 0);
+	if (fatal_signal_pending(current))
+		return -EINTR;
+	kunmap_local(array);
+	return 0;
+}`,
+    },
+    {
       name: 'folio_zero_tail returns the address to unmap',
       code: `static int read_folio_data(struct folio *folio, size_t n)
 {
@@ -183,6 +201,39 @@ static int dir_check(struct page *page)
 	return 0;
 }`,
       findings: [[6, 'kaddr (mapped at line 3) is still mapped when this return leaves the function']],
+    },
+    {
+      name: 'a value read through the address and stored for the caller is not the address',
+      code: `static int get_word(struct page *page, unsigned long off, u32 *v)
+{
+	u32 *cpu = kmap_local_page(page) + offset_in_page(off);
+
+	*v = *cpu;
+	if (*v == POISON)
+		return -EIO;
+	kunmap_local(cpu);
+	return 0;
+}`,
+      findings: [[7, 'cpu (mapped at line 3) is still mapped when this return leaves the function']],
+    },
+    {
+      name: 'what a same-file helper computes from the address, stored for the caller, is not the address (its summary says so)',
+      code: `static u64 last_cookie(struct cache_array *array)
+{
+	return array->entries[array->size - 1].cookie;
+}
+
+static int seek(struct folio *folio, struct readdir_desc *desc)
+{
+	struct cache_array *array = kmap_local_folio(folio, 0);
+
+	desc->last_cookie = last_cookie(array);
+	if (fatal_signal_pending(current))
+		return -EINTR;
+	kunmap_local(array);
+	return 0;
+}`,
+      findings: [[12, 'array (mapped at line 8) is still mapped when this return leaves the function']],
     },
     {
       name: 'goto to a label past the unmap',
