@@ -5,6 +5,8 @@
 // time, in the ways conversions have gone wrong in practice (kmap-rules C1, C4, C7, C7b):
 //   dup-unmap        an unmap statement duplicated                          -> double-unmap
 //   early-return     `if (fatal_signal_pending(current)) return ...;` right after a map -> mapping-leak
+//   return-before-unmap the same early return right before an unmap of a mapping made in the function -> mapping-leak
+//   dup-unmap-later  an unmap statement duplicated after the statement that follows it -> double-unmap
 //   swap-unmaps      two adjacent unmaps of nested mappings swapped         -> unmap-order
 //   unmap-before-use an unmap moved above the last statement using the address -> use-after-unmap
 //   half-unmap       kunmap_local() of a kmap_local_page() address reverted to kunmap_atomic() -> mismatched-unmap
@@ -120,13 +122,26 @@ function mutantsOf(fn, lines) {
     return s && s.type === 'expression_statement' && s.line === s.endLine && ownLines(lines, s) ? s : null;
   };
 
+  const ret = returnValue(fn);
   for (const u of unmaps) {
     const s = unmapStmt(u);
     if (!s) continue;
     const line = lines[s.line - 1];
     out.push({ cls: 'dup-unmap', rule: 'double-unmap', at: s.line, ...edit((c) => (c.splice(s.line, 0, line), s.line + 1)) });
+    // The duplicate one statement further on: the release is followed across what comes between.
+    const next = s.parent.namedChildren[s.parent.namedChildren.indexOf(s) + 1];
+    if (next && next.type === 'expression_statement' && ownLines(lines, next)) {
+      out.push({ cls: 'dup-unmap-later', rule: 'double-unmap', at: next.endLine + 1, ...edit((c) => (c.splice(next.endLine, 0, line), next.endLine + 1)) });
+    }
     const m = u.argBase ? mapOf(u.argBase, u.call.start) : undefined;
     if (!m) continue;
+    if (ret) {
+      const ind = indentOf(line);
+      out.push({
+        cls: 'return-before-unmap', rule: 'mapping-leak', at: s.line + 1,
+        ...edit((c) => (c.splice(s.line - 1, 0, `${ind}if (fatal_signal_pending(current))`, `${ind}\t${ret}`), s.line + 1)),
+      });
+    }
     const holder = u.argBase;
     if (m.api.family === 'local' && u.api.name === 'kunmap_local') {
       out.push({ cls: 'half-unmap', rule: 'mismatched-unmap', at: s.line, ...edit((c) => ((c[s.line - 1] = line.replace('kunmap_local', 'kunmap_atomic')), s.line)) });
@@ -183,7 +198,6 @@ function mutantsOf(fn, lines) {
   }
 
   // An early return right after a map whose address stays in a local variable.
-  const ret = returnValue(fn);
   if (ret) {
     for (const m of maps) {
       if (!mapVariable(m)) continue;
