@@ -203,10 +203,22 @@ export function constantTruth(n: SyntaxNode): boolean | null {
   return null;
 }
 
-/** An lvalue whose value a computed expression reads: a variable, a field, an element, `*p`. */
-function isReadHolder(d: SyntaxNode): boolean {
-  if (d.type === 'identifier' || d.type === 'field_expression' || d.type === 'subscript_expression') return true;
-  return d.type === 'pointer_expression' && d.child('operator')?.text === '*';
+/**
+ * The holders whose values an expression computes with (`(long)vaddr | flags`, `f(ctx, kaddr)`): what its
+ * value may be a pointer into. What it reads through an address (`*cpu`, `cpu[i]`, `cpu->len`) is memory, not
+ * the address: the lvalue read is the holder, as for `p->f`. Not inside `sizeof`.
+ */
+export function holdersReadIn(expr: SyntaxNode): Holder[] {
+  const out: Holder[] = [];
+  expr.walk((d) => {
+    if (d.type === 'sizeof_expression') return false;
+    const lvalue = d.type === 'identifier' || d.type === 'field_expression' || d.type === 'subscript_expression' || (d.type === 'pointer_expression' && d.child('operator')?.text === '*');
+    if (!lvalue) return;
+    const h = holderOf(d);
+    if (h) out.push(h);
+    return false;
+  });
+  return out;
 }
 
 /**
@@ -300,16 +312,7 @@ export function extractEvents(ast: SyntaxNode | null, api: KmapApi, parsedWhole 
       } else {
         if (core.type === 'call_expression') fromCall = core;
         // Any other value computed from an address (a call's result, `(long)vaddr | flags`): maybe a pointer into it.
-        // What is read through an address (`*cpu`, `cpu[i]`, `cpu->len`) is memory, not the address: the
-        // lvalue read is the holder, as `p->f` always was.
-        right!.walk((d) => {
-          if (d.type === 'sizeof_expression') return false;
-          if (isReadHolder(d)) {
-            const h = holderOf(d);
-            if (h) derived.push(h);
-            return false;
-          }
-        });
+        derived.push(...holdersReadIn(right!));
       }
     }
     out.push({ kind: 'assign', node, target, source, offsets, derived, value: right ? constantTruth(right) : null, rhs: right, fromCall, line: node.line });

@@ -26,7 +26,7 @@ import { declaredTypes, findMapSites, findUnmapSites, parameterNames, staticLoca
 import type { CFunction } from '../source/functions.js';
 import { calleeName, callArguments, normalizedText, type SyntaxNode } from '../syntax/ast.js';
 import { atomKey, atomsOf, evaluate, refine } from './conditions.js';
-import { coreWithOffsets, extractEvents, holderOf, MAX_LIVE_LOCAL_MAPS, strip, type Holder, type Offset, type ReplayEvent } from './events.js';
+import { coreWithOffsets, extractEvents, holderOf, holdersReadIn, MAX_LIVE_LOCAL_MAPS, strip, type Holder, type Offset, type ReplayEvent } from './events.js';
 import { State, stepsOf, type Hold, type HoldKind, type LiveMapping, type Released, type Step } from './state.js';
 import { add, constant, elementSize, evalCompound, evalInt, inPage, isEvaluatedCall, outsidePage, PAGE, scale, scaleUnknownSize, symbol, UNKNOWN, type Value, type ValueEnv } from './values.js';
 import type { MappingRef, Undecided, Violation, ViolationKind } from './violations.js';
@@ -1106,10 +1106,10 @@ export function replayFunction(fn: CFunction, api: KmapApi, opts: ReplayOptions 
       return s;
     }
     if (t.array && !src) return s; // arr[i] = x: other elements are unaffected
-    // A value computed from an address by a call or by arithmetic: maybe a pointer into the mapping. Not the
-    // result of a same-file function replayed into a summary: the summary says whether it returns the address
-    // it is given (returnedArgument() below) or a mapping of its own, and otherwise its result is not one
-    // (`desc->last_cookie = array_index_cookie(array)` does not store the mapping in desc).
+    // A value computed from an address by a call or by arithmetic: maybe a pointer into the mapping. Not from
+    // what it gives a same-file function declared to return no pointer, replayed into a summary: the summary
+    // says whether it returns the address (returnedArgument() below) or a mapping of its own, and otherwise its
+    // result is not one (`desc->last_cookie = array_index_cookie(array)` does not store the mapping in desc).
     const pointerTarget = reachable(t) || typeOf(t.name).pointer || t.name.includes('->') || t.name.includes('.');
     const inSummarised = summarisedCall(ev.fromCall) ? namesIn(ev.fromCall!) : NO_NAMES;
     const derivedFrom = !src && pointerTarget ? ev.derived.map((h) => (inSummarised.has(h.name) ? null : s.holdOf(h.name))).find((x) => x && x.hold.name !== t.name) ?? null : null;
@@ -1292,21 +1292,11 @@ export function replayFunction(fn: CFunction, api: KmapApi, opts: ReplayOptions 
     return s;
   };
 
-  /** The holders named inside an expression, as extractEvents() collects an assignment's `derived` (memoised per node). */
+  /** The names of the holders a call computes with (events.ts holdersReadIn()), once per call. */
   const holderNames = new Map<SyntaxNode, ReadonlySet<string>>();
   const namesIn = (n: SyntaxNode): ReadonlySet<string> => {
     let names = holderNames.get(n);
-    if (!names) {
-      const found = new Set<string>();
-      n.walk((d) => {
-        if (d.type === 'sizeof_expression') return false;
-        if (d.type !== 'identifier' && d.type !== 'field_expression') return;
-        const h = holderOf(d);
-        if (h) found.add(h.name);
-        return false;
-      });
-      holderNames.set(n, (names = found));
-    }
+    if (!names) holderNames.set(n, (names = new Set(holdersReadIn(n).map((h) => h.name))));
     return names;
   };
 
