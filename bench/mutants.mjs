@@ -7,6 +7,7 @@
 //   early-return     `if (fatal_signal_pending(current)) return ...;` right after a map -> mapping-leak
 //   return-before-unmap the same early return right before an unmap of a mapping made in the function -> mapping-leak
 //   dup-unmap-later  an unmap statement duplicated after the statement that follows it -> double-unmap
+//   unmap-deleted    an unmap of a mapping made in the function deleted                 -> mapping-leak
 //   swap-unmaps      two adjacent unmaps of nested mappings swapped         -> unmap-order
 //   unmap-before-use an unmap moved above the last statement using the address -> use-after-unmap
 //   half-unmap       kunmap_local() of a kmap_local_page() address reverted to kunmap_atomic() -> mismatched-unmap
@@ -24,7 +25,9 @@
 // Each mutant is reviewed as the patch "6.1 file -> mutated post-image" (whole files, as with --tree); the
 // context mutants as "mutated 6.1 file -> mutated post-image".
 // A mutant counts as found when its class's rule reports a finding the patch introduces in the mutated
-// function. The unmutated conversions are reviewed too: any error there is a false alarm.
+// function; a mutant not found is "noted" when the review says, for that function, what it could not decide
+// (a gap: an address passed to code the file does not show), and silent otherwise. The unmutated
+// conversions are reviewed too: any error there is a false alarm.
 //
 // usage: npm run build && node bench/mutants.mjs [--corpus DIR] [--class NAME] [--misses] [--json]
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -135,6 +138,8 @@ function mutantsOf(fn, lines) {
     }
     const m = u.argBase ? mapOf(u.argBase, u.call.start) : undefined;
     if (!m) continue;
+    // (A leak is reported where the function returns; its trace starts at the map.)
+    out.push({ cls: 'unmap-deleted', rule: 'mapping-leak', at: m.call.line, ...edit((c) => ((c[s.line - 1] = ''), m.call.line)) });
     if (ret) {
       const ind = indentOf(line);
       out.push({
@@ -287,10 +292,11 @@ for (const entry of index) {
     const report = await analyze({ name: `${entry.id}:${mut.cls}`, files: [changed], skipped: [] });
     const hits = report.findings.filter((f) => f.rule === mut.rule && !f.preExisting && f.function === entry.func);
     const silent = mut.expect === 'silent';
-    const s = stats.get(mut.cls) ?? { rule: mut.rule, mutants: 0, found: 0, atLine: 0, silent };
+    const s = stats.get(mut.cls) ?? { rule: mut.rule, mutants: 0, found: 0, noted: 0, atLine: 0, silent };
     s.mutants++;
     const right = silent ? !hits.length : hits.length > 0;
     if (right) s.found++;
+    else if (!silent && report.gaps.some((g) => g.function === entry.func)) s.noted++;
     if (!silent && hits.some((f) => f.line === mut.expectLine || f.trace.some((t) => t.line === mut.expectLine))) s.atLine++;
     stats.set(mut.cls, s);
     if (!right) misses.push({ id: entry.id, cls: mut.cls, line: mut.expectLine, other: report.findings.filter((f) => !f.preExisting).map((f) => `${f.rule}@${f.line}`), gaps: report.gaps.map((g) => g.reason) });
@@ -303,16 +309,18 @@ if (values.json) {
 } else {
   process.stdout.write(`mutants of ${index.length} real conversions (Linux 6.1 -> 6.12), ${seconds.toFixed(1)} s\n`);
   process.stdout.write(`false errors on the unmutated conversions: ${baselineErrors}\n\n`);
-  process.stdout.write(`${'class'.padEnd(18)} ${'rule'.padEnd(20)} ${'mutants'.padStart(8)} ${'found'.padStart(6)} ${'recall'.padStart(7)} ${'at line'.padStart(8)}\n`);
+  process.stdout.write(`${'class'.padEnd(19)} ${'rule'.padEnd(22)} ${'mutants'.padStart(7)} ${'found'.padStart(6)} ${'recall'.padStart(7)} ${'at line'.padStart(8)} ${'noted'.padStart(6)} ${'silent'.padStart(7)}\n`);
   let tm = 0;
   let tf = 0;
+  let tn = 0;
   for (const [cls, s] of stats) {
     if (s.silent) continue;
     tm += s.mutants;
     tf += s.found;
-    process.stdout.write(`${cls.padEnd(18)} ${s.rule.padEnd(20)} ${String(s.mutants).padStart(8)} ${String(s.found).padStart(6)} ${(s.found / s.mutants).toFixed(3).padStart(7)} ${String(s.atLine).padStart(8)}\n`);
+    tn += s.noted;
+    process.stdout.write(`${cls.padEnd(19)} ${s.rule.padEnd(22)} ${String(s.mutants).padStart(7)} ${String(s.found).padStart(6)} ${(s.found / s.mutants).toFixed(3).padStart(7)} ${String(s.atLine).padStart(8)} ${String(s.noted).padStart(6)} ${String(s.mutants - s.found - s.noted).padStart(7)}\n`);
   }
-  process.stdout.write(`${'all'.padEnd(18)} ${''.padEnd(20)} ${String(tm).padStart(8)} ${String(tf).padStart(6)} ${(tf / Math.max(tm, 1)).toFixed(3).padStart(7)}\n`);
+  process.stdout.write(`${'all'.padEnd(19)} ${''.padEnd(22)} ${String(tm).padStart(7)} ${String(tf).padStart(6)} ${(tf / Math.max(tm, 1)).toFixed(3).padStart(7)} ${''.padStart(8)} ${String(tn).padStart(6)} ${String(tm - tf - tn).padStart(7)}\n`);
   const quiet = [...stats].filter(([, s]) => s.silent);
   if (quiet.length) {
     process.stdout.write(`\nmust stay silent (the conversion kept the context)\n${'class'.padEnd(18)} ${'rule'.padEnd(20)} ${'mutants'.padStart(8)} ${'silent'.padStart(6)} ${'share'.padStart(7)}\n`);

@@ -78,6 +78,10 @@ export const COPY_HELPERS = [
  * and memory routines (lib/string.c, arch string.h), user copies (include/linux/uaccess.h), iov_iter
  * copies (include/linux/uio.h), checksums and hashes, cache maintenance, printk. A mapped address passed to
  * a function the replay cannot see is otherwise of unknown fate; passed to one of these, it is still mapped.
+ * Also (v6.12): memcpy_from_bvec()/memcpy_to_bvec() (include/linux/bvec.h, a memcpy through bvec_kmap_local()
+ * of the bvec's own page), xxhash() (include/linux/xxhash.h), kasan_reset_tag() (include/linux/kasan.h,
+ * returns the address untagged), copy_to_user_page()/copy_from_user_page() (include/asm-generic/cacheflush.h
+ * and the arches': memcpy and cache flushes).
  */
 const NON_RELEASING = new Set([
   'memcpy', 'memmove', 'memset', 'memcmp', 'memchr', 'memchr_inv', 'memscan', 'memset16', 'memset32', 'memset64', 'memcpy_toio', 'memcpy_fromio',
@@ -91,6 +95,7 @@ const NON_RELEASING = new Set([
   'print_hex_dump', 'print_hex_dump_bytes', 'printk', 'pr_info', 'pr_err', 'pr_debug', 'pr_warn', 'dev_err', 'dev_info', 'dev_dbg', 'dev_warn', 'WARN', 'WARN_ON',
   'copy_page', 'clear_page', 'sg_copy_from_buffer', 'sg_copy_to_buffer', 'sg_pcopy_from_buffer', 'sg_pcopy_to_buffer', 'kmemdup', 'kstrndup',
   'xor_blocks', 'put_unaligned', 'get_unaligned', 'le32_to_cpu', 'cpu_to_le32', 'le64_add_cpu', 'le32_add_cpu', 'le16_add_cpu',
+  'memcpy_from_bvec', 'memcpy_to_bvec', 'xxhash', 'kasan_reset_tag', 'copy_to_user_page', 'copy_from_user_page',
 ]);
 
 /**

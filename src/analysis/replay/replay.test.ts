@@ -338,6 +338,15 @@ static int decompress(struct req *rq)
 }`)).toEqual([]);
   });
 
+  it.each([
+    ['code not in the file', '', 'hash_update(), whose code is not in this file'],
+    ['a same-file helper passing it on', 'static int hash_block(void *data)\n{\n\treturn hash_update(data, 16);\n}\n\n', 'hash_block(), which passes it on to code that is not in this file'],
+  ])('says where an address it cannot follow goes: %s', (_, helper, where) => {
+    const call = helper ? 'hash_block(k)' : 'hash_update(k, 16)';
+    const r = replay(`${helper}int f(struct page *p)\n{\n\tvoid *k = kmap_local_page(p);\n\n\treturn ${call};\n}`);
+    expect(r.undecided.map((u) => u.reason)).toEqual([`k is passed to ${where}, and is not unmapped after it here: whether it is unmapped there was not checked`]);
+  });
+
   it('reports a return in an arm of an if/else whose arms both unmap: the arm taken skips no unmap', () => {
     expect(kinds(`int f(struct page *p)
 {

@@ -1046,6 +1046,8 @@ export function replayFunction(fn: CFunction, api: KmapApi, opts: ReplayOptions 
     // `hash_walk_next(walk)` may map `walk->data` again: what was released through the parameter's fields is
     // not known any more. (`crypto_yield(walk->flags)` is given a value, and changes nothing in *walk.)
     if (s.released.size) for (let k = 0; k < ev.args.length; k++) if (ev.args[k].holder.name === ev.args[k].holder.root) s = forgetCallerFields(s, ev.args[k].holder.root);
+    // `kaddr = folio_zero_tail(folio, off, kaddr)`: where the mapping goes is the assignment's to say (onAssign).
+    if (api.returnsItsAddress(ev.name) !== undefined && isAssignedValue(ev.call)) return s;
     for (let k = 0; k < ev.args.length; k++) {
       const a = ev.args[k];
       const found = s.holdOf(a.holder.name);
@@ -1064,7 +1066,7 @@ export function replayFunction(fn: CFunction, api: KmapApi, opts: ReplayOptions 
         } else if (!m.holds.some((h) => reachesUnmap(node.id, h.name, m.page))) {
           // No unmap of the address after the call here: maybe the callee releases it. Not decided.
           const callee = ev.name ?? 'a function pointer';
-          noteUndecided(ev.line, `${a.holder.name} is passed to ${callee}(), whose code is not in this file, and is not unmapped after it here: whether it is unmapped there was not checked`);
+          noteUndecided(ev.line, `${a.holder.name} is passed to ${outOfSight(ev.name, summary)}, and is not unmapped after it here: whether it is unmapped there was not checked`);
           s = consume(s, found.index, ev.line, ev.call, `${callee}() may unmap it`);
         }
       }
@@ -1566,6 +1568,22 @@ function givenAddressHolder(api: KmapApi, call: SyntaxNode | null): Holder | nul
   const given = call ? api.returnsItsAddress(calleeName(call)) : undefined;
   const arg = given !== undefined ? callArguments(call!)[given] : undefined;
   return arg ? holderOf(coreWithOffsets(arg).core) : null;
+}
+
+/** True when `call` (under parentheses and casts) is the value assigned by an assignment or a declaration. */
+function isAssignedValue(call: SyntaxNode): boolean {
+  let n = call;
+  while (n.parent && (n.parent.type === 'parenthesized_expression' || n.parent.type === 'cast_expression')) n = n.parent;
+  const p = n.parent;
+  return !!p && ((p.type === 'assignment_expression' && n.field === 'right' && p.child('operator')?.text === '=') || (p.type === 'init_declarator' && n.field === 'value'));
+}
+
+/** Where an address passed to `name` goes out of the replay's sight, in words (the subject of an undecided note). */
+function outOfSight(name: string | null, summary: FunctionSummary | null | undefined): string {
+  if (name === null) return 'a function pointer, whose target is not known here';
+  if (summary === undefined) return `${name}(), whose code is not in this file`;
+  if (summary === null) return `${name}(), which this file defines but the replay did not follow`;
+  return `${name}(), which passes it on to code that is not in this file`;
 }
 
 /** True when `id` is an argument (at any depth) of a call below `top` whose value evalInt does not compute: `n = f(a, b)` makes `n` unknown whatever `a` and `b` are. */

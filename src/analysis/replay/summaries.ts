@@ -174,8 +174,6 @@ function touchingMemo(fileFunctions: ReadonlyMap<string, CFunction>, api: KmapAp
 }
 
 function summarise(fn: CFunction, api: KmapApi, summaries: Summaries): FunctionSummary | null {
-  // Nothing to learn from a function that neither maps, unmaps, nor stores or returns a pointer.
-  if (!api.mayUnmap(fn.text) && !api.mentionsMapping(fn.text) && !/=|return/.test(fn.text)) return null;
   let result;
   try {
     result = replayFunction(fn, api, { budget: SUMMARY_BUDGET, timeLimitMs: SUMMARY_TIME_MS, summaries, seedParameters: true });

@@ -203,6 +203,43 @@ static int pick(struct folio *folio, struct readdir_desc *desc)
       findings: [[6, 'kaddr (mapped at line 3) is still mapped when this return leaves the function']],
     },
     {
+      name: 'given to a kernel function that never unmaps (memcpy_from_bvec()), then not unmapped',
+      code: `static void log_copy(struct bio_vec *bv, struct page *page)
+{
+	char *dst = kmap_local_page(page);
+
+	memcpy_from_bvec(dst, bv);
+	flush_dcache_page(page);
+}`,
+      findings: [[3, 'dst (mapped at line 3) is still mapped when the function ends']],
+    },
+    {
+      name: 'the address folio_zero_tail() returns, not unmapped',
+      code: `static int read_folio_data(struct folio *folio, size_t n)
+{
+	void *buf = kmap_local_folio(folio, 0);
+
+	buf = folio_zero_tail(folio, n, buf + n);
+	return 0;
+}`,
+      findings: [[6, 'buf (mapped at line 3) is still mapped when this return leaves the function']],
+    },
+    {
+      name: 'given to a same-file helper that does nothing with it (no assignment, no return: replayed all the same)',
+      code: `static void note_page(void *p)
+{
+	trace_page_seen();
+}
+
+static void scan(struct page *page)
+{
+	void *kaddr = kmap_local_page(page);
+
+	note_page(kaddr);
+}`,
+      findings: [[8, 'kaddr (mapped at line 8) is still mapped when the function ends']],
+    },
+    {
       name: 'a value read through the address and stored for the caller is not the address',
       code: `static int get_word(struct page *page, unsigned long off, u32 *v)
 {
