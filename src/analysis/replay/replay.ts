@@ -1113,8 +1113,10 @@ export function replayFunction(fn: CFunction, api: KmapApi, opts: ReplayOptions 
     // says whether it returns the address (returnedArgument() below) or a mapping of its own, and otherwise its
     // result is not one (`desc->last_cookie = array_index_cookie(array)` does not store the mapping in desc).
     const pointerTarget = reachable(t) || typeOf(t.name).pointer || t.name.includes('->') || t.name.includes('.');
-    const inSummarised = summarisedCall(ev.fromCall) ? namesIn(ev.fromCall!) : NO_NAMES;
-    const derivedFrom = !src && pointerTarget ? ev.derived.map((h) => (inSummarised.has(h.name) ? null : s.holdOf(h.name))).find((x) => x && x.hold.name !== t.name) ?? null : null;
+    const candidates = !src && pointerTarget ? ev.derived.map((h) => s.holdOf(h.name)).filter((x) => x !== null && x.hold.name !== t.name) : [];
+    // (The summary only when a mapping is among what the call is given: most such calls are given none.)
+    const inSummarised = candidates.length && summarisedCall(ev.fromCall) ? namesIn(ev.fromCall!) : NO_NAMES;
+    const derivedFrom = candidates.find((x) => !inSummarised.has(x!.hold.name)) ?? null;
     s = s.forgetHolder(t.name, true).unrelease(t.name);
     if (srcReleased && !t.array && !src) {
       const released = new Map(s.released);
