@@ -1241,6 +1241,21 @@ export function replayFunction(fn: CFunction, api: KmapApi, opts: ReplayOptions 
   /** A return statement: a mapping whose address it returns is handed to the caller. */
   const onReturn = (state: State, ev: Extract<ReplayEvent, { kind: 'return' }>): State => {
     let s = state;
+    // An address returned after its unmap (`kunmap_local(p); return p + off;`) points into a page no longer
+    // mapped: the caller's first use of it is a use after unmap. Only a function returning a pointer returns an
+    // address (`return p - base;` in one returning an integer is a length).
+    if (ev.value && fn.returnType.includes('*')) {
+      for (const name of returnedHolders(ev.value)) {
+        const r = s.released.get(name);
+        if (r && r.kind !== 'derived' && !r.array && !r.looped && s.find(name) < 0) {
+          report({
+            kind: 'use-after-unmap', node: ev.node, key: name,
+            mapping: { site: r.site, call: r.mapCall, line: r.mapLine, holder: name, family: 'local', api: calleeName(r.mapCall) ?? '', viaHelper: null, page: null },
+            unmap: { call: r.unmapCall, line: r.unmapLine }, use: { node: ev.node, line: ev.line, holder: name }, detail: 'returned',
+          }, s, [r.site]);
+        }
+      }
+    }
     // Returning the address (or a pointer computed from it) hands the mapping to the caller on this path.
     for (const i of returnedMappings(s, ev.value)) {
       const m = s.stack[i];
@@ -1352,6 +1367,14 @@ export function replayFunction(fn: CFunction, api: KmapApi, opts: ReplayOptions 
   };
 
   /** Stack entries whose address a return value carries: the holder itself, `holder + off`, either arm of `?:`, or a pointer computed from it by a call. */
+  /** The holders a returned value is an address from: `p`, `p + off`, `(void *)p`, either arm of `?:`. */
+  const returnedHolders = (value: SyntaxNode): string[] => {
+    const core = coreWithOffsets(value).core;
+    if (core.type === 'conditional_expression') return [core.child('consequence'), core.child('alternative')].flatMap((arm) => (arm ? returnedHolders(arm) : []));
+    const h = holderOf(core);
+    return h ? [h.name] : [];
+  };
+
   const returnedMappings = (s: State, value: SyntaxNode | null): number[] => {
     if (!value) return [];
     const out = new Set<number>();

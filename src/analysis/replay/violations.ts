@@ -58,9 +58,10 @@ export interface Violation {
   /**
    * unmap-order: 'forward-array' when a loop releases an array in the order it was mapped;
    * stack-depth: 'array-loop' | 'remap-loop' | 'depth';
-   * unmap-outside-page: 'after' | 'before' the page.
+   * unmap-outside-page: 'after' | 'before' the page;
+   * use-after-unmap: 'returned' when the use is the return of the address.
    */
-  detail?: 'forward-array' | 'array-loop' | 'remap-loop' | 'depth' | 'after' | 'before';
+  detail?: 'forward-array' | 'array-loop' | 'remap-loop' | 'depth' | 'after' | 'before' | 'returned';
   /** stack-depth: how many mappings are live. */
   live?: number;
   /** stack-depth remap-loop: the line of the mapping still live. */

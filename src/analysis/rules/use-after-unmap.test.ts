@@ -4,6 +4,17 @@ import { ruleTester } from './testing.js';
 ruleTester(useAfterUnmap, {
   valid: [
     {
+      name: 'a difference of addresses returned after the unmap (the function returns no pointer)',
+      code: `static long distance(struct page *page, const char *mark)
+{
+	char *p = kmap_local_page(page);
+
+	fill(p);
+	kunmap_local(p);
+	return p - mark;
+}`,
+    },
+    {
       name: 'all uses before the unmap',
       code: `static u16 read_len(struct page *page, unsigned int off)
 {
@@ -62,6 +73,18 @@ ruleTester(useAfterUnmap, {
     },
   ],
   invalid: [
+    {
+      name: 'an address returned after its unmap',
+      code: `static char *field_at(struct page *page, size_t off)
+{
+	char *p = kmap_local_page(page);
+
+	fill(p);
+	kunmap_local(p);
+	return p + off;
+}`,
+      findings: [[7, 'p is returned after kunmap_local(p) at line 6']],
+    },
     {
       name: 'use moved after the unmap',
       code: `static u16 read_len(struct page *page, unsigned int off)

@@ -40,12 +40,15 @@ Move the use before the unmap, or copy what is needed out of the page while it i
     const { violations, reach } = violationsOf(ctx, 'use-after-unmap');
     for (const v of violations) {
       const name = v.use!.holder;
+      const returned = v.detail === 'returned';
       ctx.report({
         node: v.node,
         key: v.key,
-        message: `${name} is used after ${quote(v.unmap!.call, 48)} at line ${v.unmap!.line}`,
-        detail: ['Once unmapped, the address no longer maps the page on HIGHMEM: the access hits whatever the slot maps next.', 'Move the unmap after the last use.'].join('\n'),
-        trace: traceOf(v.path, { line: v.use!.line, note: `${quote(v.use!.node)} (uses ${name} after the unmap)` }),
+        message: returned ? `${name} is returned after ${quote(v.unmap!.call, 48)} at line ${v.unmap!.line}` : `${name} is used after ${quote(v.unmap!.call, 48)} at line ${v.unmap!.line}`,
+        detail: returned
+          ? ['The caller gets an address into a page that is no longer mapped: on HIGHMEM its first access hits whatever the slot maps next.', 'Return what the caller needs (a copy, an offset), or leave the mapping to the caller and say so.'].join('\n')
+          : ['Once unmapped, the address no longer maps the page on HIGHMEM: the access hits whatever the slot maps next.', 'Move the unmap after the last use.'].join('\n'),
+        trace: traceOf(v.path, { line: v.use!.line, note: `${quote(v.use!.node)} (${returned ? 'returns' : 'uses'} ${name} after the unmap)` }),
         ...reach,
       });
     }
