@@ -17,9 +17,13 @@ in a loop. The trace shows the map, the branches taken and the return.
 Decided per path, by data flow: on a path where the address (or a pointer computed from it) is returned, or
 stored into memory the caller can reach (a field of a parameter, a global, through a pointer), the mapping is
 handed over and that path is not a leak (a store is \`mapping-escapes\`' to judge); on every other path it is.
-A call to a same-file function releases the mapping when replaying that function shows it unmaps its
-parameter on every path (\`put_addr(page, kaddr)\`); a call to a function the file does not show, after which
-the address is never unmapped, leaves the question open and is listed as a gap, not reported.
+What is read through the address (\`*v = *kaddr\`) is not the address, and neither is what a same-file
+function declared to return no pointer computes from it. A call to a same-file function releases the
+mapping when replaying that function shows it unmaps its parameter on every path (\`put_addr(page, kaddr)\`);
+a call to a function the file does not show, after which the address is never unmapped, leaves the question
+open and is listed as a gap, not reported. A path that skips an unmap under a condition the replay cannot
+decide (\`if (use_sg) kunmap_local(buf);\`), where the arm taken does not unmap it as well, is not reported
+either: the author may know that the condition holds there.
 
 ## Why it matters
 A leaked local mapping stays on the per-task kmap stack: every later mapping of the task is one slot

@@ -11,7 +11,9 @@ export const useAfterUnmap: Rule = {
     doc: `## What it finds
 A dereference, index, \`->\` access or call argument that uses a mapped address, or an alias made from it
 (\`p = kaddr + off\`), after \`kunmap_local()\`/\`kunmap_atomic()\` released it on some path. The trace shows
-the map, the unmap and the use. Comparisons (\`if (kaddr)\`) and reassignments are not uses.
+the map, the unmap and the use. Comparisons (\`if (kaddr)\`) and reassignments are not uses. Returning the
+address (\`return kaddr + off;\`) from a function declared to return a pointer is one: the caller's first
+access is the use.
 
 ## Why it matters
 After the unmap the address no longer maps the page. On 64-bit kernels without HIGHMEM the access still
