@@ -25,7 +25,10 @@ offset is followed through what the function shows: constants, \`PAGE_SIZE\`, \`
 \`& ~PAGE_MASK\`, \`min()\`/\`min_t()\`, \`+=\` and \`++\` (also in loops with a constant trip count). A
 cursor advanced by "at most the rest of the page" (\`n = min(len, PAGE_SIZE - off)\`) reaches \`PAGE_SIZE\`
 exactly when the data fills the page, and is reported. An offset the function does not bound (a length it
-is given) is not.
+is given) is not. An offset it does not show at all (\`kmap_local_page(sg_page(sg)) + sg->offset\`) is taken
+as not negative, so only an unmap at least \`PAGE_SIZE\` further on is reported; the address
+\`folio_zero_tail()\` returns is taken as one inside the page (its kernel-doc: "an address which can be passed
+to kunmap_local()").
 
 ## Why it matters
 \`kunmap_local(addr)\` accepts any address inside the mapped page and rounds it down (include/linux/highmem-internal.h:
