@@ -12,7 +12,9 @@ export const doubleUnmap: Rule = {
 A path on which the same mapped address (or an alias of it) is passed to \`kunmap_local()\`,
 \`kunmap_atomic()\` or \`pte_unmap*()\` twice: an error label that unmaps what the success path already
 unmapped, or a duplicated unmap left over from a conversion. The trace shows the map, both unmaps and the
-branches between them.
+branches between them. A mapping the caller made counts too: a parameter, or a field of what a pointer
+parameter points to (\`kunmap_local(walk->data)\`), unmapped twice with no call given that parameter in
+between (which may have mapped the field again).
 
 ## Why it matters
 Each unmap pops one entry of the per-task kmap stack. The second unmap pops somebody else's mapping (the
