@@ -54,14 +54,22 @@ export function renamedFunction(fn: CFunction, edits: readonly TextEdit[]): CFun
   };
   // Every renamed span must be exactly an identifier node; otherwise the copy would be wrong.
   let exact = 0;
-  const copy = (n: SyntaxNode, parent: SyntaxNode | null): SyntaxNode => {
+  const copyOne = (n: SyntaxNode, parent: SyntaxNode | null): SyntaxNode => {
     if (n.type === 'identifier' && spans.some((s) => s.start === n.start && s.end === n.end)) exact++;
     const c = new SyntaxNode(text, n.type, n.field, shift(n.start), shift(n.end), n.line, n.endLine, n.isNamed, n.isMissing, parent);
     c.iteratorMacro = n.iteratorMacro;
-    if (n.children.length) c.children = n.children.map((child) => copy(child, c));
     return c;
   };
-  const def = copy(fn.node, null);
+  // Without recursion (as the parser's copy): the depth is the input's, judged later (rules/runner.ts).
+  const def = copyOne(fn.node, null);
+  const work: Array<[SyntaxNode, SyntaxNode]> = [[fn.node, def]];
+  while (work.length) {
+    const [from, to] = work.pop()!;
+    if (!from.children.length) continue;
+    const kids = from.children.map((child) => copyOne(child, to));
+    to.children = kids;
+    for (let i = 0; i < kids.length; i++) work.push([from.children[i], kids[i]]);
+  }
   if (exact !== spans.length) return null;
   const out = toCFunction(def);
   return out && { ...out, name: fn.name };

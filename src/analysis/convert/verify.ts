@@ -6,7 +6,7 @@
  * checked against, so it repeats until nothing more is refused.
  */
 import { findRule } from '../rules/index.js';
-import { checkFunction, verifyingRules } from '../rules/runner.js';
+import { checkFunction, TOO_DEEP, tooDeepToAnalyse, verifyingRules } from '../rules/runner.js';
 import { DEPRECATED_CALL } from '../kmap-api.js';
 import type { KmapApi } from '../kmap-api.js';
 import type { CalleeSummaries } from '../summaries/context.js';
@@ -85,6 +85,16 @@ export function convertFile(path: string, source: string, api: KmapApi, config: 
       const renamed = renamedFunction(plan.fn, live.flatMap((g) => g.edits));
       const post = renamed ?? convertedByLine.get(plan.fn.line);
       if (!post || !live.length) continue;
+      if (tooDeepToAnalyse(post)) {
+        // No rule can run on it: the rewrite is not verified, so it is not offered.
+        for (const g of live) {
+          g.refusal = { class: 'needs-care', reason: `${TOO_DEEP}, so the conversion is not verified`, line: plan.fn.line };
+          g.edits = [];
+          g.introduces = null;
+        }
+        plan.verified = { pureRename: renamed !== null, findings: [] };
+        continue;
+      }
       const changed = new Set(live.flatMap((g) => g.edits.map((e) => e.line)));
       const findings = checkFunction(post, { path, source: converted, image: 'post', isChanged: (l) => changed.has(l), api, rules, fileFunctions, counterpart: plan.fn, ...calleeScope(options) });
       plan.verified = { pureRename: renamed !== null, findings };

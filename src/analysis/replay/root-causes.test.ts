@@ -4,9 +4,10 @@
  * compared whole, so a fix that adds noise fails as surely as one that misses.
  */
 import { KmapApi } from '../kmap-api.js';
-import type { AnalysisGap, EngineConfig } from '../model.js';
+import { DEFAULT_CONFIG, type AnalysisGap, type EngineConfig } from '../model.js';
 import { allRules } from '../rules/index.js';
 import { checkFunction } from '../rules/runner.js';
+import { scanFile } from '../scan/classify.js';
 import { locateFunctions } from '../source/functions.js';
 import { initParser } from '../syntax/parser.js';
 
@@ -475,6 +476,30 @@ describe('10. deep and broken input', () => {
     const r = review(code);
     expect(r.findings).toEqual([]);
     expect(r.gaps).toEqual(['nested more than 200 levels deep: not analysed']);
+  });
+
+  // 3,000 nested `?:` in parentheses: ~6,000 levels of syntax, past what a recursive tree copy survived.
+  const ternaries = (map: string, unmap: string) => {
+    let e = 'p';
+    for (let i = 0; i < 3000; i++) e = `(c ? ${e} : p)`;
+    return `char *deep(struct page *pg, int c)\n{\n\tchar *p = ${map}(pg);\n\n\tfill(p);\n\t${unmap}(p);\n\treturn ${e};\n}\n`;
+  };
+
+  it('3,000 nested conditional expressions degrade to a gap naming the function', () => {
+    const r = review(ternaries('kmap_local_page', 'kunmap_local'));
+    expect(r.findings).toEqual([]);
+    expect(r.gaps).toEqual(['nested more than 200 levels deep: not analysed']);
+  });
+
+  it.each([
+    ['3,000 nested conditional expressions', ternaries('kmap_atomic', 'kunmap_atomic')],
+    ['800 nested ifs', `int deep(struct page *pg)\n{\n\tchar *k = kmap_atomic(pg);\n${'\tif (a) {\n'.repeat(800)}\t\tk[0] = 1;\n${'\t}\n'.repeat(800)}\tkunmap_atomic(k);\n\treturn 0;\n}\n`],
+  ])('a tree scan does not call the conversion of a function it cannot analyse ready: %s', (_, code) => {
+    const scan = scanFile('fs/demo/deep.c', code, { api: new KmapApi(), config: DEFAULT_CONFIG });
+    expect(scan.sites.map((s) => `${s.api} ${s.class}: ${s.reason}`)).toEqual([
+      'kmap_atomic needs-care: nested more than 200 levels deep: not analysed, so the conversion is not verified',
+      'kunmap_atomic needs-care: nested more than 200 levels deep: not analysed, so the conversion is not verified',
+    ]);
   });
 
   it('1600 nested parentheses do not crash the review', () => {

@@ -78,13 +78,23 @@ export interface CheckOptions {
   counterpart?: CFunction;
 }
 
+/** Why a function too deep to analyse is not (the gap checkFunction() reports, and a conversion's refusal). */
+export const TOO_DEEP = `nested more than ${MAX_NESTING} levels deep: not analysed`;
+
+/**
+ * Syntax deeper than the analyses can walk (they recurse): no rule runs on it, and nothing is claimed about
+ * it. (The nesting of a function's syntax tree is about four nodes per block level.)
+ */
+export function tooDeepToAnalyse(fn: CFunction): boolean {
+  return nestingDepth(fn.node, MAX_NESTING * 4) > MAX_NESTING * 4;
+}
+
 /** Runs rules on one function of one image and returns findings without pre-existing marks. */
 export function checkFunction(fn: CFunction, opts: CheckOptions): Finding[] {
   const findings: Finding[] = [];
-  // Syntax deeper than the analyses can walk: say so instead of failing the review. (The nesting of a
-  // function's syntax tree is about four nodes per block level.)
-  if (nestingDepth(fn.node, MAX_NESTING * 4) > MAX_NESTING * 4) {
-    opts.gaps?.push({ path: opts.path, function: fn.name, reason: `nested more than ${MAX_NESTING} levels deep: not analysed` });
+  // Say so instead of failing the review.
+  if (tooDeepToAnalyse(fn)) {
+    opts.gaps?.push({ path: opts.path, function: fn.name, reason: TOO_DEEP });
     return findings;
   }
   const seen = new Map<string, number>();

@@ -143,20 +143,40 @@ function copyTreeFast(tree: Tree, c: CursorBinding, transferBuffer: number, sour
     const missing = mayMiss && c._ts_tree_cursor_current_node_is_missing_wasm(t) === 1;
     const node = new SyntaxNode(source, type, field, start, end, lineOf(start), lineOf(end), named, missing, parent);
     if (type === 'while_statement' && iteratorLoops.has(start)) node.iteratorMacro = iteratorLoops.get(start)!;
-    if (c._ts_tree_cursor_goto_first_child_wasm(t) === 1) {
-      const children: SyntaxNode[] = [];
-      do {
-        const childField = fields[c._ts_tree_cursor_current_field_id_wasm(t)] ?? null;
-        if (childField === null && isDroppedToken(types[c._ts_tree_cursor_current_node_type_id_wasm(t)], c._ts_tree_cursor_current_node_is_named_wasm(t) === 1, mayMiss && c._ts_tree_cursor_current_node_is_missing_wasm(t) === 1)) continue;
-        children.push(make(node, childField));
-      } while (c._ts_tree_cursor_goto_next_sibling_wasm(t) === 1);
-      c._ts_tree_cursor_goto_parent_wasm(t);
-      node.children = children;
-    }
     return node;
   };
+  /**
+   * The walk, without recursion: a file's nesting is the input's to choose (3,000 nested `?:` overflowed the
+   * stack of a recursive copy), and depth is judged later, on the copy (rules/runner.ts MAX_NESTING).
+   * `parents[k]` is filled with `children[k]`, the cursor on a child of the last of them.
+   */
+  const walkCopy = (): SyntaxNode => {
+    const root = make(null, null);
+    if (c._ts_tree_cursor_goto_first_child_wasm(t) !== 1) return root;
+    const parents: SyntaxNode[] = [root];
+    const children: SyntaxNode[][] = [[]];
+    for (;;) {
+      const top = parents.length - 1;
+      const childField = fields[c._ts_tree_cursor_current_field_id_wasm(t)] ?? null;
+      if (!(childField === null && isDroppedToken(types[c._ts_tree_cursor_current_node_type_id_wasm(t)], c._ts_tree_cursor_current_node_is_named_wasm(t) === 1, mayMiss && c._ts_tree_cursor_current_node_is_missing_wasm(t) === 1))) {
+        const child = make(parents[top], childField);
+        children[top].push(child);
+        if (c._ts_tree_cursor_goto_first_child_wasm(t) === 1) {
+          parents.push(child);
+          children.push([]);
+          continue;
+        }
+      }
+      // The next sibling; or, the last child done, its parent is complete: the parent's next sibling.
+      while (c._ts_tree_cursor_goto_next_sibling_wasm(t) !== 1) {
+        parents.pop()!.children = children.pop()!;
+        c._ts_tree_cursor_goto_parent_wasm(t);
+        if (!parents.length) return root;
+      }
+    }
+  };
   try {
-    return make(null, null);
+    return walkCopy();
   } finally {
     // HEAP32 is re-created when WASM memory grows: read it now, not at the start.
     const heap = c.HEAP32;
