@@ -347,6 +347,44 @@ static int decompress(struct req *rq)
     expect(r.undecided.map((u) => u.reason)).toEqual([`k is passed to ${where}, and is not unmapped after it here: whether it is unmapped there was not checked`]);
   });
 
+  it('reports a leak past an unmap skipped under a condition that reads the mapping: the mapping exists there', () => {
+    expect(kinds(`static struct usage *usage_of(void *kaddr, int n)
+{
+	return kaddr + n * sizeof(struct usage);
+}
+
+int mark(struct page *p, int n)
+{
+	void *kaddr = kmap_local_page(p);
+	struct usage *su = usage_of(kaddr, n);
+	int ret = 0;
+
+	if (usage_error(su))
+		ret = -EIO;
+	else {
+		usage_set_dirty(su);
+		kunmap_local(kaddr);
+	}
+	return ret;
+}`)).toEqual(['mapping-leak@18']);
+  });
+
+  it('stays silent on an unmap skipped under a comparison of the address (not a read through it)', () => {
+    expect(kinds(`int inflate_page(struct page *page, struct stream *st)
+{
+	char *out;
+
+	if (page)
+		out = kmap_local_page(page);
+	else
+		out = sink_page;
+	inflate(st, out);
+	if (out != sink_page)
+		kunmap_local(out);
+	return 0;
+}`)).toEqual([]);
+  });
+
   it('reports a return in an arm of an if/else whose arms both unmap: the arm taken skips no unmap', () => {
     expect(kinds(`int f(struct page *p)
 {

@@ -1311,6 +1311,30 @@ export function replayFunction(fn: CFunction, api: KmapApi, opts: ReplayOptions 
     return s;
   };
 
+  /**
+   * The holders a condition reads memory through: given to a call, dereferenced, indexed or followed by `->`
+   * (`segment_usage_error(su)`, `hdr->magic`); not compared (`next_out != sink_page`, `if (p)`). Once per condition.
+   */
+  const readThroughMemo = new Map<SyntaxNode, ReadonlySet<string>>();
+  const readThrough = (cond: SyntaxNode): ReadonlySet<string> => {
+    let names = readThroughMemo.get(cond);
+    if (!names) {
+      const found = new Set<string>();
+      const add = (e: SyntaxNode | null) => {
+        const h = e ? holderOf(coreWithOffsets(e).core) : null;
+        if (h) found.add(h.name);
+      };
+      cond.walk((d) => {
+        if (d.type === 'call_expression') for (const a of callArguments(d)) add(a);
+        else if (d.type === 'pointer_expression' && d.child('operator')?.text === '*') add(d.child('argument'));
+        else if (d.type === 'subscript_expression') add(d.child('argument'));
+        else if (d.type === 'field_expression' && d.child('operator')?.text === '->') add(d.child('argument'));
+      });
+      readThroughMemo.set(cond, (names = found));
+    }
+    return names;
+  };
+
   /** The names of the holders a call computes with (events.ts holdersReadIn()), once per call. */
   const holderNames = new Map<SyntaxNode, ReadonlySet<string>>();
   const namesIn = (n: SyntaxNode): ReadonlySet<string> => {
@@ -1470,10 +1494,13 @@ export function replayFunction(fn: CFunction, api: KmapApi, opts: ReplayOptions 
         // Skipping an unmap that the code carries on after, under a condition we cannot decide: the author may
         // know it always holds here (use_sg > 0 after mapping sg). No leak report for that mapping on this path.
         // Not when the arm taken unmaps it too (`if (err) { kunmap_local(p); ... } else { ...; kunmap_local(p); }`):
-        // nothing is skipped then, and a return on the way out of either arm leaks it.
+        // nothing is skipped then, and a return on the way out of either arm leaks it. Nor when the condition
+        // reads the mapping (`if (segment_usage_error(su))`, su pointing into it): it was made, and what it
+        // holds decides the branch, not whether it exists.
         const skipped = edge.value ? arms.else : arms.then;
         const taken = edge.value ? arms.then : arms.else;
-        const skips = (m: LiveMapping) => !m.guarded && m.holds.some((h) => skipped.has(h.name) && !taken.has(h.name));
+        const read = readThrough(edge.condition);
+        const skips = (m: LiveMapping) => !m.guarded && m.holds.some((h) => skipped.has(h.name) && !taken.has(h.name)) && !m.holds.some((h) => read.has(h.name));
         if (skipped.size && st.stack.some(skips)) st = st.with({ stack: st.stack.map((m) => (skips(m) ? { ...m, guarded: true } : m)) });
       }
       if (st.stack.length || st.released.size) st = st.step(from.line, branchNote(from, edge), edge.condition, from.loopHead ? 'loop' : 'branch');

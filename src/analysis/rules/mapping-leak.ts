@@ -22,8 +22,9 @@ function declared to return no pointer computes from it. A call to a same-file f
 mapping when replaying that function shows it unmaps its parameter on every path (\`put_addr(page, kaddr)\`);
 a call to a function the file does not show, after which the address is never unmapped, leaves the question
 open and is listed as a gap, not reported. A path that skips an unmap under a condition the replay cannot
-decide (\`if (use_sg) kunmap_local(buf);\`), where the arm taken does not unmap it as well, is not reported
-either: the author may know that the condition holds there.
+decide (\`if (use_sg) kunmap_local(buf);\`), where the arm taken does not unmap it as well and the condition
+does not read through the mapping (\`if (usage_error(su))\`, su pointing into it, decides by what the page
+holds, not by whether it was mapped), is not reported either: the author may know that the condition holds.
 
 ## Why it matters
 A leaked local mapping stays on the per-task kmap stack: every later mapping of the task is one slot
