@@ -878,16 +878,9 @@ export function replayFunction(fn: CFunction, api: KmapApi, opts: ReplayOptions 
     if (!fixed) {
       names = [t.name];
       if (ev.source) names.push(ev.source.name);
+      // (For `x = f(...)`, what f may hand back, folio_zero_tail()'s argument or a helper's returned one, is
+      // among these: the holders the call computes with, events.ts holdersReadIn().)
       for (const d of ev.derived) names.push(d.name);
-      // What a call given an address may hand back: folio_zero_tail()'s argument, a helper's returned argument.
-      if (ev.fromCall) {
-        for (const a of callArguments(ev.fromCall)) {
-          const h = holderOf(a);
-          if (h) names.push(h.name);
-        }
-        const given = givenAddressHolder(api, ev.fromCall);
-        if (given) names.push(given.name);
-      }
     }
     assignNames.set(ev, names);
     return names;
@@ -1227,15 +1220,23 @@ export function replayFunction(fn: CFunction, api: KmapApi, opts: ReplayOptions 
 
   /** A read through a name: a use after unmap when what it held was released. */
   const onUse = (s: State, ev: Extract<ReplayEvent, { kind: 'use' }>): State => {
-    const r = s.released.get(ev.holder.name);
-    if (r && r.kind !== 'derived' && !r.array && !r.looped && s.find(ev.holder.name) < 0) {
-      report({
-        kind: 'use-after-unmap', node: ev.node, key: ev.holder.name,
-        mapping: { site: r.site, call: r.mapCall, line: r.mapLine, holder: ev.holder.name, family: 'local', api: calleeName(r.mapCall) ?? '', viaHelper: null, page: null },
-        unmap: { call: r.unmapCall, line: r.unmapLine }, use: { node: ev.node, line: ev.line, holder: ev.holder.name },
-      }, s, [r.site]);
-    }
+    useAfterUnmap(s, ev.holder.name, ev.node, ev.line);
     return s;
+  };
+
+  /**
+   * Reports the use of `name` at `node` as one after its unmap when what it held was released for sure on
+   * this path (not through a derived pointer, not an array element, not around a loop since) and it holds
+   * nothing live again; `returned`: the use is the return of the address.
+   */
+  const useAfterUnmap = (s: State, name: string, node: SyntaxNode, line: number, returned = false): void => {
+    const r = s.released.get(name);
+    if (!r || r.kind === 'derived' || r.array || r.looped || s.find(name) >= 0) return;
+    report({
+      kind: 'use-after-unmap', node, key: name,
+      mapping: { site: r.site, call: r.mapCall, line: r.mapLine, holder: name, family: 'local', api: calleeName(r.mapCall) ?? '', viaHelper: null, page: null },
+      unmap: { call: r.unmapCall, line: r.unmapLine }, use: { node, line, holder: name }, ...(returned ? { detail: 'returned' as const } : {}),
+    }, s, [r.site]);
   };
 
   /** A return statement: a mapping whose address it returns is handed to the caller. */
@@ -1244,18 +1245,7 @@ export function replayFunction(fn: CFunction, api: KmapApi, opts: ReplayOptions 
     // An address returned after its unmap (`kunmap_local(p); return p + off;`) points into a page no longer
     // mapped: the caller's first use of it is a use after unmap. Only a function returning a pointer returns an
     // address (`return p - base;` in one returning an integer is a length).
-    if (ev.value && fn.returnType.includes('*')) {
-      for (const name of returnedHolders(ev.value)) {
-        const r = s.released.get(name);
-        if (r && r.kind !== 'derived' && !r.array && !r.looped && s.find(name) < 0) {
-          report({
-            kind: 'use-after-unmap', node: ev.node, key: name,
-            mapping: { site: r.site, call: r.mapCall, line: r.mapLine, holder: name, family: 'local', api: calleeName(r.mapCall) ?? '', viaHelper: null, page: null },
-            unmap: { call: r.unmapCall, line: r.unmapLine }, use: { node: ev.node, line: ev.line, holder: name }, detail: 'returned',
-          }, s, [r.site]);
-        }
-      }
-    }
+    if (ev.value && fn.returnType.includes('*')) for (const name of returnedHolders(ev.value, false)) useAfterUnmap(s, name, ev.node, ev.line, true);
     // Returning the address (or a pointer computed from it) hands the mapping to the caller on this path.
     for (const i of returnedMappings(s, ev.value)) {
       const m = s.stack[i];
@@ -1391,37 +1381,25 @@ export function replayFunction(fn: CFunction, api: KmapApi, opts: ReplayOptions 
   };
 
   /** Stack entries whose address a return value carries: the holder itself, `holder + off`, either arm of `?:`, or a pointer computed from it by a call. */
-  /** The holders a returned value is an address from: `p`, `p + off`, `(void *)p`, either arm of `?:`. */
-  const returnedHolders = (value: SyntaxNode): string[] => {
+  /**
+   * The holders a returned value is an address from: `p`, `p + off`, `(void *)p`, either arm of `?:`, and
+   * with `throughCalls` the arguments of a call whose result it is (a pointer computed from them).
+   */
+  const returnedHolders = (value: SyntaxNode, throughCalls: boolean): string[] => {
     const core = coreWithOffsets(value).core;
-    if (core.type === 'conditional_expression') return [core.child('consequence'), core.child('alternative')].flatMap((arm) => (arm ? returnedHolders(arm) : []));
-    const h = holderOf(core);
-    return h ? [h.name] : [];
+    if (core.type === 'conditional_expression') return [core.child('consequence'), core.child('alternative')].flatMap((arm) => (arm ? returnedHolders(arm, throughCalls) : []));
+    const from = core.type === 'call_expression' ? (throughCalls ? callArguments(core) : []) : [core];
+    return from.flatMap((e) => holderOf(e)?.name ?? []);
   };
 
   const returnedMappings = (s: State, value: SyntaxNode | null): number[] => {
     if (!value) return [];
     const out = new Set<number>();
-    const visit = (e: SyntaxNode) => {
-      const core = coreWithOffsets(e).core;
-      if (core.type === 'conditional_expression') {
-        for (const arm of [core.child('consequence'), core.child('alternative')]) if (arm) visit(arm);
-        return;
-      }
-      if (core.type === 'call_expression') {
-        if (!/\*/.test(fn.returnType)) return;
-        for (const a of callArguments(core)) {
-          const h = holderOf(a);
-          const i = h ? s.find(h.name) : -1;
-          if (i >= 0) out.add(i);
-        }
-        return;
-      }
-      const h = holderOf(core);
-      const i = h ? s.find(h.name) : -1;
+    // A call's result carries an address only out of a function declared to return a pointer.
+    for (const name of returnedHolders(value, fn.returnType.includes('*'))) {
+      const i = s.find(name);
       if (i >= 0) out.add(i);
-    };
-    visit(value);
+    }
     return [...out];
   };
 
