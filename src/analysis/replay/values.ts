@@ -212,10 +212,10 @@ export function evalCompound(op: string, rhs: SyntaxNode, env: ValueEnv): Value 
   const kc = k.eq && constantOf(k.eq);
   switch (op) {
     case '&=':
-      if (isPageMaskComplement(r)) return { ...IN_PAGE };
+      if (isPageMaskComplement(r)) return inPage();
       return kc !== null && kc !== undefined && kc >= 0 ? { lo: 0, hi: kc, eq: null, ub: [] } : null;
     case '%=':
-      if (r.text === 'PAGE_SIZE') return { ...IN_PAGE };
+      if (r.text === 'PAGE_SIZE') return inPage();
       return null;
     default:
       return null;
