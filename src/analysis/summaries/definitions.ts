@@ -178,8 +178,7 @@ export class DefinitionIndex implements DefinitionLookup {
 }
 
 /*
- * Two independent 32-bit hashes of a name (FNV-1a and a multiply-xorshift), over its bytes or, the same, its
- * characters (identifiers are ASCII). Together 64 bits: two of a tree's ~200,000 names share both with odds of
+ * Two independent 32-bit hashes of a name (FNV-1a and a multiply-xorshift), over its bytes. Together 64 bits: two of a tree's ~200,000 names share both with odds of
  * about one in 10^9, and a shared pair only adds a file to a name's list (which the summaries take as several
  * definitions, followed by none), never drops one.
  */
@@ -191,19 +190,6 @@ function hashBytes(b: Buffer, start: number, end: number): void {
   let y = 0x9747b28c;
   for (let i = start; i < end; i++) {
     const c = b[i];
-    x = Math.imul(x ^ c, 0x01000193);
-    y = Math.imul(y ^ c, 0x5bd1e995);
-    y ^= y >>> 15;
-  }
-  hashA = x | 0;
-  hashB = y | 0;
-}
-
-function hashString(name: string): void {
-  let x = 0x811c9dc5;
-  let y = 0x9747b28c;
-  for (let i = 0; i < name.length; i++) {
-    const c = name.charCodeAt(i);
     x = Math.imul(x ^ c, 0x01000193);
     y = Math.imul(y ^ c, 0x5bd1e995);
     y ^= y >>> 15;
@@ -251,7 +237,11 @@ export class HashedDefinitionIndex implements DefinitionLookup {
   }
 
   files(name: string): string[] {
-    hashString(name);
+    // Names are indexed from bytes, read as latin1 (as DefinitionIndex's keys): one with a character past
+    // 0xff names nothing, and any other is hashed from the same bytes.
+    if (/[^\x00-\xff]/.test(name)) return [];
+    const bytes = Buffer.from(name, 'latin1');
+    hashBytes(bytes, 0, bytes.length);
     const slot = this.slotOf();
     const out: string[] = [];
     for (let e = this.newest[slot]; e >= 0; e = this.previous[e]) out.push(this.paths[this.fileOf[e]]);
