@@ -86,8 +86,12 @@ export const TOO_DEEP = `nested more than ${MAX_NESTING} levels deep: not analys
  * it. (The nesting of a function's syntax tree is about four nodes per block level.)
  */
 export function tooDeepToAnalyse(fn: CFunction): boolean {
-  return nestingDepth(fn.node, MAX_NESTING * 4) > MAX_NESTING * 4;
+  // Asked by the verifier and again by checkFunction() of the same converted function: one walk.
+  let deep = tooDeep.get(fn.node);
+  if (deep === undefined) tooDeep.set(fn.node, (deep = nestingDepth(fn.node, MAX_NESTING * 4) > MAX_NESTING * 4));
+  return deep;
 }
+const tooDeep = new WeakMap<SyntaxNode, boolean>();
 
 /** Runs rules on one function of one image and returns findings without pre-existing marks. */
 export function checkFunction(fn: CFunction, opts: CheckOptions): Finding[] {
